@@ -1,0 +1,347 @@
+"""Typed configuration of one training run, its presets, and `key=value` overrides.
+
+Every component has one frozen pydantic model with `extra="forbid"`: a typo in a
+sweep axis or a `--set` flag fails at once with the field's name instead of
+silently training the wrong thing (the failure mode of untyped dicts).  Bounds
+live on the fields, so validation happens where options are declared.
+
+The scales (DESIGN "Scales"): `smoke` proves the machinery in seconds per run,
+`tiny` shows the papers' shapes on CPU in minutes, `paper` is ADA's paper256
+setup.  A scale changes budget, data and widths, never what an option means.
+
+This module imports neither torch nor ray, so the sweep driver can validate a
+whole grid before anything heavy starts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trainer.errors import UserInputError
+
+SCHEMA_VERSION = 1
+
+AUGPIPE_SPECS = (
+    "blit", "geom", "color", "filter", "noise", "cutout",
+    "bg", "bgc", "bgcf", "bgcfn", "bgcfnc",
+    # single transforms, for ADA Fig 3 (leakage of one transform at a time)
+    "xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+    "brightness", "contrast", "lumaflip", "hue", "saturation",
+)
+DIFFAUG_OPS = ("color", "translation", "cutout")
+SOURCE_KINDS = ("procedural", "folder", "zip", "cifar10", "mnist", "npz")
+PRESETS = ("smoke", "tiny", "paper")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class DataConfig(_Frozen):
+    """Which images, how many, and how they are split (DESIGN "Datasets")."""
+
+    source: str = Field("procedural", description="procedural | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
+    dataset_size: int | None = Field(None, ge=1, le=10_000_000, description="Unique training images: seeded shuffle, then the first N; None = all")
+    subset_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the subset shuffle; independent of run.seed so a subset is the same for every training seed")
+    mirror: bool = Field(False, description="Double the training set with x-flips (ADA's 140k = 70k + flips)")
+    val_size: int = Field(1000, ge=0, le=100_000, description="Held-out validation reals, disjoint from the training subset; 0 disables r_v")
+    resolution: int = Field(32, ge=8, le=1024, description="Image side in pixels; a power of two")
+    resize: bool = Field(False, description="Resize real images to `resolution` instead of refusing a mismatch")
+    procedural_count: int = Field(70_000, ge=100, le=140_000, description="Size of the full procedural dataset (FID reference); validation images come from beyond it")
+    procedural_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed that, with the image index, determines every procedural image")
+
+    @field_validator("source")
+    @classmethod
+    def _source_kind(cls, v: str) -> str:
+        kind, _, path = v.partition(":")
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown data source kind {kind!r}; allowed: {', '.join(SOURCE_KINDS)} (as KIND:PATH, or 'procedural')")
+        if kind == "procedural" and path:
+            raise ValueError("'procedural' takes no path")
+        if kind != "procedural" and not path:
+            raise ValueError(f"data source {kind!r} needs a path, as {kind}:PATH")
+        return v
+
+    @field_validator("resolution")
+    @classmethod
+    def _pow2(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError("resolution must be a power of two")
+        return v
+
+    @property
+    def kind(self) -> str:
+        return self.source.partition(":")[0]
+
+    @property
+    def path(self) -> str:
+        return self.source.partition(":")[2]
+
+
+class ModelConfig(_Frozen):
+    """Generator and discriminator architecture and widths."""
+
+    arch: Literal["stylegan2", "dcgan"] = Field("stylegan2", description="stylegan2: mapping net + modulated convs + residual D with minibatch std; dcgan: a classic balanced pair")
+    z_dim: int = Field(512, ge=1, le=1024, description="Latent size")
+    w_dim: int = Field(512, ge=1, le=1024, description="Intermediate latent size (stylegan2)")
+    mapping_layers: int = Field(2, ge=1, le=8, description="Depth of the mapping network (paper256 uses 2)")
+    channel_base: int = Field(16384, ge=64, le=65536, description="Width at resolution r is min(channel_base / r, channel_max)")
+    channel_max: int = Field(512, ge=8, le=1024, description="Widest layer")
+    mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it")
+
+
+class LossConfig(_Frozen):
+    """Non-saturating logistic loss, lazy R1 and optimiser settings."""
+
+    r1_gamma: float = Field(1.0, ge=0.0, le=1000.0, description="R1 weight on un-augmented reals (gradient through the augmentation)")
+    r1_interval: int = Field(16, ge=1, le=64, description="Lazy regularisation: R1 every N D steps, scaled by N")
+    g_lr: float = Field(0.0025, gt=0.0, le=1.0, description="Generator Adam learning rate")
+    d_lr: float = Field(0.0025, gt=0.0, le=1.0, description="Discriminator Adam learning rate")
+    beta1: float = Field(0.0, ge=0.0, lt=1.0, description="Adam beta1")
+    beta2: float = Field(0.99, ge=0.0, lt=1.0, description="Adam beta2")
+    ema_kimg: float = Field(10.0, ge=0.0, le=1000.0, description="Half-life of the EMA generator in kimg; 0 disables EMA")
+
+
+class AugmentConfig(_Frozen):
+    """How D's inputs are augmented (PAPERS §1-§4)."""
+
+    mode: Literal["none", "fixed", "ada", "diffaugment"] = Field("ada", description="none | fixed p | ada (adaptive p) | diffaugment")
+    augpipe: str = Field("bgc", description="ADA pipeline spec (fixed and ada modes)")
+    p: float = Field(0.0, ge=0.0, le=1.0, description="Fixed p, or ADA's initial p; clamped to [0, 1] by design")
+    ada_target: float = Field(0.6, gt=0.0, lt=1.0, description="Target of the overfitting heuristic (r_t: 0.6, r_v: 0.5)")
+    ada_interval: int = Field(4, ge=1, le=1000, description="Adjust p every N minibatches")
+    ada_kimg: float = Field(500.0, gt=0.0, le=100_000.0, description="Speed: kimg for p to move from 0 to 1")
+    heuristic: Literal["rt", "rv"] = Field("rt", description="Overfitting heuristic that drives ADA")
+    diffaug_policy: str = Field("color,translation,cutout", description="DiffAugment ops, comma-separated, applied in order")
+    apply_to: Literal["both", "reals_only", "d_only"] = Field("both", description="both: reals+fakes in D and G steps (the method); reals_only; d_only: both in the D step only")
+
+    @field_validator("augpipe")
+    @classmethod
+    def _spec(cls, v: str) -> str:
+        if v not in AUGPIPE_SPECS:
+            raise ValueError(f"unknown augpipe {v!r}; allowed: {', '.join(AUGPIPE_SPECS)}")
+        return v
+
+    @field_validator("diffaug_policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        names = [s.strip() for s in v.split(",") if s.strip()]
+        bad = [n for n in names if n not in DIFFAUG_OPS]
+        if bad or not names:
+            raise ValueError(f"unknown DiffAugment op(s) {bad or [v]}; allowed: {', '.join(DIFFAUG_OPS)}")
+        return ",".join(names)
+
+
+class MetricsConfig(_Frozen):
+    """What is measured at metrics ticks and how many samples it costs."""
+
+    detector: Literal["auto", "offline", "random", "inception"] = Field("auto", description="Feature network for FID/KID; auto = offline for procedural data, inception otherwise")
+    detector_path: str | None = Field(None, description="Local weights file for the inception detector")
+    every_ticks: int = Field(1, ge=1, le=10_000, description="Compute metrics every N ticks (and always at the last tick)")
+    fid_samples: int = Field(2000, ge=2, le=100_000, description="Generated images for FID/KID")
+    fid_real: int | None = Field(None, ge=2, le=10_000_000, description="Real images for the reference statistics; None = the full dataset")
+    kid: bool = Field(True, description="Also compute KID")
+    kid_subsets: int = Field(100, ge=1, le=1000, description="KID subsets")
+    kid_subset_size: int = Field(1000, ge=2, le=10_000, description="Max images per KID subset")
+    dout_samples: int = Field(512, ge=8, le=100_000, description="Reals (train and validation) and fakes scored by D for the D-output statistics")
+    hist_bins: int = Field(32, ge=4, le=256, description="Bins of the D-output histograms on [-hist_range, hist_range]")
+    hist_range: float = Field(8.0, gt=0.0, le=100.0, description="Half-width of the D-output histogram range, in logits")
+    leakage: tuple[Literal["rot", "color", "blank"], ...] = Field(("rot", "color", "blank"), description="Leakage measures to compute")
+    leak_samples: int = Field(1000, ge=8, le=100_000, description="Generated images for the leakage measures")
+    sample_grid: int = Field(8, ge=0, le=32, description="Side of the PNG sample grid saved at metrics ticks; 0 = none")
+
+
+class RunConfig(_Frozen):
+    """Budget, batch, ticks, checkpoints, seed and device."""
+
+    total_kimg: float = Field(25000.0, gt=0.0, le=1_000_000.0, description="Training length in thousands of real images shown to D")
+    batch: int = Field(64, ge=2, le=4096, description="Minibatch size")
+    tick_kimg: float = Field(4.0, gt=0.0, le=10_000.0, description="One tick (one metrics row) every N kimg; ADA uses 4")
+    checkpoint_ticks: int = Field(5, ge=1, le=100_000, description="Checkpoint every N ticks (and at the end); checkpoints are copied synchronously by Ray, so not every tick")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Training seed (networks, latents, augmentation)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
+    amp: bool = Field(True, description="Mixed precision on CUDA (ignored on CPU)")
+    channels_last: bool = Field(True, description="channels_last memory format on CUDA (ignored on CPU)")
+    compile: bool = Field(False, description="torch.compile the networks")
+    threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; None = torch's default")
+
+    @model_validator(mode="after")
+    def _budget(self) -> "RunConfig":
+        if self.tick_kimg > self.total_kimg:
+            raise ValueError(f"run.tick_kimg ({self.tick_kimg}) exceeds run.total_kimg ({self.total_kimg})")
+        return self
+
+
+class TrainConfig(_Frozen):
+    """Everything that determines one training run; saved in every run dir and checkpoint."""
+
+    preset: Literal["smoke", "tiny", "paper", "custom"] = Field("custom", description="Preset this config started from (informational)")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise UserInputError(f"invalid config JSON: {_first_error(exc)}") from None
+
+
+def _preset_dict(name: str) -> dict[str, Any]:
+    if name == "smoke":
+        return {
+            "data": {"resolution": 16, "dataset_size": 2000, "val_size": 500, "procedural_count": 10_000},
+            "model": {"arch": "dcgan", "z_dim": 64, "w_dim": 64, "channel_base": 1024, "channel_max": 64, "mbstd_group": 4},
+            "loss": {"r1_gamma": 0.1, "g_lr": 0.0002, "d_lr": 0.0002, "beta1": 0.5, "beta2": 0.999, "ema_kimg": 0.5},
+            "metrics": {"fid_samples": 1000, "fid_real": 5000, "kid_subsets": 20, "kid_subset_size": 500,
+                        "dout_samples": 256, "leak_samples": 500, "sample_grid": 8, "every_ticks": 1},
+            "run": {"total_kimg": 12.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 1, "threads": 1},
+        }
+    if name == "tiny":
+        return {
+            "data": {"resolution": 16, "dataset_size": 2000, "val_size": 1000, "procedural_count": 70_000},
+            "model": {"arch": "dcgan", "z_dim": 64, "w_dim": 64, "channel_base": 2048, "channel_max": 128, "mbstd_group": 4},
+            "loss": {"r1_gamma": 0.1, "g_lr": 0.0002, "d_lr": 0.0002, "beta1": 0.5, "beta2": 0.999, "ema_kimg": 1.0},
+            "metrics": {"fid_samples": 2000, "fid_real": 10_000, "kid_subsets": 50, "kid_subset_size": 1000,
+                        "dout_samples": 1000, "leak_samples": 1000, "every_ticks": 5},
+            "run": {"total_kimg": 200.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 10, "threads": 1},
+        }
+    if name == "paper":
+        # ADA's paper256 configuration: FFHQ 256 from a dataset_tool zip, Inception FID over 50k.
+        return {
+            "data": {"source": "zip:datasets/ffhq256.zip", "resolution": 256, "dataset_size": None, "val_size": 10_000},
+            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 2, "channel_base": 16384, "channel_max": 512, "mbstd_group": 4},
+            "loss": {"r1_gamma": 1.0, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0},
+            "metrics": {"detector": "inception", "fid_samples": 50_000, "fid_real": None, "kid_subsets": 100, "kid_subset_size": 1000,
+                        "dout_samples": 10_000, "leak_samples": 10_000, "every_ticks": 50},
+            "run": {"total_kimg": 25_000.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 50},
+        }
+    raise UserInputError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
+
+
+def preset(name: str) -> TrainConfig:
+    """The named preset as a validated config."""
+    d = _preset_dict(name)
+    d["preset"] = name
+    return TrainConfig.model_validate(d)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    msg = err.get("msg", "invalid value")
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "literal_error" and "expected" in ctx:
+        msg = f"must be one of {ctx['expected']}"
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    elif "input" in err and not isinstance(err["input"], (dict, list)):
+        msg = f"{msg} (got {err['input']!r})"
+    msg = msg.replace("Value error, ", "")
+    return f"{loc}: {msg}" if loc else msg
+
+
+def _parse_value(text: str) -> Any:
+    """Parse an override's value as JSON where possible (numbers, bools, null, lists), else a string."""
+    low = text.strip()
+    if low in ("null", "None"):
+        return None
+    if low.lower() in ("true", "false"):
+        return low.lower() == "true"
+    try:
+        return json.loads(low)
+    except (json.JSONDecodeError, ValueError):
+        return text
+
+
+def _known_fields(model: type[BaseModel]) -> list[str]:
+    return sorted(model.model_fields)
+
+
+def set_path(d: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in a nested dict, refusing keys the config does not have."""
+    parts = dotted.split(".")
+    node: dict[str, Any] = d
+    model: type[BaseModel] = TrainConfig
+    for i, part in enumerate(parts):
+        if part not in model.model_fields:
+            where = ".".join(parts[:i]) or "config"
+            raise UserInputError(f"unknown key {dotted!r}: {where} has no field {part!r}; allowed: {', '.join(_known_fields(model))}")
+        if i == len(parts) - 1:
+            if value == "none" and type(None) in get_args(model.model_fields[part].annotation):
+                value = None  # `key=none` on an optional field means "unset", e.g. data.dataset_size=none
+            node[part] = value
+            return
+        ann = model.model_fields[part].annotation
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            raise UserInputError(f"unknown key {dotted!r}: {'.'.join(parts[:i + 1])} is a value, not a section")
+        node = node.setdefault(part, {})
+        model = ann
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str]) -> TrainConfig:
+    """Return `cfg` with dotted-path overrides applied and the result validated.
+
+    `overrides` is a mapping of dotted keys to values, or a list of `key=value`
+    strings as typed on a command line.  Errors name the field and, for choice
+    fields, the allowed values.
+    """
+    if isinstance(overrides, list):
+        pairs: dict[str, Any] = {}
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep or not key.strip():
+                raise UserInputError(f"bad override {item!r}: expected key=value, e.g. augment.p=0.4")
+            pairs[key.strip()] = _parse_value(raw)
+        overrides = pairs
+    d = cfg.model_dump()
+    for key, value in overrides.items():
+        set_path(d, key, value)
+    try:
+        return TrainConfig.model_validate(d)
+    except ValidationError as exc:
+        raise UserInputError(f"invalid config: {_first_error(exc)}") from None
+
+
+def validate_config(d: dict[str, Any]) -> TrainConfig:
+    """Validate a nested dict (e.g. a Ray trial's config) into a TrainConfig, with a one-line error."""
+    try:
+        return TrainConfig.model_validate(d)
+    except ValidationError as exc:
+        raise UserInputError(f"invalid config: {_first_error(exc)}") from None
+
+
+def ticks_total(cfg: TrainConfig) -> int:
+    """Number of ticks a run of this config reports."""
+    return max(1, math.ceil(cfg.run.total_kimg / cfg.run.tick_kimg - 1e-9))
+
+
+def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
+    """The config columns every tick row and trial row carries (DESIGN's Parquet schema)."""
+    a, dcfg = cfg.augment, cfg.data
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "seed": cfg.run.seed,
+        "aug_mode": a.mode,
+        "augpipe": a.augpipe if a.mode in ("fixed", "ada") else None,
+        "p_fixed": a.p if a.mode == "fixed" else None,
+        "ada_target": a.ada_target if a.mode == "ada" else None,
+        "heuristic": a.heuristic if a.mode == "ada" else None,
+        "diffaug_policy": a.diffaug_policy if a.mode == "diffaugment" else None,
+        "apply_to": a.apply_to if a.mode != "none" else None,
+        "dataset": dcfg.source,
+        "dataset_size": dcfg.dataset_size,
+        "mirror": dcfg.mirror,
+        "resolution": dcfg.resolution,
+    }

@@ -1,0 +1,20 @@
+"""One exception type for mistakes a user can fix (bad flag, bad path, bad file).
+
+Every command line catches `UserInputError`, prints its message as a single
+line on stderr and exits with code 2.  Anything else is a bug and keeps its
+traceback.  Keeping this in its own tiny module lets `sweeps` and the CLIs
+import it without pulling in torch.
+"""
+
+from __future__ import annotations
+
+
+class UserInputError(ValueError):
+    """A problem in the user's input: config value, flag, path or file.
+
+    The message must be one line that names the culprit (field, file or flag)
+    and, where it helps, the allowed values.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
