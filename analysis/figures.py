@@ -1,0 +1,102 @@
+"""The catalogue of paper figures: one entry per figure, the sweeps that feed it, and how to draw it.
+
+Each figure function lives in a module named after the paper section it redraws
+(figures_overfit, figures_fixed_p, figures_samples, figures_ada, figures_diffaug)
+and maps a tick-row DataFrame to a matplotlib Figure.  This module re-exports them
+and lists them in `FIGURES`, which the HTML report and the notebooks walk: a
+figure is drawn from the rows of the sweeps that produce it when those are
+loaded (so the leakage sweep's single-transform "color" runs never mix into
+Fig 4's "color" category), and otherwise only from sweeps outside the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.figures_ada import best_fixed_p, fig5ab_fid_vs_target, fig5cd_p_and_rt, fig7_fid_vs_size
+from analysis.figures_diffaug import (diffaug_apply_to_table, diffaug_policy_table, fig_diffaug_apply_to_bars,
+                                      fig_diffaug_policy_bars)
+from analysis.figures_fixed_p import fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid_vs_p, fig4d_fid_over_training
+from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
+from analysis.figures_samples import fig3_samples
+
+__all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p", "diffaug_apply_to_table",
+           "diffaug_policy_table", "fig1a_fid_over_training", "fig1bc_d_outputs", "fig3_fid_vs_p",
+           "fig3_leakage_vs_p", "fig3_samples", "fig4_fid_vs_p", "fig4d_fid_over_training", "fig5ab_fid_vs_target",
+           "fig5cd_p_and_rt", "fig7_fid_vs_size", "fig_diffaug_accuracy", "fig_diffaug_apply_to_bars",
+           "fig_diffaug_policy_bars", "for_sweeps"]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the report: file stem, caption, producing sweeps (first = the one to run), drawing function."""
+
+    name: str
+    caption: str
+    sweeps: tuple[str, ...]
+    draw: Callable[[pd.DataFrame, str | Path, str | None], Figure]
+    uses_fid: bool = True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the report, like FigureSpec but drawing a DataFrame."""
+
+    name: str
+    caption: str
+    sweeps: tuple[str, ...]
+    build: Callable[[pd.DataFrame, str | None], pd.DataFrame]
+
+
+CATALOG_SWEEPS = ("overfitting", "fixed_p_grid", "ada_target_grid", "dataset_size_grid", "leakage_grid",
+                  "diffaugment_grid")
+
+
+def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of the named sweeps when any is loaded; else the rows of sweeps outside the catalogue
+    (a custom-named sweep, a single `python -m trainer` run), never another catalogue sweep's rows,
+    so a figure missing its sweep is reported as skipped rather than drawn from a different study."""
+    mask = metrics["sweep"].isin(sweeps)
+    return metrics[mask] if mask.any() else metrics[~metrics["sweep"].isin(CATALOG_SWEEPS)]
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("ada_fig1a_fid_over_training", "ADA Fig 1a: FID over training without augmentation, per size",
+               ("overfitting",), lambda m, r, d: fig1a_fid_over_training(m, detector=d)),
+    FigureSpec("ada_fig1bc_d_outputs", "ADA Fig 1b,c: D outputs over training (train / validation / generated)",
+               ("overfitting",), lambda m, r, d: fig1bc_d_outputs(m), uses_fid=False),
+    FigureSpec("diffaug_fig1_accuracy", "DiffAugment Fig 1: D accuracy, training vs validation reals",
+               ("overfitting", "diffaugment_grid"), lambda m, r, d: fig_diffaug_accuracy(m), uses_fid=False),
+    FigureSpec("ada_fig3_fid_vs_p", "ADA Fig 3: FID vs p for single transforms (leaking)",
+               ("leakage_grid",), lambda m, r, d: fig3_fid_vs_p(m, detector=d)),
+    FigureSpec("ada_fig3_leakage_vs_p", "Leakage measures vs p (rotation, colour, blank areas)",
+               ("leakage_grid",), lambda m, r, d: fig3_leakage_vs_p(m), uses_fid=False),
+    FigureSpec("ada_fig3_samples", "ADA Fig 3: sample grids at chosen p", ("leakage_grid",),
+               lambda m, r, d: fig3_samples(m, r), uses_fid=False),
+    FigureSpec("ada_fig4abc_fid_vs_p", "ADA Fig 4a-c: FID vs fixed p per category and size",
+               ("fixed_p_grid",), lambda m, r, d: fig4_fid_vs_p(m, detector=d)),
+    FigureSpec("ada_fig4d_fid_over_training", "ADA Fig 4d: FID over training for several fixed p",
+               ("fixed_p_grid",), lambda m, r, d: fig4d_fid_over_training(m, detector=d)),
+    FigureSpec("ada_fig5ab_fid_vs_target", "ADA Fig 5a,b: FID vs ADA target; dashed = best fixed p",
+               ("ada_target_grid", "fixed_p_grid"), lambda m, r, d: fig5ab_fid_vs_target(m, detector=d)),
+    FigureSpec("ada_fig5cd_p_and_rt", "ADA Fig 5c,d: p and r_t over training, ADA vs fixed p",
+               ("ada_target_grid", "fixed_p_grid"), lambda m, r, d: fig5cd_p_and_rt(m, detector=d)),
+    FigureSpec("ada_fig7_fid_vs_size", "ADA Fig 7: FID vs training-set size, baseline / ADA / DiffAugment",
+               ("dataset_size_grid",), lambda m, r, d: fig7_fid_vs_size(m, detector=d)),
+    FigureSpec("diffaug_policy_bars", "DiffAugment: FID per policy and data fraction",
+               ("diffaugment_grid",), lambda m, r, d: fig_diffaug_policy_bars(m, detector=d)),
+    FigureSpec("diffaug_apply_to_bars", "DiffAugment ablation: augment reals only / D only / both",
+               ("diffaugment_grid",), lambda m, r, d: fig_diffaug_apply_to_bars(m, detector=d)),
+)
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("diffaug_policy_table", "DiffAugment: FID per policy x data fraction (median over seeds)",
+              ("diffaugment_grid",), lambda m, d: diffaug_policy_table(m, detector=d)),
+    TableSpec("diffaug_apply_to_table", "DiffAugment ablation: FID per policy x where augmentation is applied",
+              ("diffaugment_grid",), lambda m, d: diffaug_apply_to_table(m, detector=d)),
+)

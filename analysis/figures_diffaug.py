@@ -1,0 +1,121 @@
+"""DiffAugment's tables and bar charts: FID per policy x data fraction, and the apply_to ablation.
+
+DiffAugment §4 reports FID at 100%, 20% and 10% of the data for each policy
+(its Table 2 style), and ablates *where* augmentation is applied: to reals only
+(G learns the augmented distribution: the augmentations leak), to D's step only
+(G gets no useful gradient), or to reals and fakes in both D and G steps (the
+method).  Fraction = dataset_size / the largest size in the sweep (taken as the
+full set).  Cells are medians over seeds; the bars show min-max.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.plotting import color, panels, suptitle
+from analysis.tidy import FidWhich, fid_label, fraction_label, per_trial, require, spread
+
+BASELINE = "no augmentation"
+APPLY_TO = {"both": "reals + fakes, D and G steps (DiffAugment)", "reals_only": "reals only", "d_only": "D step only"}
+
+
+def _policy(row_mode: str, policy: object) -> str:
+    if row_mode == "none":
+        return BASELINE
+    return str(policy) if isinstance(policy, str) and row_mode == "diffaugment" else str(row_mode)
+
+
+def diffaug_trials(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """Per-trial FID of baseline and DiffAugment runs with `policy`, `fraction` and `fraction_label` columns."""
+    trials = per_trial(metrics, fid, detector)
+    rows = require(trials[trials["aug_mode"].isin(["none", "diffaugment"])], "DiffAugment or baseline runs",
+                   "diffaugment_grid")
+    full = float(rows["n_eff"].max())
+    rows = rows.assign(policy=[_policy(str(m), p) for m, p in zip(rows["aug_mode"], rows["diffaug_policy"])],
+                       fraction=rows["n_eff"] / full,
+                       apply_to=rows["apply_to"].astype(object).where(rows["apply_to"].notna(), "both"))
+    rows["fraction_label"] = [fraction_label(f) if np.isfinite(f) else "100%" for f in rows["fraction"]]
+    rows.attrs["detector"] = trials.attrs.get("detector")
+    return rows
+
+
+def _policy_order(policies: pd.Index) -> list[str]:
+    return [BASELINE] * (BASELINE in policies) + sorted(p for p in policies if p != BASELINE)
+
+
+def diffaug_policy_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """FID (median over seeds): rows = policy (baseline first), columns = data fraction '100%', '20%', '10%'."""
+    rows = diffaug_trials(metrics, fid, detector)
+    rows = require(rows[rows["apply_to"] == "both"], "DiffAugment runs applied to both reals and fakes",
+                   "diffaugment_grid")
+    stats = spread(rows, ["policy", "fraction", "fraction_label"])
+    table = stats.pivot_table(index="policy", columns="fraction", values="median", aggfunc="first")
+    table = table[sorted(table.columns, reverse=True)]
+    table.columns = [fraction_label(f) for f in table.columns]
+    table = table.reindex(_policy_order(table.index))
+    table.columns.name, table.index.name = "data fraction", "policy"
+    return table
+
+
+def diffaug_apply_to_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """FID (median over seeds): rows = policy, columns = both / reals_only / d_only, at the fraction they were run."""
+    rows = diffaug_trials(metrics, fid, detector)
+    ablated = rows[rows["apply_to"].isin(["reals_only", "d_only"])]
+    ablated = require(ablated, "apply_to ablation runs (reals_only / d_only)", "diffaugment_grid")
+    frac = float(ablated["fraction"].max())
+    at = rows[np.isclose(rows["fraction"], frac)]
+    stats = spread(at[at["aug_mode"] == "diffaugment"], ["policy", "apply_to"])
+    table = stats.pivot_table(index="policy", columns="apply_to", values="median", aggfunc="first")
+    table = table[[c for c in APPLY_TO if c in table.columns]]
+    table = table.loc[[p for p in table.index if p in set(ablated["policy"])]]
+    base = at[at["aug_mode"] == "none"]["fid"]
+    table.attrs.update(baseline=float(base.median()) if len(base) else None, fraction=fraction_label(frac))
+    table.columns.name, table.index.name = "applied to", "policy"
+    return table
+
+
+def _grouped_bars(ax, stats: pd.DataFrame, group: str, bar: str, groups: list, bars: list, names: dict) -> None:
+    width = 0.8 / max(len(bars), 1)
+    for j, b in enumerate(bars):
+        s = stats[stats[bar] == b].set_index(group).reindex(groups)
+        x = np.arange(len(groups)) + (j - (len(bars) - 1) / 2) * width
+        err = [(s["median"] - s["min"]).to_numpy(float), (s["max"] - s["median"]).to_numpy(float)]
+        ax.bar(x, s["median"].to_numpy(float), width, yerr=err, capsize=2, color=color(j), label=names.get(b, b))
+    ax.set_xticks(np.arange(len(groups)))
+    ax.set_xticklabels(groups)
+
+
+def fig_diffaug_policy_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
+    """FID per data fraction (groups) and policy (bars), baseline included: DiffAugment's main comparison."""
+    rows = diffaug_trials(metrics, fid, detector)
+    rows = require(rows[rows["apply_to"] == "both"], "DiffAugment runs", "diffaugment_grid")
+    stats = spread(rows, ["fraction_label", "fraction", "policy"])
+    groups = list(stats.sort_values("fraction", ascending=False)["fraction_label"].unique())
+    fig, axes = panels(1, width=7.5, height=4.4)
+    _grouped_bars(axes[0], stats, "fraction_label", "policy", groups, _policy_order(pd.Index(stats["policy"].unique())), {})
+    axes[0].set_xlabel("fraction of the training data")
+    axes[0].set_ylabel(fid_label(rows.attrs.get("detector"), fid))
+    axes[0].legend(fontsize=8, title="DiffAugment policy")
+    axes[0].grid(alpha=0.3, axis="y")
+    return suptitle(fig, "DiffAugment: FID per policy and data fraction (median, min-max over seeds)")
+
+
+def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
+    """The apply_to ablation: FID per policy (groups) when augmenting reals only / D only / both; dashed = no augmentation."""
+    table = diffaug_apply_to_table(metrics, fid, detector)
+    rows = diffaug_trials(metrics, fid, detector)
+    rows = rows[(rows["aug_mode"] == "diffaugment") & rows["policy"].isin(table.index)]
+    stats = spread(rows[rows["fraction_label"] == table.attrs["fraction"]], ["policy", "apply_to"])
+    fig, axes = panels(1, width=7.5, height=4.4)
+    ax = axes[0]
+    _grouped_bars(ax, stats, "policy", "apply_to", list(table.index), list(table.columns), APPLY_TO)
+    if table.attrs.get("baseline") is not None:
+        ax.axhline(table.attrs["baseline"], color="k", linestyle="--", linewidth=1.2, label=BASELINE)
+    ax.set_ylim(0, 1.45 * float(stats["max"].max()))  # headroom for the legend above the bars
+    ax.set_xlabel("DiffAugment policy")
+    ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid))
+    ax.legend(fontsize=8, title="augmentation applied to", loc="upper left", ncol=2)
+    ax.grid(alpha=0.3, axis="y")
+    return suptitle(fig, f"DiffAugment ablation: where to augment ({table.attrs['fraction']} of the data)")

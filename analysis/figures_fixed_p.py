@@ -1,0 +1,144 @@
+"""Fixed augmentation probability p: ADA Fig 4a-d (what each category buys) and Fig 3 (leaking).
+
+ADA §3: with a fixed p, pixel blitting, geometric and colour transforms help
+most, and the best p falls as the training set grows (Fig 4a-c, one panel per
+size, dashed = no augmentation).  Fig 4d follows FID over training for several
+p.  Fig 3 asks when augmentations "leak" into the generated images: rotate90
+and colour leak as p -> 1, isotropic scaling never does; each run is a dot, the
+line its median.  Our leakage measures (rotation, colour, blank areas) make the
+leak visible as a number and not only in the sample grids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from analysis.plotting import KIMG_LABEL, PIPE_NAMES, color, log_y, median_line, panels, single, suptitle
+from analysis.tidy import (FidWhich, fid_label, one_detector, over_training, per_trial, present, require,
+                           size_groups, spread)
+
+FIG4_ORDER = ("blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
+LEAK_PIPES = ("scale", "rotate90", "color", "xflip", "xint", "rotate", "aniso", "xfrac", "brightness", "contrast",
+              "lumaflip", "hue", "saturation")
+LEAK_LABELS = {"leak_rot": "rotation leak (excess rotated fraction)", "leak_color": "colour leak (vs reals)",
+               "leak_blank": "blank-area leak (cutout/translation)"}
+
+
+def baseline_fid(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per size, the median FID without augmentation (aug_mode none; else fixed p=0): Fig 4's dashed line."""
+    base = trials[trials["aug_mode"] == "none"]
+    if base.empty:
+        base = trials[(trials["aug_mode"] == "fixed") & (trials["p_fixed"] == 0)]
+    return spread(base, ["size_label"]) if not base.empty else pd.DataFrame(columns=["size_label", "median"])
+
+
+def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None,
+                  categories: Sequence[str] | None = None) -> Figure:
+    """ADA Fig 4a-c: FID vs fixed p, one line per augmentation category, one panel per size; dashed = no augmentation."""
+    trials = per_trial(metrics, fid, detector)
+    cats = categories or [c for c in FIG4_ORDER if c in present(trials["augpipe"])]
+    fixed = require(trials[(trials["aug_mode"] == "fixed") & trials["augpipe"].isin(cats)],
+                    "fixed-p runs of the augmentation categories", "fixed_p_grid")
+    base = baseline_fid(trials)
+    groups = size_groups(fixed)
+    fig, axes = panels(len(groups))
+    for k, (ax, (label, g)) in enumerate(zip(axes, groups)):
+        for i, cat in enumerate(cats):
+            stats = spread(g[g["augpipe"] == cat], ["p_fixed"])
+            if not stats.empty:
+                median_line(ax, stats, "p_fixed", color(i), cat, marker="o", show_band=False)
+        b = base[base["size_label"] == label]
+        if not b.empty:
+            ax.axhline(float(b["median"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label="no augmentation")
+        ax.set_title(f"({'abc'[k] if k < 3 else k}) training set {label}")
+        ax.set_xlabel("augmentation probability p")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, title="category", loc="outside right center")
+    return suptitle(fig, "ADA Fig 4a-c: FID vs fixed augmentation probability p (median over seeds)")
+
+
+def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = None, size_label: str | None = None,
+                            detector: str | None = None, ax: Axes | None = None) -> Figure:
+    """ADA Fig 4d: FID over training for several fixed p, one category (default geom) and one size (default ~10k)."""
+    rows = require(metrics[(metrics["aug_mode"] == "fixed") & metrics["fid"].notna()], "fixed-p FID rows", "fixed_p_grid")
+    rows, det = one_detector(rows, detector)
+    found = [c for c in FIG4_ORDER if c in present(rows["augpipe"])]
+    category = category or ("geom" if "geom" in found else (found[0] if found else None))
+    rows = require(rows[rows["augpipe"] == category], f"fixed-p runs of category {category}", "fixed_p_grid")
+    groups = dict(size_groups(rows))
+    if size_label is None:
+        n = {lab: float(g["n_eff"].iloc[0]) for lab, g in groups.items()}
+        size_label = min(n, key=lambda lab: abs(np.log(max(n[lab], 1.0) / 10_000.0)) if np.isfinite(n[lab]) else 1e9)
+    g = require(groups.get(size_label, pd.DataFrame()), f"runs at size {size_label}", "fixed_p_grid")
+    fig, ax = single(ax)
+    ps = sorted(g["p_fixed"].dropna().unique())
+    cmap = colormaps["viridis"]
+    for i, p in enumerate(ps):
+        stats = over_training(g[g["p_fixed"] == p], [], "fid").sort_values("kimg")
+        ax.plot(stats["kimg"], stats["median"], color=cmap(i / max(len(ps) - 1, 1)), label=f"p = {p:g}")
+    log_y(ax)
+    ax.set_xlabel(KIMG_LABEL)
+    ax.set_ylabel(fid_label(det) + " (log scale)")
+    ax.set_title(f"ADA Fig 4d: FID over training, {category}, training set {size_label}")
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def _leak_rows(trials: pd.DataFrame, pipes: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    found = present(trials["augpipe"])
+    pipes = list(pipes) if pipes else [p for p in LEAK_PIPES if p in found]
+    rows = trials[(trials["aug_mode"] == "fixed") & trials["augpipe"].isin(pipes)]
+    return require(rows, "fixed-p runs of single transforms (scale, rotate90, color)", "leakage_grid"), \
+        [p for p in pipes if (rows["augpipe"] == p).any()]
+
+
+def fig3_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None,
+                  transforms: Sequence[str] | None = None) -> Figure:
+    """ADA Fig 3: FID vs p for single transforms; every run a dot, the median a line."""
+    trials = per_trial(metrics, fid, detector)
+    rows, pipes = _leak_rows(trials, transforms)
+    fig, axes = panels(len(pipes), sharey=True)
+    for i, (ax, pipe) in enumerate(zip(axes, pipes)):
+        g = rows[rows["augpipe"] == pipe]
+        ax.scatter(g["p_fixed"], g["fid"], s=14, color=color(i), alpha=0.6, label="one run")
+        median_line(ax, spread(g, ["p_fixed"]), "p_fixed", color(i), "median", show_band=False)
+        ax.set_title(PIPE_NAMES.get(pipe, pipe) + f", training set {g['size_label'].iloc[0]}")
+        ax.set_xlabel("augmentation probability p")
+        ax.set_xlim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid))
+    axes[0].legend(fontsize=8)
+    return suptitle(fig, "ADA Fig 3: leaking — FID vs p for single transforms (a rise near p = 1 means it leaks)")
+
+
+def fig3_leakage_vs_p(metrics: pd.DataFrame, *, transforms: Sequence[str] | None = None) -> Figure:
+    """Our leakage measures vs p, one line per transform: rotation should leak only for rotate90, colour for color."""
+    trials = per_trial(metrics, "final") if metrics["fid"].notna().any() else metrics
+    rows, pipes = _leak_rows(trials, transforms)
+    leaks = [c for c in LEAK_LABELS if c in rows and rows[c].notna().any()]
+    rows = require(rows if leaks else rows.iloc[0:0], "leakage measures (leak_rot, leak_color, leak_blank)",
+                   "leakage_grid")
+    fig, axes = panels(len(leaks))
+    for ax, col in zip(axes, leaks):
+        for i, pipe in enumerate(pipes):
+            g = rows[(rows["augpipe"] == pipe) & rows[col].notna()]
+            if g.empty:
+                continue
+            ax.scatter(g["p_fixed"], g[col], s=10, color=color(i), alpha=0.4)
+            median_line(ax, spread(g, ["p_fixed"], col), "p_fixed", color(i), PIPE_NAMES.get(pipe, pipe),
+                        show_band=False)
+        ax.set_xlabel("augmentation probability p")
+        ax.set_ylabel(LEAK_LABELS[col])
+        ax.set_ylim(0.0, max(0.1, 1.1 * float(rows[col].max())))  # noise-level leaks must look flat, not jagged
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return suptitle(fig, "Leakage measures vs p (final metric tick; dots = runs, lines = median)")

@@ -1,0 +1,155 @@
+"""Discriminator overfitting over training: ADA Fig 1a, ADA Fig 1b,c and DiffAugment Fig 1.
+
+ADA §2 motivates everything with these plots: without augmentation FID first
+improves and then diverges, earlier the smaller the training set (1a); at the
+same time D's outputs on held-out validation reals drift away from those on
+training reals toward those on generated images (1b,c) — D has memorised its
+training set.  DiffAugment's Fig 1 shows the same through D's accuracy on
+training vs validation reals.  Lines are medians over seeds, bands min-max
+(or ±1 std of D's outputs when histograms were logged).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from analysis.plotting import AUG_NAMES, KIMG_LABEL, band, clip_warmup, color, panels, single, suptitle
+from analysis.tidy import fid_label, one_detector, over_training, require, size_groups, spread_pick, with_sizes
+
+D_SERIES = (("real_train", "training reals", "#1f77b4"), ("real_val", "validation reals", "#2ca02c"),
+            ("fake", "generated images", "#d62728"))
+
+
+def fig1a_fid_over_training(metrics: pd.DataFrame, *, detector: str | None = None, ax: Axes | None = None,
+                            aug_mode: str = "none") -> Figure:
+    """ADA Fig 1a: FID over training per training-set size, without augmentation; dots mark each size's best FID."""
+    rows = require(metrics[(metrics["aug_mode"] == aug_mode) & metrics["fid"].notna()],
+                   f"FID rows with aug_mode={aug_mode}", "overfitting")
+    rows, det = one_detector(rows, detector)
+    fig, ax = single(ax)
+    groups = size_groups(with_sizes(rows))
+    kimg_all, fid_all = [], []
+    for i, (label, g) in enumerate(reversed(groups)):
+        stats = over_training(g, [], "fid").sort_values("kimg")
+        c = color(i)
+        ax.plot(stats["kimg"], stats["median"], color=c, label=label)
+        band(ax, stats["kimg"], stats["min"], stats["max"], c)
+        best = stats.loc[stats["median"].idxmin()]
+        ax.plot([best["kimg"]], [best["median"]], "o", color=c, markersize=5)
+        kimg_all += stats["kimg"].tolist()
+        fid_all += stats["median"].tolist()
+    clip_warmup(ax, kimg_all, fid_all)
+    ax.set_xlabel(KIMG_LABEL)
+    ax.set_ylabel(fid_label(det))
+    ax.set_title(f"ADA Fig 1a: FID over training, {AUG_NAMES.get(aug_mode, aug_mode)}", fontsize=11)
+    ax.legend(title="training set (dot = best FID)", fontsize=8, title_fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def hist_std(rows: pd.DataFrame, key: str) -> np.ndarray:
+    """Per row, the std of D's outputs from the logged histogram (NaN where none was logged)."""
+    col, edges_col = f"D_hist_{key}", "D_hist_edges"
+    out = np.full(len(rows), np.nan)
+    if col not in rows or edges_col not in rows:
+        return out
+    hists, edges = rows[col].to_numpy(object), rows[edges_col].to_numpy(object)
+    have = np.array([h is not None and e is not None and not isinstance(h, float) and len(e) == len(h) + 1
+                     for h, e in zip(hists, edges)], dtype=bool)
+    if not have.any():
+        return out
+    idx = np.flatnonzero(have)
+    if len({len(hists[i]) for i in idx}) != 1:  # bins changed between rows: not comparable, leave the band to seeds
+        return out
+    h = np.stack([np.asarray(hists[i], float) for i in idx])
+    e = np.stack([np.asarray(edges[i], float) for i in idx])
+    centres, widths = (e[:, :-1] + e[:, 1:]) / 2, np.diff(e, axis=1)
+    dens = np.abs((h * widths).sum(axis=1, keepdims=True) - 1.0) < 0.05  # densities integrate to 1; else counts
+    w = np.where(dens, h * widths, h)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    mean = (w * centres).sum(axis=1, keepdims=True)
+    std = np.sqrt((w * (centres - mean) ** 2).sum(axis=1))
+    out[idx] = np.where(total[:, 0] > 0, std, np.nan)
+    return out
+
+
+def _d_panel(ax: Axes, g: pd.DataFrame) -> None:
+    for key, name, c in D_SERIES:
+        col = f"D_{key}"
+        sub = g[g[col].notna()]
+        if sub.empty:
+            continue
+        stats = over_training(sub, [], col).sort_values("kimg")
+        ax.plot(stats["kimg"], stats["median"], color=c, label=name)
+        std = pd.Series(hist_std(sub, key), index=sub.index)
+        if std.notna().any():
+            s = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"]).to_numpy()
+            ok = np.isfinite(s)
+            ax.fill_between(stats["kimg"][ok], stats["median"][ok] - s[ok], stats["median"][ok] + s[ok],
+                            color=c, alpha=0.15, linewidth=0)
+        else:
+            band(ax, stats["kimg"], stats["min"], stats["max"], c)
+
+
+def fig1bc_d_outputs(metrics: pd.DataFrame, *, aug_mode: str = "none", max_panels: int = 6) -> Figure:
+    """ADA Fig 1b,c: D's raw output on training reals, validation reals and generated images over training, per size."""
+    rows = require(metrics[(metrics["aug_mode"] == aug_mode) & metrics["D_real_train"].notna()
+                           & metrics["D_fake"].notna()], f"D outputs with aug_mode={aug_mode}", "overfitting")
+    groups = spread_pick(size_groups(with_sizes(rows)), max_panels)[::-1]
+    fig, axes = panels(len(groups), sharey=True)
+    with_hist = any(hist_std(g.head(50), "real_train").size and np.isfinite(hist_std(g.head(50), "real_train")).any()
+                    for _, g in groups)
+    for ax, (label, g) in zip(axes, groups):
+        _d_panel(ax, g)
+        ax.set_title(f"training set {label}")
+        ax.set_xlabel(KIMG_LABEL)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("D output (raw logit)")
+    axes[0].legend(fontsize=8, loc="upper left")
+    spread_note = "bands ±1 std of D outputs" if with_hist else "bands min-max over seeds"
+    return suptitle(fig, f"ADA Fig 1b,c: D outputs over training, {AUG_NAMES.get(aug_mode, aug_mode)} — "
+                         f"validation drifting toward generated = D overfits ({spread_note})")
+
+
+def _one_policy(rows: pd.DataFrame, preferred: str = "color,translation,cutout") -> pd.DataFrame:
+    """Keep one DiffAugment policy (the paper's full one when present) so 'DiffAugment' is one line, not a blend."""
+    diff = rows["aug_mode"] == "diffaugment"
+    policies = rows.loc[diff, "diffaug_policy"].dropna().astype(object)
+    if policies.nunique() <= 1:
+        return rows
+    keep = preferred if (policies == preferred).any() else policies.value_counts().index[0]
+    return rows[~diff | (rows["diffaug_policy"] == keep)]
+
+
+def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figure:
+    """DiffAugment Fig 1: D's accuracy on training vs validation reals over training, per size and method."""
+    rows = require(_one_policy(metrics[metrics["acc_real_train"].notna() & metrics["acc_real_val"].notna()
+                                       & (metrics["apply_to"].isna() | (metrics["apply_to"] == "both"))]),
+                   "D accuracy on training and validation reals", "overfitting")
+    groups = spread_pick(size_groups(with_sizes(rows)), max_panels)[::-1]
+    modes = [m for m in ("none", "fixed", "ada", "diffaugment") if (rows["aug_mode"] == m).any()]
+    fig, axes = panels(len(groups), sharey=True)
+    for ax, (label, g) in zip(axes, groups):
+        for i, mode in enumerate(modes):
+            sub = g[g["aug_mode"] == mode]
+            if sub.empty:
+                continue
+            c = color(i * 3)
+            for col, ls in (("acc_real_train", "-"), ("acc_real_val", "--")):
+                stats = over_training(sub, [], col).sort_values("kimg")
+                ax.plot(stats["kimg"], stats["median"], color=c, linestyle=ls)
+        ax.set_title(f"training set {label}")
+        ax.set_xlabel(KIMG_LABEL)
+        ax.set_ylim(0.0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("D accuracy on reals")
+    handles = [Line2D([], [], color=color(i * 3), label=AUG_NAMES.get(m, m)) for i, m in enumerate(modes)]
+    handles += [Line2D([], [], color="k", linestyle="-", label="training set"),
+                Line2D([], [], color="k", linestyle="--", label="validation set")]
+    axes[0].legend(handles=handles, fontsize=8, loc="lower left")
+    return suptitle(fig, "DiffAugment Fig 1: D accuracy on training vs validation reals (a gap = D overfits)")

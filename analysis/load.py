@@ -1,0 +1,228 @@
+"""Load the results store into tidy pandas frames: one row per trial×tick, one row per trial.
+
+DESIGN "Results store": a retried or resumed trial re-reports the ticks after its
+last checkpoint, so the raw parts may hold several rows for one (trial, tick).
+Readers must see exactly one: the newest attempt wins (highest `attempt`, ties
+broken by `written_at`).  Dedup happens here, once, so no figure can double-count
+a tick.
+
+Columns are typed so that figures need no guessing: strings become categoricals,
+ticks and sizes nullable Int64, metrics float64.  Known columns that a store did
+not write (an older schema, a metric never enabled) are added as all-null, and
+extra columns pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis.errors import NoTickRows, ResultsError
+from analysis.storefs import (SweepDir, concat, find_sweeps, metric_parts, read_many, read_parquet, read_status_records,
+                              read_sweep_json)
+
+KEY = ["sweep", "trial_id", "tick"]
+CATEGORY_COLS = ("sweep", "trial_id", "scale", "aug_mode", "augpipe", "heuristic", "diffaug_policy", "apply_to",
+                 "dataset", "detector")
+INT_COLS = ("attempt", "schema_version", "seed", "dataset_size", "resolution", "tick", "retries")
+BOOL_COLS = ("mirror",)
+FLOAT_COLS = ("p_fixed", "ada_target", "kimg", "wall_s", "img_per_s", "time_train_s", "time_metrics_s", "time_ckpt_s",
+              "p", "r_t", "r_v", "loss_G", "loss_D", "loss_r1", "D_real_train", "D_real_val", "D_fake",
+              "acc_real_train", "acc_real_val", "acc_fake", "fid", "kid", "leak_rot", "leak_color", "leak_blank",
+              "written_at")
+LIST_COLS = ("D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges")
+CONFIG_COLS = ("sweep", "trial_id", "schema_version", "scale", "seed", "aug_mode", "augpipe", "p_fixed", "ada_target",
+               "heuristic", "diffaug_policy", "apply_to", "dataset", "dataset_size", "mirror", "resolution")
+TRIAL_COLS = ("status", "error", "retries", "attempt", "config_json", "best_fid", "final_fid", "final_kimg")
+
+
+_ARROW_TYPES = {**{c: pa.string() for c in CATEGORY_COLS}, **{c: pa.int64() for c in INT_COLS},
+                **{c: pa.bool_() for c in BOOL_COLS}, **{c: pa.float64() for c in FLOAT_COLS}}
+_OPTIONAL = {"retries", "written_at"}
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def typed_table(table: pa.Table, *, add_missing: bool = True) -> pa.Table:
+    """Cast known columns to their types (strings dictionary-encoded) and add missing known columns as nulls."""
+    n = table.num_rows
+    for col, typ in _ARROW_TYPES.items():
+        if col in table.column_names:
+            arr = table.column(col)
+            try:
+                if pa.types.is_dictionary(arr.type):
+                    arr = arr.cast(pa.string())
+                arr = arr.cast(typ) if arr.type != typ else arr
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise ResultsError(f"column {col!r} cannot be read as {typ}: {str(exc).splitlines()[0]}") from None
+            if typ == pa.string():
+                arr = pc.dictionary_encode(arr)
+            table = table.set_column(table.column_names.index(col), col, arr)
+        elif add_missing and col not in _OPTIONAL:
+            nulls = pa.nulls(n, typ)
+            table = table.append_column(col, pc.dictionary_encode(nulls) if typ == pa.string() else nulls)
+    return table
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas with nullable Int64/boolean, categoricals for dictionary strings, no block consolidation."""
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get, split_blocks=True)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Type a pandas frame like `typed_table` (used for frames built in pandas, e.g. derived trials)."""
+    return to_pandas(typed_table(pa.Table.from_pandas(df, preserve_index=False)))
+
+
+def _fill_sweep(table: pa.Table, name: str) -> pa.Table:
+    """Rows without a `sweep` value belong to the directory they were found in."""
+    if "sweep" not in table.column_names:
+        return table.append_column("sweep", pa.array([name] * table.num_rows, pa.string()))
+    col = table.column("sweep")
+    if col.null_count:
+        idx = table.column_names.index("sweep")
+        filled = pc.fill_null(col.cast(pa.string()), name)
+        return table.set_column(idx, "sweep", filled)
+    return table
+
+
+def _read_metrics_table(sweeps: list[SweepDir], results: str | Path) -> pa.Table:
+    tables: list[pa.Table] = []
+    for sweep in sweeps:
+        parts = metric_parts(sweep)
+        tables += [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, parts) if t.num_rows]
+    if not tables:
+        raise NoTickRows(f"no tick rows under {results}: the metrics/ Parquet parts are missing or empty")
+    return concat(tables, str(results))
+
+
+def _codes(arr: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of a string column that sort like the strings themselves."""
+    enc = pc.dictionary_encode(arr.cast(pa.string())).combine_chunks()
+    rank = np.empty(len(enc.dictionary), dtype=np.int64)
+    rank[pc.array_sort_indices(enc.dictionary).to_numpy()] = np.arange(len(enc.dictionary))
+    return rank[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def dedup_newest(table: pa.Table) -> pa.Table:
+    """One row per (sweep, trial_id, tick): the highest attempt, then the latest written_at; sorted by that key."""
+    ok = pc.and_(pc.is_valid(table.column("trial_id")), pc.is_valid(table.column("tick")))
+    if not pc.all(ok).as_py():
+        table = table.filter(ok)
+    if table.num_rows == 0:
+        return table
+    sweep, trial = _codes(table.column("sweep")), _codes(table.column("trial_id"))
+    tick = table.column("tick").to_numpy()
+    attempt = pc.fill_null(table.column("attempt"), -1).to_numpy() if "attempt" in table.column_names \
+        else np.zeros(table.num_rows)
+    written = pc.fill_null(table.column("written_at"), -np.inf).to_numpy() if "written_at" in table.column_names \
+        else np.zeros(table.num_rows)
+    order = np.lexsort((written, attempt, tick, trial, sweep))
+    s, t, k = sweep[order], trial[order], tick[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (s[1:] != s[:-1]) | (t[1:] != t[:-1]) | (k[1:] != k[:-1])
+    kept = order[last]
+    if np.all(kept[1:] > kept[:-1]):  # already in key order (the usual case): a filter is cheaper than a gather
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[kept] = True
+        return table.filter(pa.array(mask))
+    keep = pa.array(kept)
+    # column by column on combined chunks: Table.take on many promoted list chunks is several times slower
+    return pa.table([pc.take(col.combine_chunks(), keep) for col in table.columns], names=table.column_names)
+
+
+def load_metrics(path: str | Path) -> pd.DataFrame:
+    """Tick rows of every sweep under PATH, deduplicated (newest attempt) and typed, sorted by sweep/trial/tick."""
+    sweeps = find_sweeps(path)
+    table = _read_metrics_table(sweeps, path)
+    missing = [c for c in ("trial_id", "tick") if c not in table.column_names]
+    if missing:
+        raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
+    return to_pandas(dedup_newest(typed_table(table)))
+
+
+def empty_metrics() -> pd.DataFrame:
+    """A typed tick-row frame with no rows: what a report draws from when no trial has reported yet."""
+    table = pa.table({"trial_id": pa.array([], pa.string()), "tick": pa.array([], pa.int64())})
+    return to_pandas(typed_table(table))
+
+
+def load_trials(path: str | Path) -> pd.DataFrame:
+    """One row per trial (status, error, retries, best/final FID, config); derived from tick rows where trials.parquet is absent."""
+    sweeps = find_sweeps(path)
+    frames: list[pd.DataFrame] = []
+    for sweep in sweeps:
+        if sweep.fs.get_file_info(sweep.join("trials.parquet")).type.name == "File":
+            table = _fill_sweep(read_parquet(sweep.fs, sweep.join("trials.parquet")), sweep.name)
+            frames.append(to_pandas(typed_table(table, add_missing=False)))
+        elif metric_parts(sweep):
+            derived = trials_from_metrics(load_metrics(sweep.path if "://" not in str(path) else _uri(path, sweep)))
+            frames.append(with_status_records(derived, read_status_records(sweep)))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise ResultsError(f"no trials under {path}: trials.parquet and metrics/ are missing or empty")
+    df = _typed(pd.concat(frames, ignore_index=True))
+    for col in ("status", "error", "config_json"):
+        if col not in df:
+            df[col] = None
+    for col in ("best_fid", "final_fid", "final_kimg"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64") if col in df else np.nan
+    if "retries" not in df:
+        df["retries"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    return df.sort_values(["sweep", "trial_id"], kind="stable").reset_index(drop=True)
+
+
+def _uri(results: str | Path, sweep: SweepDir) -> str:
+    scheme = str(results).split("://", 1)[0]
+    return f"{scheme}://{sweep.path}"
+
+
+def trials_from_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
+    """A minimal trials table when the store wrote none: config of the last row, FIDs, status UNKNOWN."""
+    if metrics.empty:
+        return pd.DataFrame()
+    last = metrics.groupby(["sweep", "trial_id"], observed=True, sort=True).tail(1).set_index(["sweep", "trial_id"])
+    fids = metrics.dropna(subset=["fid"]).groupby(["sweep", "trial_id"], observed=True)
+    out = last[[c for c in CONFIG_COLS if c in last.columns and c not in ("sweep", "trial_id")]].copy()
+    out["status"] = "UNKNOWN"
+    out["error"] = None
+    out["attempt"] = last["attempt"]
+    out["best_fid"] = fids["fid"].min()
+    out["final_fid"] = fids["fid"].last()
+    out["final_kimg"] = last["kimg"]
+    return out.reset_index()
+
+
+def with_status_records(trials: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """Overlay a live sweep's status records (status, error, attempt) on trials derived from tick rows."""
+    if not records or trials.empty:
+        return trials
+    rec = pd.DataFrame(records).drop_duplicates("trial_id", keep="last").set_index("trial_id")
+    out = trials.set_index("trial_id")
+    for col in ("status", "error", "attempt"):
+        if col in rec:
+            new = rec[col].reindex(out.index)
+            out[col] = new.where(new.notna(), out[col]) if col in out else new
+    if "attempt" in rec:
+        out["retries"] = pd.to_numeric(rec["attempt"], errors="coerce").reindex(out.index)
+    return out.reset_index()
+
+
+def sweep_configs(path: str | Path) -> dict[str, dict | None]:
+    """sweep name -> the sweep.json spec (None when the launcher wrote none)."""
+    return {s.name: read_sweep_json(s) for s in find_sweeps(path)}
+
+
+def trial_config(trials: pd.DataFrame, sweep: str, trial_id: str) -> dict | None:
+    """The full TrainConfig of one trial, parsed from its config_json column."""
+    rows = trials[(trials["sweep"] == sweep) & (trials["trial_id"] == trial_id)]
+    if rows.empty or not isinstance(rows["config_json"].iloc[0], str):
+        return None
+    try:
+        return json.loads(rows["config_json"].iloc[0])
+    except json.JSONDecodeError:
+        return None

@@ -1,0 +1,249 @@
+"""`python -m analysis.report RESULTS --out DIR`: every figure the results allow, as PNG + SVG, and an index.html.
+
+This is the last step of a sweep (the launcher calls `render_report`) and the
+way to look at a sweep from a laptop or a bucket.  Figures whose sweeps were not
+run are listed as skipped with the command that produces them; FIDs from
+different detectors get one figure each, never a mixed line; trials that ended
+in ERROR are left out of the figures but listed in the trial table.
+
+Writing is atomic: everything is rendered into a staging directory inside DIR
+and moved into place file by file with os.replace, index.html last, so a crash
+or a bad input never leaves a half-written page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import MissingData, NoTickRows, OutputError, ResultsError
+from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
+from analysis.report_html import ReportContent, render_index
+from analysis.tidy import detectors
+
+DPI = 100
+
+
+def _staging(out: Path) -> tuple[Path, bool]:
+    """Create OUT if needed and a staging directory inside it; OutputError if that is impossible."""
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".staging-", dir=out)), created
+    except OSError as exc:
+        raise OutputError(f"cannot write report to {out}: {exc.strerror or exc}") from None
+
+
+def _save(fig, stage: Path, stem: str, formats: tuple[str, ...]) -> None:
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, faster SVGs
+        for i, fmt in enumerate(formats):
+            fig.savefig(stage / f"{stem}.{fmt}", dpi=DPI)
+            if i == 0:
+                fig.set_layout_engine("none")  # keep the first pass's layout: constrained layout is costly to redo
+
+
+def _variants(metrics: pd.DataFrame, uses_fid: bool) -> list[tuple[str | None, str]]:
+    """(detector, file suffix) per rendering: one per detector when several FID detectors are present."""
+    found = detectors(metrics)
+    if uses_fid and len(found) > 1:
+        return [(d, f"__{d}") for d in found]
+    return [(None, "")]
+
+
+Job = tuple[int, str | None, str, str]  # (index into FIGURES, detector, file stem, caption)
+Outcome = tuple[str, str, str, str]     # (file stem, caption, "ok" | "skipped" | "failed", reason)
+
+
+def figure_jobs(metrics: pd.DataFrame) -> list[Job]:
+    from analysis.figures import FIGURES, for_sweeps
+
+    jobs: list[Job] = []
+    several = len(detectors(metrics)) > 1  # only then is the per-figure check worth its cost
+    for i, spec in enumerate(FIGURES):
+        variants = _variants(for_sweeps(metrics, spec.sweeps), spec.uses_fid) if several else [(None, "")]
+        for det, suffix in variants:
+            jobs.append((i, det, spec.name + suffix, spec.caption + (f" [{det} detector]" if det else "")))
+    return jobs
+
+
+def run_jobs(jobs: list[Job], metrics: pd.DataFrame, results: str, stage: Path,
+             formats: tuple[str, ...]) -> list[Outcome]:
+    """Draw and save the given figures, catching MissingData (skipped) and bugs (failed, loudly)."""
+    from analysis.figures import FIGURES, for_sweeps
+
+    outcomes: list[Outcome] = []
+    for i, det, stem, caption in jobs:
+        spec = FIGURES[i]
+        try:
+            fig = spec.draw(for_sweeps(metrics, spec.sweeps), results, det)
+            _save(fig, stage, stem, formats)
+            outcomes.append((stem, caption, "ok", ""))
+        except MissingData as exc:
+            outcomes.append((stem, caption, "skipped", str(exc)))
+        except Exception as exc:  # one broken figure must not lose the whole report; say so loudly
+            print(f"warning: figure {stem} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            outcomes.append((stem, caption, "failed", f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+def _child(conn, jobs: list[Job], metrics: pd.DataFrame, results: str, stage: Path, formats: tuple[str, ...]) -> None:
+    conn.send(run_jobs(jobs, metrics, results, stage, formats))
+    conn.close()
+
+
+def run_parallel(jobs: list[Job], metrics: pd.DataFrame, results: str, stage: Path, formats: tuple[str, ...],
+                 workers: int) -> list[Outcome]:
+    """Matplotlib is single-threaded and figures are independent: draw them in forked workers (data inherited)."""
+    workers = min(workers, len(jobs))
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return run_jobs(jobs, metrics, results, stage, formats)
+    ctx = mp.get_context("fork")
+    procs = []
+    for w in range(workers):
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(child, jobs[w::workers], metrics, results, stage, formats))
+        proc.start()
+        child.close()
+        procs.append((proc, parent))
+    outcomes: list[Outcome] = []
+    for proc, parent in procs:
+        try:
+            outcomes += parent.recv()
+        except EOFError:
+            pass
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"a figure worker died with exit code {proc.exitcode}")
+    order = {job[2]: k for k, job in enumerate(jobs)}
+    return sorted(outcomes, key=lambda o: order[o[0]])
+
+
+def render_figures(metrics: pd.DataFrame, results: str, stage: Path, content: ReportContent,
+                   formats: tuple[str, ...] = ("png", "svg"), workers: int = 2) -> None:
+    """Draw every catalogue figure and table into STAGE, recording what was drawn and what was skipped and why."""
+    from analysis.figures import TABLES, for_sweeps
+
+    for stem, caption, status, reason in run_parallel(figure_jobs(metrics), metrics, results, stage, formats, workers):
+        if status == "ok":
+            content.figures.append((stem, caption))
+        else:
+            content.skipped.append((caption, reason if status == "skipped" else f"failed: {reason}"))
+    for tspec in TABLES:
+        data = for_sweeps(metrics, tspec.sweeps)
+        for det, suffix in _variants(data, True):
+            caption = tspec.caption + (f" [{det} detector]" if det else "")
+            try:
+                table = tspec.build(data, det)
+            except MissingData as exc:
+                content.skipped.append((caption, str(exc)))
+                continue
+            table.to_csv(stage / f"{tspec.name}{suffix}.csv")
+            content.tables.append((tspec.name + suffix, caption, table))
+
+
+def _default_workers() -> int:
+    """Two forked workers on a 2+ core box; in-process inside a Ray driver, whose gRPC threads make fork unsafe."""
+    return 1 if "ray" in sys.modules else min(2, os.cpu_count() or 1)
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move staged files into OUT one atomic rename at a time, index.html last."""
+    from analysis.figures import FIGURES, TABLES
+
+    names = sorted(p.name for p in stage.iterdir())
+    for name in [n for n in names if n != "index.html"] + ["index.html"]:
+        os.replace(stage / name, out / name)
+    ours = tuple(spec.name for spec in (*FIGURES, *TABLES))
+    for old in out.iterdir():  # a figure drawn last time but skipped now must not linger beside the new index
+        if old.name not in names and old.suffix in (".png", ".svg", ".csv") and old.name.startswith(ours):
+            old.unlink()
+
+
+def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", "svg"),
+                  workers: int | None = None) -> Path | str:
+    """Render the report of RESULTS into OUT and return where index.html is (ResultsError / OutputError on bad input).
+
+    OUT may be an s3:// or gs:// URI: the report is then rendered locally and uploaded (index.html last),
+    and the returned location is the URI string.
+    """
+    if "://" in str(out):
+        with tempfile.TemporaryDirectory(prefix="ganaug-report-") as local:
+            render_report(results, local, formats=formats, workers=workers)
+            return _upload(Path(local), str(out))
+    try:
+        metrics = load_metrics(results)
+    except NoTickRows:  # trials.parquet but no ticks (all failed early): still worth a page listing the errors
+        metrics = empty_metrics()
+    trials = load_trials(results)
+    configs = sweep_configs(results)
+    content = ReportContent(results=str(results), trials=trials, sweep_configs=configs)
+    failed = trials.loc[trials["status"].astype(str) == "ERROR", ["sweep", "trial_id"]]
+    if len(failed):
+        drop = pd.Series(False, index=metrics.index)
+        for sweep, ids in failed.groupby(failed["sweep"].astype(str))["trial_id"]:
+            drop |= (metrics["sweep"] == sweep) & metrics["trial_id"].isin(ids.astype(str))
+        metrics = metrics[~drop]
+        content.notes.append(f"{len(failed)} trial(s) ended in ERROR and are left out of the figures.")
+    out_path = Path(out)
+    stage, created = _staging(out_path)
+    try:
+        render_figures(metrics, str(results), stage, content, formats, _default_workers() if workers is None else workers)
+        (stage / "index.html").write_text(render_index(content, time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+                                          encoding="utf-8")
+        _publish(stage, out_path)
+    except OSError as exc:
+        raise OutputError(f"cannot write report to {out_path}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and out_path.exists() and not any(out_path.iterdir()):
+            out_path.rmdir()
+    return out_path / "index.html"
+
+
+def _upload(local: Path, out: str) -> str:
+    """Copy a rendered report to a bucket, index.html last so a reader never sees it before its figures."""
+    import pyarrow.fs as pafs
+
+    try:
+        fs, base = pafs.FileSystem.from_uri(out)
+        fs.create_dir(base, recursive=True)
+        names = sorted(p.name for p in local.iterdir())
+        for name in [n for n in names if n != "index.html"] + ["index.html"]:
+            with fs.open_output_stream(f"{base.rstrip('/')}/{name}") as dst:
+                dst.write((local / name).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot write report to {out}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    return out.rstrip("/") + "/index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.report",
+        description="Render the papers' figures (PNG + SVG), tables and an index.html from a sweep's Parquet results.")
+    parser.add_argument("results", help="a sweep directory (holds metrics/) or a storage root of several; "
+                                        "local path or s3:// / gs:// URI")
+    parser.add_argument("--out", required=True, help="output directory (created if needed)")
+    args = parser.parse_args(argv)
+    try:
+        index = render_report(args.results, args.out)
+    except (ResultsError, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

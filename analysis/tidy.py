@@ -1,0 +1,149 @@
+"""DataFrame -> DataFrame transforms shared by the figures: per-trial FID, size labels, spread over seeds.
+
+A point on the papers' sweep plots is one whole training run (ADA §3-§4), so
+most figures first reduce tick rows to one row per trial: by default the FID at
+the trial's last metric tick ("final"), optionally the lowest FID seen ("best").
+FIDs measured with different feature detectors are not comparable, so every
+reduction goes through `one_detector`, which filters or refuses to mix them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import MissingData, MixedDetectors
+
+FidWhich = Literal["final", "best"]
+TRIAL_KEY = ["sweep", "trial_id"]
+CONFIG = ["seed", "aug_mode", "augpipe", "p_fixed", "ada_target", "heuristic", "diffaug_policy", "apply_to",
+          "dataset", "dataset_size", "mirror", "resolution"]
+LEAKS = ["leak_rot", "leak_color", "leak_blank"]
+
+
+def fmt_count(n: float) -> str:
+    """2000 -> '2k', 2500 -> '2.5k', 140000 -> '140k', 1e6 -> '1M', 500 -> '500' (the papers' axis labels)."""
+    if n is None or pd.isna(n):
+        return "all"
+    n = float(n)
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{unit}"
+    return f"{n:.3g}"
+
+
+def size_label(size: float | None, mirror: bool | None) -> str:
+    """'2k', or '140k (70k + x-flips)' for a mirrored 70k set, as ADA labels FFHQ-140k."""
+    if size is None or pd.isna(size):
+        return "all images" + (" + x-flips" if mirror is True else "")
+    if mirror is True:
+        return f"{fmt_count(2 * size)} ({fmt_count(size)} + x-flips)"
+    return fmt_count(size)
+
+
+def with_sizes(df: pd.DataFrame) -> pd.DataFrame:
+    """Add `n_eff` (images D sees: doubled by x-flips) and `size_label` (labels built once per distinct size)."""
+    size = pd.to_numeric(df["dataset_size"], errors="coerce").astype("float64").to_numpy()
+    mirror = df["mirror"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    n_eff = size * np.where(mirror, 2.0, 1.0)
+    codes, uniques = pd.factorize(np.where(np.isnan(size), -1.0, size) * 2 + mirror)
+    labels = np.array([size_label(None if k < 0 else k // 2, bool(k % 2)) for k in uniques] + ["?"], dtype=object)
+    return df.assign(n_eff=n_eff, size_label=labels[codes])
+
+
+def size_groups(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows) per training-set size, smallest first."""
+    df = df if "size_label" in df else with_sizes(df)
+    order = df.groupby("size_label", sort=False)["n_eff"].first().sort_values(na_position="last")
+    return [(label, df[df["size_label"] == label]) for label in order.index]
+
+
+def spread_pick(items: list, k: int) -> list:
+    """At most K items, evenly spaced and always including the first and the last (smallest and largest size)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[int(round(i))] for i in np.linspace(0, len(items) - 1, k)]
+
+
+def present(series: pd.Series) -> set[str]:
+    """The distinct non-null values of a column, as strings (cheap on categoricals of a million rows)."""
+    return {str(v) for v in series.dropna().unique()}
+
+
+def detectors(df: pd.DataFrame) -> list[str]:
+    """Detector names present among rows that carry a FID."""
+    if "detector" not in df or "fid" not in df:
+        return []
+    return sorted(str(d) for d in df.loc[df["fid"].notna(), "detector"].dropna().unique())
+
+
+def one_detector(df: pd.DataFrame, detector: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The rows of one detector: the one asked for, or the only one present; refuse to mix several."""
+    if detector is not None:
+        return df[df["detector"] == detector], detector
+    found = detectors(df)
+    if len(found) > 1:
+        raise MixedDetectors(f"FIDs from different detectors ({', '.join(found)}) cannot share a plot; "
+                             f"pass detector= one of them (the report draws one figure per detector)")
+    return df, (found[0] if found else None)
+
+
+def fid_label(detector: str | None, which: FidWhich | None = None) -> str:
+    """Axis label naming the detector, e.g. 'final FID (offline detector)' (lower is better, as the titles say)."""
+    det = f" ({detector} detector)" if detector else ""
+    return f"{which + ' ' if which else ''}FID{det}"
+
+
+def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """One row per trial: its config, its FID (final or best), and its leakage at the last metric tick."""
+    if which not in ("final", "best"):
+        raise ValueError(f"fid must be 'final' or 'best', not {which!r}")
+    rows, det = one_detector(metrics, detector)
+    rows = rows[rows["fid"].notna()]
+    if rows.empty:  # keep the columns (and their types) so callers fail with MissingData, not KeyError
+        return with_sizes(rows[[c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "detector"] + LEAKS
+                                if c in rows]])
+    if which == "final":
+        picked = rows.groupby(TRIAL_KEY, observed=True, sort=False).tail(1)
+    else:
+        picked = rows.loc[rows.groupby(TRIAL_KEY, observed=True, sort=False)["fid"].idxmin()]
+    cols = [c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "detector"] + LEAKS if c in picked]
+    out = picked[cols].reset_index(drop=True)
+    last_leaks = _last_non_null(metrics, [c for c in LEAKS if c in metrics])
+    if not last_leaks.empty:
+        out = out.drop(columns=[c for c in LEAKS if c in out]).merge(last_leaks, on=TRIAL_KEY, how="left")
+    out.attrs["detector"] = det
+    return with_sizes(out)
+
+
+def _last_non_null(metrics: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    if not cols:
+        return pd.DataFrame()
+    g = metrics[TRIAL_KEY + cols].groupby(TRIAL_KEY, observed=True, sort=False)
+    return g.last().reset_index()  # GroupBy.last skips nulls per column
+
+
+def spread(df: pd.DataFrame, by: list[str], value: str = "fid") -> pd.DataFrame:
+    """Median, min, max and count of VALUE over seeds (and any other unlisted axis) per group of BY."""
+    g = df.groupby(by, observed=True, sort=True, dropna=False)[value]
+    return g.agg(median="median", min="min", max="max", n="count").reset_index()
+
+
+def over_training(metrics: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+    """Per group of BY and kimg: median, min and max of VALUE across seeds (rows where VALUE exists)."""
+    rows = metrics[metrics[value].notna()]
+    return spread(rows, by + ["kimg"], value)
+
+
+def require(df: pd.DataFrame, what: str, sweep: str) -> pd.DataFrame:
+    """DF itself, or MissingData naming the sweep that would have produced it."""
+    if df.empty:
+        raise MissingData(f"no {what} in the loaded results", sweep)
+    return df
+
+
+def fraction_label(fraction: float) -> str:
+    """0.2 -> '20%': DiffAugment's tables label data amounts as a share of the full set."""
+    return f"{fraction * 100:.3g}%"

@@ -1,0 +1,144 @@
+"""The papers' grids as named sweeps (ADA Fig 1, 3, 4, 5, 7; DiffAugment Table 1 / Fig 1 and its data-fraction study).
+
+Each entry is data (a `SweepSpec`), so `--dry-run` can print exactly what would
+run and tests can assert on the grid.  Values marked (U) in PAPERS.md are
+remembered rather than checked; they are ordinary axis values, easy to change.
+
+Scale policy: `smoke` keeps 2-3 values per axis and 1 CPU per trial so that the
+README's `python -m sweeps.launch fixed_p_grid` finishes in minutes on a 2-core
+laptop; `tiny` uses the papers' full axes at a small budget with a quarter GPU
+per trial; `paper` uses the full axes, whole GPUs and ADA's paper256 preset.
+The ADA speed (`augment.ada_kimg`, kimg for p to go 0 -> 1) is scaled with the
+budget, because at 12 kimg the paper's 500 kimg would leave p at ~0.
+"""
+
+from __future__ import annotations
+
+from sweeps.spec import Axis, Resources, SweepSpec, Variant
+from trainer.errors import UserInputError
+
+_SINGLE = ("blit", "geom", "color", "filter", "noise", "cutout")
+_CUMULATIVE = ("bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
+_SIZES_FIG4 = Axis(smoke=(2000, 10_000), tiny=(2000, 10_000, 50_000), paper=(2000, 10_000, 50_000))
+_P_STEP_01 = tuple(round(0.1 * i, 1) for i in range(11))
+_FULL_POLICY = "color,translation,cutout"
+
+_RESOURCES = {
+    "smoke": Resources(cpu=1.0, gpu=0.0),
+    "tiny": Resources(cpu=1.0, gpu=0.25),
+    "paper": Resources(cpu=4.0, gpu=1.0),
+}
+# ADA's speed scaled with the budget (smoke: 12 kimg, tiny: 200 kimg, paper: 25 000 kimg).
+_ADA_SPEED = {"smoke": {"augment.ada_kimg": 10.0}, "tiny": {"augment.ada_kimg": 100.0}}
+
+FIXED_P_GRID = SweepSpec(
+    name="fixed_p_grid",
+    description="FID against a fixed augmentation probability p, one line per augmentation category and dataset size, "
+                "plus the no-augmentation baseline per size.",
+    figure="ADA Fig 4a-c (and 4d: progress -> FID for several p)",
+    base={"augment.mode": "fixed"},
+    axes={
+        "data.dataset_size": _SIZES_FIG4,
+        "augment.augpipe": Axis(smoke=("blit", "geom", "color"), tiny=_SINGLE + _CUMULATIVE, paper=_SINGLE + _CUMULATIVE),
+        "augment.p": Axis(smoke=(0.3, 0.7), tiny=(0.1, 0.2, 0.4, 0.6, 0.8), paper=_P_STEP_01[1:9]),
+    },
+    variants=(Variant(name="baseline", set={"augment.mode": "none"}, over=("data.dataset_size",)),),
+    resources=_RESOURCES,
+)
+
+ADA_TARGET_GRID = SweepSpec(
+    name="ada_target_grid",
+    description="FID against ADA's target for both overfitting heuristics (r_t, r_v) and several dataset sizes; "
+                "fixed-p traces alongside for the p and r_t curves over training.",
+    figure="ADA Fig 5a,b (target -> FID) and 5c,d (progress -> p, r_t)",
+    base={"augment.mode": "ada", "augment.augpipe": "bgc"},
+    scale_base=_ADA_SPEED,
+    axes={
+        "data.dataset_size": Axis(smoke=(2000,), tiny=(2000, 10_000, 50_000), paper=(2000, 10_000, 50_000)),
+        "augment.heuristic": Axis(smoke=("rt", "rv"), tiny=("rt", "rv"), paper=("rt", "rv")),
+        "augment.ada_target": Axis(smoke=(0.4, 0.7), tiny=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                                   paper=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)),
+    },
+    variants=(Variant(name="fixed_p", set={"augment.mode": "fixed", "augment.augpipe": "bgc"}, over=("data.dataset_size",),
+                      axes={"augment.p": Axis(smoke=(), tiny=(0.2, 0.5), paper=(0.2, 0.5))}),),
+    resources=_RESOURCES,
+)
+
+DATASET_SIZE_GRID = SweepSpec(
+    name="dataset_size_grid",
+    description="FID against training-set size without augmentation, with ADA and with DiffAugment; "
+                "140k is the full 70k plus x-flips.",
+    figure="ADA Fig 1a (progress -> FID per size) and Fig 7 (size -> FID)",
+    scale_base=_ADA_SPEED,
+    axes={
+        "data.dataset_size": Axis(
+            smoke=(1000, 5000),
+            tiny=(1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000, {"data.dataset_size": 70_000, "data.mirror": True}),
+            paper=(1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000, {"data.dataset_size": 70_000, "data.mirror": True}),
+        ),
+        "augment.mode": Axis(smoke=("none", "ada", "diffaugment"), tiny=("none", "ada", "diffaugment"),
+                             paper=("none", "ada", "diffaugment")),
+    },
+    seeds=Axis(smoke=(0,), tiny=(0, 1), paper=(0, 1, 2)),
+    resources=_RESOURCES,
+)
+
+LEAKAGE_GRID = SweepSpec(
+    name="leakage_grid",
+    description="Fixed p from 0 to 1 for single transforms: isotropic scaling never leaks, rotate90 and colour leak "
+                "as p -> 1 (measured by FID and by the rotation / colour leakage metrics).",
+    figure="ADA Fig 3",
+    base={"augment.mode": "fixed"},
+    axes={
+        "augment.augpipe": Axis(smoke=("scale", "rotate90", "color"), tiny=("scale", "rotate90", "color"),
+                                paper=("scale", "rotate90", "color")),
+        "augment.p": Axis(smoke=(0.0, 1.0), tiny=_P_STEP_01, paper=_P_STEP_01),
+    },
+    resources=_RESOURCES,
+)
+
+OVERFITTING = SweepSpec(
+    name="overfitting",
+    description="No augmentation at several sizes, D outputs (train / validation / generated, with histograms) "
+                "measured every tick: validation reals drift toward generated as D overfits.",
+    figure="ADA Fig 1b,c (and DiffAugment Fig 1: D accuracy on train vs validation)",
+    base={"augment.mode": "none", "metrics.every_ticks": 1},
+    scale_base={"paper": {"metrics.fid_samples": 10_000}},
+    axes={"data.dataset_size": Axis(smoke=(1000, 5000), tiny=(2000, 20_000, 50_000), paper=(20_000, 50_000))},
+    resources=_RESOURCES,
+)
+
+DIFFAUGMENT_GRID = SweepSpec(
+    name="diffaugment_grid",
+    description="DiffAugment policies at 100% / 20% / 10% of the data against the no-augmentation baseline, and the "
+                "ablation of where augmentation applies (reals only leaks, D only fails).",
+    figure="DiffAugment data-fraction table, Table 1 ablation (U), Fig 1",
+    base={"augment.mode": "diffaugment"},
+    axes={
+        "data.fraction": Axis(smoke=(1.0, 0.2), tiny=(1.0, 0.2, 0.1), paper=(1.0, 0.2, 0.1)),
+        "augment.diffaug_policy": Axis(
+            smoke=("translation,cutout", _FULL_POLICY),
+            tiny=("translation", "cutout", "color", "translation,cutout", _FULL_POLICY),
+            paper=("translation", "cutout", "color", "translation,cutout", _FULL_POLICY),
+        ),
+    },
+    variants=(
+        Variant(name="baseline", set={"augment.mode": "none"}, over=("data.fraction",)),
+        Variant(name="ablation", over=("data.fraction",), axes={
+            "augment.diffaug_policy": Axis(smoke=("cutout",), tiny=(_FULL_POLICY, "cutout"), paper=(_FULL_POLICY, "cutout")),
+            "augment.apply_to": Axis(smoke=("reals_only",), tiny=("reals_only", "d_only"), paper=("reals_only", "d_only")),
+        }),
+    ),
+    full_size={"paper": 70_000},
+    resources=_RESOURCES,
+)
+
+SWEEPS: dict[str, SweepSpec] = {s.name: s for s in (
+    FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, OVERFITTING, DIFFAUGMENT_GRID)}
+
+
+def get_sweep(name: str) -> SweepSpec:
+    """The named sweep, or a UserInputError listing the known names."""
+    if name not in SWEEPS:
+        raise UserInputError(f"unknown sweep {name!r}; known sweeps: {', '.join(SWEEPS)}")
+    return SWEEPS[name]

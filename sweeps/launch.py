@@ -1,0 +1,62 @@
+"""`python -m sweeps.launch NAME`: run one of the papers' named sweeps on Ray Tune (the product's main command).
+
+Thin on purpose: argument parsing and exit codes only.  Validation lives in
+`sweeps.plan` (nothing starts and nothing is written on bad input: exit 2 with
+one line), the Ray side in `sweeps.runner`.
+
+Exit codes: 0 all trials finished; 1 some trial errored; 2 bad input;
+130 interrupted (Ctrl-C) after a graceful stop, with the resume command printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sweeps.catalog import SWEEPS
+from sweeps.spec import SCALES
+from trainer.errors import UserInputError
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    sweeps = "\n".join(f"  {name:<18} {spec.figure}" for name, spec in SWEEPS.items())
+    p = argparse.ArgumentParser(
+        prog="python -m sweeps.launch",
+        description="Run a named sweep of GAN-augmentation trials on Ray Tune; results go to Parquet.",
+        epilog=f"sweeps:\n{sweeps}\n\nexit codes: 0 ok, 1 a trial errored, 2 bad input, 130 interrupted (resume with --resume)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", help="sweep name: " + ", ".join(SWEEPS))
+    p.add_argument("--scale", default=None, help=f"one of {', '.join(SCALES)} (default smoke; on --resume, the sweep's own)")
+    p.add_argument("--storage", default="./results", help="results root: a directory, file://, s3:// or gs:// URI (default ./results)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for every trial, e.g. run.total_kimg=4; on an axis key it pins that axis (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the trial table and exit without starting Ray")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --storage; finished trials are skipped")
+    p.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting a local runtime")
+    p.add_argument("--max-concurrent", type=int, default=None, metavar="N", help="at most N trials at once (default: as resources allow)")
+    p.add_argument("--max-failures", type=int, default=2, metavar="K", help="retries per trial after a crash, from its last checkpoint (default 2)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    from sweeps.plan import dry_run_table, make_plan
+    try:
+        plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
+                         address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures, argv=argv)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.dry_run:
+        print(dry_run_table(plan))
+        return 0
+    from sweeps.runner import run
+    return run(plan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Everything `sweeps.launch` checks before Ray starts, and the `--dry-run` table.
+
+Bad input must stop here with one line and exit code 2, having written
+nothing: the sweep name, the scale, every `--set`, every trial's config, the
+dataset paths and the storage (probed by writing and removing a temp file).
+A sweep folder that already holds results is only continued with `--resume`
+(building a new Tuner under the same name would start the grid over and mix
+two runs' rows).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweeps.catalog import get_sweep
+from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
+from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
+from trainer.errors import UserInputError
+
+DEFAULT_SCALE = "smoke"
+RAY_DIR = "ray"   # Ray's experiment folder inside <storage>/<sweep>/
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated sweep launch: what runs, where results go, how Ray is driven."""
+
+    spec: SweepSpec
+    scale: str
+    sets: list[str]
+    trials: list[Trial]
+    store: SweepStore
+    resume: bool = False
+    address: str | None = None
+    max_concurrent: int | None = None
+    max_failures: int = 2
+    command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ray_path(self) -> str:
+        """Ray's experiment directory (what Tuner.restore takes)."""
+        return self.store.uri + "/" + RAY_DIR
+
+
+def redact(arg: str) -> str:
+    """Strip credentials (user:password@ and query strings) from URIs on a command line."""
+    return re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@", r"\1", arg).split("?")[0]
+
+
+def _check_datasets(trials: list[Trial]) -> None:
+    for source in sorted({t.config.data.source for t in trials}):
+        kind, _, path = source.partition(":")
+        if kind != "procedural" and not Path(path).expanduser().exists():
+            raise UserInputError(f"data.source {source}: path {path} does not exist (set --set data.source=KIND:PATH)")
+
+
+def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> tuple[str, list[str]]:
+    saved = store.read_json(SWEEP_FILE)
+    if saved is None:
+        raise UserInputError(f"--resume: nothing to resume at {store.uri} (no {SWEEP_FILE}); run without --resume first")
+    if scale is not None and scale != saved["scale"]:
+        raise UserInputError(f"--resume: --scale {scale} differs from the sweep's scale {saved['scale']}; omit --scale")
+    if sets and sets != saved["set"]:
+        raise UserInputError(f"--resume: --set {' '.join(sets)} differs from the sweep's overrides {saved['set']}; omit --set")
+    return saved["scale"], list(saved["set"])
+
+
+def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
+              resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
+              max_failures: int = 2, argv: list[str] | None = None) -> Plan:
+    """Validate a launch request completely, without starting Ray or creating anything."""
+    spec = get_sweep(name)
+    sets = list(sets or [])
+    if scale is not None and scale not in SCALES:
+        raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
+    if max_concurrent is not None and max_concurrent < 1:
+        raise UserInputError(f"--max-concurrent must be >= 1, got {max_concurrent}")
+    if max_failures < 0:
+        raise UserInputError(f"--max-failures must be >= 0, got {max_failures}")
+    probe_writable(storage)
+    store = SweepStore(storage, spec.name)
+    if resume:
+        scale, sets = _resume_settings(store, scale, sets)
+    elif store.exists(SWEEP_FILE):
+        raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
+                             f"or choose another --storage")
+    scale = scale or DEFAULT_SCALE
+    trials = expand(spec, scale, sets)
+    _check_datasets(trials)
+    command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
+    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip())
+
+
+def dry_run_table(plan: Plan) -> str:
+    """The trial table `--dry-run` prints: index, variant, the varying parameters and resources."""
+    cols = varying_columns(plan.trials)
+    rows = [trial_row(t, cols) for t in plan.trials]
+    headers = list(rows[0]) if rows else ["trial"]
+    cells = [[_fmt(r[h]) for h in headers] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials -> {plan.store.uri}",
+             "  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def sweep_record(plan: Plan) -> dict[str, Any]:
+    """The content of sweep.json: spec, scale, overrides, the command line (credentials redacted) and the trial table."""
+    cols = varying_columns(plan.trials)
+    return {
+        "sweep": plan.spec.name,
+        "scale": plan.scale,
+        "set": plan.sets,
+        "spec": plan.spec.model_dump(mode="json"),
+        "command": plan.command,
+        "created_at": time.time(),
+        "ray_path": plan.ray_path,
+        "trials": [{**trial_row(t, cols), "params": t.params} for t in plan.trials],
+    }

@@ -1,0 +1,201 @@
+"""Drives Ray Tune for a validated `Plan`: start or join Ray, run or restore the Tuner, write trials.parquet, summarise.
+
+Ray choices (RAY_NOTES.md): one grid_search over the expanded trials (each a
+plain dict validated again inside the trial), `with_resources` per scale,
+`reuse_actors=True` (14 s instead of 114 s for 40 no-op trials), Ray's own
+CSV/JSON/TensorBoard loggers off (our Parquet store is the record), bounded
+retries via FailureConfig, and `Tuner.restore(resume_errored=True)` for
+`--resume`, which skips finished trials.  Progress is one line per trial event.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from typing import Any
+
+from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
+from sweeps.store import SWEEP_FILE
+from sweeps.summary import build_trials, summary_text
+
+EXIT_OK, EXIT_TRIAL_ERRORS, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def _env_before_ray() -> None:
+    # Must be set before ray.tune is imported: Tune reads them at import / Tuner creation.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "10")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Checkpointing every tick (smoke) triggers Tune's "snapshotting too often" advice; the checkpoints are small.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def trial_name(trial: Any) -> str:
+    return f"t{int(trial.config['trial']['index']):04d}"
+
+
+def trial_dirname(trial: Any) -> str:
+    return f"trial{int(trial.config['trial']['index']):04d}_{trial.trial_id}"
+
+
+def _progress_callback(total: int) -> Any:
+    from ray import tune
+
+    class ProgressLines(tune.Callback):
+        """One terse line per tick result, completion and error (runs on the driver: keep it cheap)."""
+
+        def __init__(self) -> None:
+            self.start = time.time()
+
+        def setup(self, **info: Any) -> None:
+            self.start = time.time()   # also after Tuner.restore, which unpickles this callback
+
+        def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._line(trial, "failed; retrying from its last checkpoint", trials)
+
+        def _line(self, trial: Any, text: str, trials: list[Any], ended: str = "") -> None:
+            # on_trial_complete/error run before Tune updates the trial's status: count the ending trial here
+            done = sum(t.status == "TERMINATED" or (t is trial and ended == "TERMINATED") for t in trials)
+            err = sum(t.status == "ERROR" or (t is trial and ended == "ERROR") for t in trials)
+            print(f"[{time.time() - self.start:6.0f}s] trial {trial_name(trial)}: {text}  ({done}/{total} done, {err} errored)",
+                  flush=True)
+
+        def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
+            parts = [f"tick {result.get('tick')}", f"kimg {result.get('kimg', 0):.1f}"]
+            for key in ("fid", "p"):
+                if isinstance(result.get(key), (int, float)):
+                    parts.append(f"{key} {result[key]:.3g}")
+            self._line(trial, " ".join(parts), trials)
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._line(trial, "finished", trials, ended="TERMINATED")
+
+        def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._line(trial, "ERROR", trials, ended="ERROR")
+
+    return ProgressLines()
+
+
+def _init_ray(plan: Plan) -> dict[str, float]:
+    import ray
+    # Our summary lists failed trials; Tune's own end-of-run complaints (no result.json: its loggers are off) are noise.
+    logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    if plan.address:
+        ray.init(address=plan.address, log_to_driver=False, logging_level=logging.WARNING)
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    return dict(ray.cluster_resources())
+
+
+def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
+    res = plan.trials[0].resources
+    gpu = res.gpu
+    if gpu > 0 and not plan.address and cluster.get("GPU", 0) == 0:
+        print(f"note: no GPU in the local Ray runtime; running trials with {res.cpu:g} CPU each and no GPU", flush=True)
+        gpu = 0.0
+    return {"cpu": res.cpu, "gpu": gpu}
+
+
+def _tuner(plan: Plan, trainable: Any) -> Any:
+    from ray import tune
+    if plan.resume:
+        if not tune.Tuner.can_restore(plan.ray_path):
+            raise RuntimeError(f"cannot restore Ray state at {plan.ray_path}")
+        return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
+    param_space = {"trial": tune.grid_search([
+        {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
+         "variant": t.variant, "config": t.config.model_dump(mode="json")} for t in plan.trials])}
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
+                                    trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
+        run_config=tune.RunConfig(
+            name=RAY_DIR, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials))],
+            failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
+    )
+
+
+def _ray_errors(grid: Any) -> tuple[dict[int, tuple[str, str]], bool]:
+    """(trial index -> (trial id, error line)) for errored trials, and whether any trial was left unfinished."""
+    errors: dict[int, tuple[str, str]] = {}
+    unfinished = False
+    trials = getattr(getattr(grid, "_experiment_analysis", None), "trials", None) or []
+    for t in trials:
+        idx = int(t.config["trial"]["index"])
+        if t.status == "ERROR":
+            err = t.error_file and _first_line_of(t)
+            errors[idx] = (t.trial_id, err or "trial errored (see Ray logs)")
+        elif t.status != "TERMINATED":
+            unfinished = True
+    return errors, unfinished
+
+
+def _first_line_of(trial: Any) -> str | None:
+    try:
+        text = trial.get_pickled_error() or trial.get_error()
+    except Exception:   # noqa: BLE001 - error files may live on remote storage; the record has the reason anyway
+        return None
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    named = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Diverged|Interrupt)\b", ln)]
+    return (named or lines or [None])[-1]
+
+
+def _render_report(plan: Plan) -> str | None:
+    try:
+        from analysis.report import render_report   # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        out = plan.store.uri + "/report"
+        index = render_report(plan.store.uri, out)
+        return str(index) if index else out + "/index.html"
+    except Exception as exc:   # noqa: BLE001 - a report failure must not lose the sweep's exit status
+        print(f"warning: analysis.report failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return None
+
+
+def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
+    """Run (or resume) the sweep; returns the exit code (0 ok, 1 trial errors, 130 interrupted).
+
+    trainable_fn: the function trainable (default `sweeps.trainable.run_trial`); benchmarks pass a no-op one
+    to measure the orchestration alone.  render: call analysis.report at the end.
+    """
+    _env_before_ray()
+    import ray
+    from ray import tune
+    from sweeps.trainable import run_trial
+    trainable_fn = trainable_fn or run_trial
+
+    if not plan.resume:
+        plan.store.write_json(SWEEP_FILE, sweep_record(plan))
+    cluster = _init_ray(plan)
+    interrupted = False
+    grid = None
+    try:
+        trainable = tune.with_resources(trainable_fn, _resources(plan, cluster))
+        print(f"sweep {plan.spec.name} at scale {plan.scale}: {len(plan.trials)} trials, results in {plan.store.uri}", flush=True)
+        try:
+            grid = _tuner(plan, trainable).fit()
+        except KeyboardInterrupt:
+            interrupted = True
+        errors, unfinished = _ray_errors(grid) if grid is not None else ({}, True)
+        interrupted = interrupted or unfinished
+    finally:
+        ray.shutdown()
+    df = build_trials(plan.trials, plan.store, errors, plan.store.read_metrics())
+    plan.store.write_trials(df)
+    # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
+    interrupted = interrupted or bool(df["status"].isin(["RUNNING", "PENDING"]).any())
+    index = None if interrupted or not render else _render_report(plan)
+    resume_cmd = f"python -m sweeps.launch {plan.spec.name} --storage {redact(plan.store.storage)} --resume"
+    print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_TRIAL_ERRORS if (df["status"] == "ERROR").any() else EXIT_OK

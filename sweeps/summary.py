@@ -1,0 +1,88 @@
+"""trials.parquet and the end-of-sweep summary (DESIGN "Results store": one row per trial).
+
+The driver assembles trials.parquet from three sources, because none is
+complete alone: the expanded grid (every trial, even those that never started),
+the status records that trial processes wrote (attempt, error, pid), and Ray's
+ResultGrid (errors of trials that died before writing a record, e.g. a killed
+worker that ran out of retries).  Final metrics come from the deduplicated
+Parquet rows, never from Ray's copies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from sweeps.spec import FRACTION_KEY, Trial
+from sweeps.store import SweepStore
+from trainer.config import flat_columns
+
+STATUSES = ("TERMINATED", "ERROR", "RUNNING", "PENDING")
+
+
+def _final_metrics(rows: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {"best_fid": None, "final_fid": None, "final_kimg": None, "ticks": 0}
+    if rows.empty:
+        return out
+    rows = rows.sort_values("tick")
+    out["ticks"] = int(len(rows))
+    out["final_kimg"] = float(rows["kimg"].iloc[-1])
+    if "fid" in rows:
+        fid = rows["fid"].dropna()
+        if not fid.empty:
+            out["best_fid"], out["final_fid"] = float(fid.min()), float(fid.iloc[-1])
+    return out
+
+
+def _status(record: dict[str, Any] | None, ray_error: str | None) -> tuple[str, str | None]:
+    if record is None:
+        return ("ERROR", ray_error) if ray_error else ("PENDING", None)
+    status = record.get("status", "RUNNING")
+    if ray_error and status != "TERMINATED":
+        return "ERROR", record.get("error") or ray_error
+    return status, record.get("error") if status == "ERROR" else None
+
+
+def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, tuple[str, str]],
+                 metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per expanded trial: identity, status, error, retries, config JSON, final metrics, flat config columns.
+
+    ray_errors: trial index -> (trial_id, first line of Ray's error) for trials Ray marked ERROR.
+    """
+    records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
+    by_trial = dict(tuple(metrics.groupby("trial_id"))) if not metrics.empty else {}
+    rows = []
+    for t in trials:
+        rec = records.get(t.index)
+        ray_id, ray_err = ray_errors.get(t.index, (None, None))
+        trial_id = (rec or {}).get("trial_id") or ray_id
+        status, error = _status(rec, ray_err)
+        attempt = int(rec["attempt"]) if rec else None
+        row: dict[str, Any] = {
+            "sweep": store.sweep, "trial_index": t.index, "trial_id": trial_id, "variant": t.variant,
+            "status": status, "error": error, "retries": attempt or 0, "attempt": attempt,
+            "scale": t.config.preset, "fraction": t.params.get(FRACTION_KEY),
+            "params_json": json.dumps(t.params, sort_keys=True, default=str), "config_json": t.config.model_dump_json(),
+        }
+        row.update(_final_metrics(by_trial.get(trial_id, pd.DataFrame())))
+        row.update(flat_columns(t.config))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_text(df: pd.DataFrame, store: SweepStore, report_index: str | None, interrupted: bool, resume_cmd: str) -> str:
+    """The lines printed at the end of a sweep: counts, errors, where results are, what to run next."""
+    counts = {s: int((df["status"] == s).sum()) for s in STATUSES}
+    lines = [f"sweep {store.sweep}: {len(df)} trials - " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)]
+    for _, r in df[df["status"] == "ERROR"].iterrows():
+        lines.append(f"  trial {r['trial_index']} ({r['trial_id']}) failed: {r['error']}")
+    lines.append(f"results: {store.uri}  (metrics/*.parquet, trials.parquet, samples/)")
+    if report_index:
+        lines.append(f"figures: {report_index}")
+    else:
+        lines.append(f"figures: python -m analysis.report {store.uri} --out {store.uri}/report")
+    if interrupted:
+        lines.append(f"interrupted; resume with: {resume_cmd}")
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""The Ray Tune function trainable: one sweep trial = one `trainer.loop.train` run (DESIGN "Data flow").
+
+The trial's config arrives as a plain dict (Ray pickles it into the experiment
+state) and is validated with pydantic here, inside the trial, before training.
+`SweepHooks` is the Ray side of the trainer's hook seam:
+
+- every tick row gets `sweep`, `trial_id`, `trial_index`, `attempt` and is written
+  to the Parquet store from this (the trial) process, batched by `RowBuffer`: flushed
+  before each checkpoint is reported, at the last tick, and at least every 30 s;
+- when the loop offers a checkpoint (every `run.checkpoint_ticks` ticks), it is
+  written to a temp dir and handed to `tune.report`, which copies it to storage
+  synchronously; other ticks report metrics only;
+- sample grids go to `<sweep>/samples/<trial_id>/tick<NNNNNN>.png`.
+
+Attempts: the status record `trials/<trial_id>.json` written by the previous
+attempt gives the next attempt number, so a retried (worker killed) or resumed
+(driver killed) trial always writes rows with a higher attempt than before, and
+readers keep the newest.  A `TrainingDiverged` is deterministic (a run is a
+function of its config and checkpoint), so a retry of a diverged trial fails at
+once with the recorded reason instead of training into the same NaN again.
+
+Nothing here is module-level mutable state: Ray reuses worker processes
+(`reuse_actors=True`) between trials.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from ray import tune
+
+from sweeps.store import RowBuffer, SweepStore
+from trainer.config import validate_config
+from trainer.errors import UserInputError
+from trainer.hooks import TickReport
+
+# Columns copied into tune.report: enough for Ray's progress and schedulers; the full row is in Parquet.
+REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s")
+
+
+class TrialSpec(BaseModel):
+    """The plain-dict config Ray passes to `run_trial`, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sweep: str = Field(min_length=1, description="Sweep name (results folder)")
+    storage: str = Field(min_length=1, description="Storage root: a directory or a URI")
+    scale: str = Field(description="smoke | tiny | paper")
+    index: int = Field(ge=0, description="Trial index in the expanded sweep (the --dry-run table)")
+    variant: str = Field(description="Block of the sweep this trial comes from")
+    config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
+
+
+class SweepHooks:
+    """trainer Hooks that write rows to the store and report to Ray; one instance per trial attempt."""
+
+    def __init__(self, store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int) -> None:
+        self.store, self.spec, self.trial_id, self.attempt = store, spec, trial_id, attempt
+        self.buffer = RowBuffer(store, trial_id, attempt)
+        self.ticks = 0
+        self.last_row: dict[str, Any] = {}
+
+    def on_tick(self, report: TickReport) -> None:
+        row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
+        self.buffer.add(row)
+        if report.save_checkpoint is not None or report.is_last:
+            self.buffer.flush()   # before the checkpoint reaches Ray: every tick up to it is then in the store
+        tick = int(row["tick"])
+        if report.samples is not None:
+            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", _png(report.samples))
+        metrics = {k: row[k] for k in REPORT_KEYS if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)}
+        metrics["attempt"] = self.attempt
+        self.ticks += 1
+        self.last_row = row
+        if report.save_checkpoint is None:
+            tune.report(metrics)
+            return
+        tmp = Path(tempfile.mkdtemp(prefix="ganaug-ckpt-"))
+        try:
+            report.save_checkpoint(tmp)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def should_stop(self) -> bool:
+        # Ray stops a trial by ending its actor or raising inside tune.report; nothing to poll here.
+        return False
+
+
+def _png(image: Any) -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    arr = image if image.shape[-1] != 1 else image[..., 0]
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _next_attempt(store: SweepStore, trial_id: str) -> tuple[int, dict[str, Any] | None]:
+    prev = store.read_status(trial_id)
+    return (0 if prev is None else int(prev.get("attempt", -1)) + 1), prev
+
+
+def _record(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int, status: str, **extra: Any) -> None:
+    store.write_status(trial_id, {"sweep": spec.sweep, "trial_index": spec.index, "variant": spec.variant, "status": status,
+                                  "attempt": attempt, "host": socket.gethostname(), "pid": os.getpid(), **extra})
+
+
+def run_trial(config: dict[str, Any]) -> None:
+    """Ray Tune function trainable: validate, restore, train, record.
+
+    config: {"trial": TrialSpec fields} (one value of the sweep's grid_search).
+    """
+    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
+
+    spec = TrialSpec.model_validate(config["trial"])
+    cfg = validate_config(spec.config)
+    trial_id = tune.get_context().get_trial_id()
+    store = SweepStore(spec.storage, spec.sweep)
+    attempt, prev = _next_attempt(store, trial_id)
+    if prev is not None and prev.get("diverged"):
+        _record(store, spec, trial_id, attempt, "ERROR", error=prev.get("error"), diverged=True)
+        raise TrainingDiverged(f"not retried, divergence is deterministic: {prev.get('error')}")
+    checkpoint = tune.get_checkpoint()
+    _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+    hooks = SweepHooks(store, spec, trial_id, attempt)
+    try:
+        if checkpoint is None:
+            train(cfg, hooks)
+        else:
+            with checkpoint.as_directory() as ckpt_dir:
+                train(cfg, hooks, resume=Path(ckpt_dir))
+    except TrainingDiverged as exc:
+        _record(store, spec, trial_id, attempt, "ERROR", error=f"TrainingDiverged: {exc}", diverged=True)
+        raise
+    except UserInputError as exc:
+        _record(store, spec, trial_id, attempt, "ERROR", error=f"UserInputError: {exc}")
+        raise
+    except Exception as exc:
+        _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        raise
+    store.compact(trial_id)
+    _record(store, spec, trial_id, attempt, "TERMINATED", finished_at=time.time(), ticks_this_attempt=hooks.ticks)

@@ -1,0 +1,208 @@
+"""The figures draw the data they are given: lines, x and y values and baselines read back from the Axes.
+
+Every frame here is hand-made with known per-seed values (seed offsets -1, 0, +1,
+so the median is the middle value), written through the store layout and loaded
+with load_metrics, so the whole path from Parquet to Axes is covered.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from analysis_fixtures import tick_frame, write_sweep_parts
+
+from analysis import MissingData, MixedDetectors, load_metrics
+from analysis import figures as F
+from analysis.tidy import fmt_count, per_trial, size_label
+
+SEED_OFFSET = {0: -1.0, 1: 0.0, 2: 1.0}
+
+
+def _load(tmp_path: Path, sweep: str, rows: list[dict]) -> pd.DataFrame:
+    write_sweep_parts(tmp_path, sweep, [tick_frame(rows)])
+    return load_metrics(tmp_path / sweep)
+
+
+def _labelled(ax) -> dict[str, object]:
+    return {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+
+
+def test_size_labels_follow_the_papers() -> None:
+    assert [fmt_count(n) for n in (500, 1000, 2000, 2500, 140_000, 1_000_000)] == ["500", "1k", "2k", "2.5k", "140k", "1M"]
+    assert size_label(70_000, True) == "140k (70k + x-flips)" and size_label(2000, False) == "2k"
+
+
+def _fig4_rows() -> list[dict]:
+    rows = []
+    for size, base in ((2000, 50.0), (10_000, 20.0)):
+        for seed, off in SEED_OFFSET.items():
+            tid = f"none_{size}_{seed}"
+            rows += [{"trial_id": tid, "tick": 1, "seed": seed, "dataset_size": size, "fid": 300.0},
+                     {"trial_id": tid, "tick": 2, "seed": seed, "dataset_size": size, "fid": 60.0 + off}]
+            for (k, cat), p in itertools.product(enumerate(("blit", "geom")), (0.0, 0.4, 0.8)):
+                tid = f"{cat}_{size}_{p}_{seed}"
+                final = base - 10 * p * (k + 1) + off
+                common = {"trial_id": tid, "seed": seed, "dataset_size": size, "aug_mode": "fixed",
+                          "augpipe": cat, "p_fixed": p, "apply_to": "both"}
+                rows += [{**common, "tick": 1, "fid": final - 5.0}, {**common, "tick": 2, "fid": final},
+                         {**common, "tick": 3, "fid": None}]  # a tick without metrics: null FID
+    return rows
+
+
+@pytest.mark.parametrize("which", ["final", "best"])
+def test_fig4_lines_per_category_and_baseline_per_size(tmp_path: Path, which: str) -> None:
+    m = _load(tmp_path, "fixed_p_grid", _fig4_rows())
+    fig = F.fig4_fid_vs_p(m, fid=which)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [("2k" in axes[0].get_title()), ("10k" in axes[1].get_title())] == [True, True]
+    shift = -5.0 if which == "best" else 0.0
+    for ax, base in zip(axes, (50.0, 20.0)):
+        lines = _labelled(ax)
+        assert set(lines) == {"blit", "geom", "no augmentation"}
+        np.testing.assert_allclose(lines["blit"].get_xdata(), [0.0, 0.4, 0.8])
+        np.testing.assert_allclose(lines["blit"].get_ydata(), np.array([base, base - 4, base - 8]) + shift)
+        np.testing.assert_allclose(lines["geom"].get_ydata(), np.array([base, base - 8, base - 16]) + shift)
+        np.testing.assert_allclose(lines["no augmentation"].get_ydata(), [60.0, 60.0])  # min(300, 60) = final
+    assert "offline detector" in axes[0].get_ylabel() and which in axes[0].get_ylabel()
+
+
+def test_per_trial_final_skips_null_ticks_and_best_is_the_minimum(tmp_path: Path) -> None:
+    m = _load(tmp_path, "fixed_p_grid", _fig4_rows())
+    final = per_trial(m, "final").set_index("trial_id")["fid"]
+    best = per_trial(m, "best").set_index("trial_id")["fid"]
+    assert final["geom_2000_0.8_2"] == pytest.approx(50 - 16 + 1) and best["geom_2000_0.8_2"] == pytest.approx(30.0)
+
+
+def test_detectors_are_never_mixed(tmp_path: Path) -> None:
+    rows = [{**r, "detector": "inception" if r["seed"] == 2 else "offline"} for r in _fig4_rows()]
+    m = _load(tmp_path, "fixed_p_grid", rows)
+    with pytest.raises(MixedDetectors, match="inception, offline"):
+        F.fig4_fid_vs_p(m)
+    fig = F.fig4_fid_vs_p(m, detector="inception")
+    ax = fig.axes[0]
+    np.testing.assert_allclose(_labelled(ax)["blit"].get_ydata(), [51.0, 47.0, 43.0])  # seed 2 only
+    assert "inception detector" in ax.get_ylabel()
+
+
+def _fig1_rows() -> list[dict]:
+    rows = []
+    for (size, mirror), (seed, off) in itertools.product([(70_000, True), (10_000, False)], SEED_OFFSET.items()):
+        for t in (1, 2, 3, 4):
+            rows.append({"trial_id": f"{size}_{seed}", "tick": t, "seed": seed, "dataset_size": size, "mirror": mirror,
+                         "fid": 100.0 / t + (40.0 if size == 10_000 else 0.0) + off,
+                         "D_real_train": 0.1 * t, "D_real_val": -0.1 * t, "D_fake": -0.2 * t,
+                         "acc_real_train": 0.5 + 0.1 * t, "acc_real_val": 0.5})
+    return rows
+
+
+def test_fig1a_one_median_line_per_size(tmp_path: Path) -> None:
+    m = _load(tmp_path, "overfitting", _fig1_rows())
+    ax = F.fig1a_fid_over_training(m).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["140k (70k + x-flips)", "10k"]
+    lines = _labelled(ax)
+    np.testing.assert_allclose(lines["10k"].get_xdata(), [4, 8, 12, 16])
+    np.testing.assert_allclose(lines["10k"].get_ydata(), [140, 90, 40 + 100 / 3, 65])
+    assert ax.get_xlabel() == "training progress (kimg)"
+
+
+def test_fig1bc_and_diffaugment_accuracy_panels(tmp_path: Path) -> None:
+    m = _load(tmp_path, "overfitting", _fig1_rows())
+    axes = [ax for ax in F.fig1bc_d_outputs(m).axes if ax.get_visible()]
+    assert len(axes) == 2 and "140k" in axes[0].get_title()
+    lines = _labelled(axes[1])
+    np.testing.assert_allclose(lines["validation reals"].get_ydata(), [-0.1, -0.2, -0.3, -0.4])
+    np.testing.assert_allclose(lines["generated images"].get_ydata(), [-0.2, -0.4, -0.6, -0.8])
+    acc = [ax for ax in F.fig_diffaug_accuracy(m).axes if ax.get_visible()]
+    ys = sorted(tuple(np.round(ln.get_ydata(), 6)) for ln in acc[0].get_lines())
+    assert ys == [(0.5, 0.5, 0.5, 0.5), (0.6, 0.7, 0.8, 0.9)]
+
+
+def test_fig7_log_size_axis_one_line_per_method(tmp_path: Path) -> None:
+    rows = []
+    for (mode, k), size, (seed, off) in itertools.product([("none", 3.0), ("ada", 1.0), ("diffaugment", 1.5)],
+                                                          (1000, 10_000), SEED_OFFSET.items()):
+        rows.append({"trial_id": f"{mode}_{size}_{seed}", "tick": 1, "seed": seed, "aug_mode": mode,
+                     "dataset_size": size, "fid": k * 1e5 / size + off})
+    ax = F.fig7_fid_vs_size(_load(tmp_path, "dataset_size_grid", rows)).axes[0]
+    assert ax.get_xscale() == "log"
+    lines = _labelled(ax)
+    assert set(lines) == {"no augmentation (baseline)", "ADA", "DiffAugment"}
+    np.testing.assert_allclose(lines["ADA"].get_xdata(), [1000, 10_000])
+    np.testing.assert_allclose(lines["no augmentation (baseline)"].get_ydata(), [300, 30])
+    assert len(ax.collections) == 3  # one min-max band per method
+
+
+def test_fig5ab_dashed_best_fixed_p(tmp_path: Path) -> None:
+    rows = []
+    for seed, off in SEED_OFFSET.items():
+        for heur, target in itertools.product(("rt", "rv"), (0.4, 0.6)):
+            rows.append({"trial_id": f"ada_{heur}_{target}_{seed}", "tick": 1, "seed": seed, "aug_mode": "ada",
+                         "augpipe": "bgc", "heuristic": heur, "ada_target": target, "fid": 20 + 10 * target + off})
+        for p, fid in ((0.2, 30.0), (0.5, 25.0)):
+            rows.append({"trial_id": f"fixed_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed",
+                         "augpipe": "bgc", "p_fixed": p, "fid": fid + off})
+    fig = F.fig5ab_fid_vs_target(_load(tmp_path, "ada_target_grid", rows))
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2 and "r_t" in axes[0].get_title() and "r_v" in axes[1].get_title()
+    dashed = [ln for ln in axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [25.0, 25.0]
+    solid = [ln for ln in axes[0].get_lines() if ln.get_label() == "2k"][0]
+    np.testing.assert_allclose(solid.get_xdata(), [0.4, 0.6])
+    np.testing.assert_allclose(solid.get_ydata(), [24, 26])
+
+
+def test_fig3_every_run_a_dot_and_a_median_line(tmp_path: Path) -> None:
+    rows = [{"trial_id": f"r_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed", "augpipe": "rotate90",
+             "p_fixed": p, "fid": 10 + 20 * p + off, "leak_rot": p / 2} for p in (0.0, 0.5, 1.0)
+            for seed, off in SEED_OFFSET.items()]
+    m = _load(tmp_path, "leakage_grid", rows)
+    ax = F.fig3_fid_vs_p(m).axes[0]
+    assert len(ax.collections[0].get_offsets()) == 9
+    np.testing.assert_allclose(_labelled(ax)["median"].get_ydata(), [10, 20, 30])
+    leak = [a for a in F.fig3_leakage_vs_p(m).axes if a.get_visible()]
+    assert len(leak) == 1 and "rotation" in leak[0].get_ylabel()  # leak_color/leak_blank are all-null: no panel
+    np.testing.assert_allclose(leak[0].get_lines()[0].get_ydata(), [0, 0.25, 0.5])
+
+
+def test_diffaugment_tables_label_fractions(tmp_path: Path) -> None:
+    rows = []
+    for (frac, size), (seed, off) in itertools.product([(1.0, 70_000), (0.2, 14_000), (0.1, 7_000)],
+                                                       SEED_OFFSET.items()):
+        rows.append({"trial_id": f"none_{size}_{seed}", "tick": 1, "seed": seed, "dataset_size": size,
+                     "fid": 10 / frac + off})
+        rows.append({"trial_id": f"t_{size}_{seed}", "tick": 1, "seed": seed, "dataset_size": size,
+                     "aug_mode": "diffaugment", "diffaug_policy": "translation", "apply_to": "both", "fid": 5 / frac + off})
+    for where, fid in (("reals_only", 20.0), ("d_only", 100.0)):
+        rows.append({"trial_id": f"t_{where}", "tick": 1, "dataset_size": 70_000, "aug_mode": "diffaugment",
+                     "diffaug_policy": "translation", "apply_to": where, "fid": fid})
+    m = _load(tmp_path, "diffaugment_grid", rows)
+    table = F.diffaug_policy_table(m)
+    assert list(table.columns) == ["100%", "20%", "10%"] and list(table.index) == ["no augmentation", "translation"]
+    np.testing.assert_allclose(table.to_numpy(), [[10, 50, 100], [5, 25, 50]])
+    abl = F.diffaug_apply_to_table(m)
+    assert list(abl.columns) == ["both", "reals_only", "d_only"]
+    np.testing.assert_allclose(abl.loc["translation"].to_numpy(), [5, 20, 100])
+    assert abl.attrs["baseline"] == 10.0
+    ax = F.fig_diffaug_apply_to_bars(m).axes[0]
+    assert [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"] == [10.0]
+    assert sorted(round(p.get_height(), 6) for p in ax.patches) == [5.0, 20.0, 100.0]
+
+
+def test_missing_data_names_the_sweep_to_run(tmp_path: Path) -> None:
+    m = _load(tmp_path, "misc", [{"trial_id": "x", "tick": 1, "aug_mode": "ada", "fid": 5.0}])
+    for spec in F.FIGURES:
+        with pytest.raises(MissingData) as err:
+            spec.draw(m, tmp_path, None)
+        assert f"python -m sweeps.launch {spec.sweeps[0]}" in str(err.value), spec.name
+
+
+def test_every_figure_draws_from_the_synthetic_study(synthetic_metrics: pd.DataFrame, synthetic_root: Path) -> None:
+    for spec in F.FIGURES:
+        fig = spec.draw(F.for_sweeps(synthetic_metrics, spec.sweeps), synthetic_root, None)
+        assert any(ax.has_data() for ax in fig.axes), spec.name
+    imgs = F.fig3_samples(F.for_sweeps(synthetic_metrics, ("leakage_grid",)), synthetic_root).axes
+    assert sum(len(ax.get_images()) for ax in imgs) == 3 * 4  # 3 transforms x 4 chosen p

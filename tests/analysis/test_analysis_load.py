@@ -1,0 +1,113 @@
+"""load_metrics / load_trials: newest attempt wins, typed columns, both path shapes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import ResultsError, load_metrics, load_trials
+from analysis.synthetic import JUNK
+from analysis_fixtures import tick_frame, write_sweep_parts
+
+
+def _retried_parts() -> list[pd.DataFrame]:
+    first = tick_frame([{"trial_id": "A", "tick": t, "attempt": 0, "fid": 10.0 * t, "written_at": 100.0 + t}
+                        for t in (1, 2, 3, 4)])
+    # attempt 1 resumed from tick 2's checkpoint and re-reported ticks 3, 4 with different values ...
+    second = tick_frame([{"trial_id": "A", "tick": t, "attempt": 1, "fid": 100.0 + t, "written_at": 200.0 + t}
+                         for t in (3, 4)])
+    # ... and tick 4 of attempt 1 was written twice; the later write_at wins the tie
+    stale = tick_frame([{"trial_id": "A", "tick": 4, "attempt": 1, "fid": 999.0, "written_at": 150.0}])
+    other = tick_frame([{"trial_id": "B", "tick": t, "fid": 50.0, "extra_col": "x"} for t in (1, 2)])
+    return [second, other, first, stale]
+
+
+def test_newest_attempt_wins_and_ties_break_on_written_at(tmp_path: Path) -> None:
+    write_sweep_parts(tmp_path, "fixed_p_grid", _retried_parts())
+    df = load_metrics(tmp_path / "fixed_p_grid")
+    a = df[df["trial_id"] == "A"]
+    assert a["tick"].tolist() == [1, 2, 3, 4]
+    assert a["fid"].tolist() == [10.0, 20.0, 103.0, 104.0]
+    assert a["attempt"].tolist() == [0, 0, 1, 1]
+    assert len(df) == 6 and not df.duplicated(["sweep", "trial_id", "tick"]).any()
+
+
+def test_columns_are_typed_missing_ones_added_extra_ones_kept(tmp_path: Path) -> None:
+    write_sweep_parts(tmp_path, "fixed_p_grid", _retried_parts())
+    df = load_metrics(tmp_path)
+    assert str(df["tick"].dtype) == "Int64" and str(df["dataset_size"].dtype) == "Int64"
+    assert df["fid"].dtype == np.float64 and str(df["mirror"].dtype) == "boolean"
+    assert isinstance(df["aug_mode"].dtype, pd.CategoricalDtype)
+    assert df["leak_rot"].isna().all() and df["D_real_val"].isna().all()  # absent in the parts: all-null
+    assert set(df.loc[df["trial_id"] == "B", "extra_col"]) == {"x"}
+    assert df["sweep"].astype(str).unique().tolist() == ["fixed_p_grid"]
+
+
+def test_storage_root_concatenates_sweeps_and_fills_sweep_from_dir(tmp_path: Path) -> None:
+    write_sweep_parts(tmp_path, "s1", [tick_frame([{"trial_id": "A", "tick": 1, "fid": 1.0}])])
+    (tmp_path / "s2" / "metrics").mkdir(parents=True)
+    tick_frame([{"trial_id": "A", "tick": 1, "fid": 2.0}]).to_parquet(tmp_path / "s2" / "metrics" / "p.parquet")
+    df = load_metrics(str(tmp_path))
+    assert df[["sweep", "fid"]].astype({"sweep": str}).values.tolist() == [["s1", 1.0], ["s2", 2.0]]
+
+
+def test_synthetic_retried_trial_keeps_the_good_values(synthetic_metrics: pd.DataFrame) -> None:
+    assert not synthetic_metrics.duplicated(["sweep", "trial_id", "tick"]).any()
+    assert synthetic_metrics["fid"].max() < JUNK  # every junk row came from a superseded attempt
+    first = synthetic_metrics[synthetic_metrics["trial_id"] == "fixed_p_grid_00012"]
+    assert first["attempt"].max() == 1 and len(first) == 8
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "file"])
+def test_bad_paths_raise_one_line_results_error(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "results"
+    if case == "empty":
+        path.mkdir()
+    elif case == "corrupt":
+        (path / "s" / "metrics").mkdir(parents=True)
+        (path / "s" / "metrics" / "part-0.parquet").write_bytes(b"not parquet at all")
+    elif case == "file":
+        path.write_text("x")
+    with pytest.raises(ResultsError) as err:
+        load_metrics(path)
+    msg = str(err.value)
+    assert "\n" not in msg and isinstance(err.value, ValueError)
+    assert ("part-0.parquet" in msg) if case == "corrupt" else (str(path) in msg)
+
+
+def test_load_trials_reads_trials_parquet_or_derives_it(tmp_path: Path) -> None:
+    trials = pd.DataFrame({"trial_id": ["A", "C"], "status": ["TERMINATED", "ERROR"], "error": [None, "boom"],
+                           "retries": [1, 3], "attempt": [1, 3], "config_json": ['{"a": 1}', None],
+                           "best_fid": [10.0, None], "final_fid": [104.0, None], "final_kimg": [16.0, None]})
+    write_sweep_parts(tmp_path, "with", _retried_parts(), trials)
+    write_sweep_parts(tmp_path, "without", _retried_parts())
+    df = load_trials(tmp_path)
+    w = df[df["sweep"] == "with"].set_index("trial_id")
+    assert w.loc["C", "status"] == "ERROR" and w.loc["C", "error"] == "boom" and w.loc["A", "retries"] == 1
+    d = df[df["sweep"] == "without"].set_index("trial_id")
+    assert set(d["status"]) == {"UNKNOWN"}
+    assert d.loc["A", "best_fid"] == 10.0 and d.loc["A", "final_fid"] == 104.0 and d.loc["B", "final_fid"] == 50.0
+
+
+def test_import_analysis_pulls_in_no_torch_ray_or_matplotlib() -> None:
+    code = ("import sys, analysis; light = 'matplotlib' not in sys.modules; import analysis.report; "
+            "bad = [m for m in ('torch', 'ray', 'trainer', 'sweeps') if m in sys.modules]; "
+            "print(bad, light); sys.exit(1 if bad or not light else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_live_sweep_status_records_fill_the_derived_trials(tmp_path: Path) -> None:
+    sdir = write_sweep_parts(tmp_path, "live", _retried_parts())
+    (sdir / "trials").mkdir()
+    (sdir / "trials" / "A.json").write_text('{"trial_id": "A", "status": "RUNNING", "attempt": 1}')
+    (sdir / "trials" / "B.json").write_text('{"trial_id": "B", "status": "ERROR", "attempt": 2, "error": "OOM"}')
+    (sdir / "metrics" / "gone.parquet").symlink_to(tmp_path / "nowhere.parquet")  # compacted away mid-listing
+    df = load_trials(sdir).set_index("trial_id")
+    assert df.loc["A", "status"] == "RUNNING" and df.loc["B", "status"] == "ERROR" and df.loc["B", "error"] == "OOM"
+    assert df.loc["B", "retries"] == 2 and df.loc["A", "final_fid"] == 104.0

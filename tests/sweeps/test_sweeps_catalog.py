@@ -1,0 +1,156 @@
+"""The named sweeps expand to the papers' grids at every scale, and every trial config validates."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from sweeps.catalog import SWEEPS, get_sweep
+from sweeps.spec import SCALES, Axis, Resources, SweepSpec, Variant, expand, trial_row, varying_columns
+from trainer.config import TrainConfig, validate_config
+from trainer.errors import UserInputError
+
+EXPECTED_COUNTS = {
+    ("fixed_p_grid", "smoke"): 2 * 3 * 2 + 2,
+    ("fixed_p_grid", "tiny"): 3 * 11 * 5 + 3,
+    ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
+    ("ada_target_grid", "smoke"): 1 * 2 * 2,
+    ("ada_target_grid", "tiny"): 3 * 2 * 7 + 3 * 2,
+    ("ada_target_grid", "paper"): 3 * 2 * 7 + 3 * 2,
+    ("dataset_size_grid", "smoke"): 2 * 3,
+    ("dataset_size_grid", "tiny"): 9 * 3 * 2,
+    ("dataset_size_grid", "paper"): 9 * 3 * 3,
+    ("leakage_grid", "smoke"): 3 * 2,
+    ("leakage_grid", "tiny"): 3 * 11,
+    ("leakage_grid", "paper"): 3 * 11,
+    ("overfitting", "smoke"): 2,
+    ("overfitting", "tiny"): 3,
+    ("overfitting", "paper"): 2,
+    ("diffaugment_grid", "smoke"): 2 * 2 + 2 + 2,
+    ("diffaugment_grid", "tiny"): 3 * 5 + 3 + 3 * 2 * 2,
+    ("diffaugment_grid", "paper"): 3 * 5 + 3 + 3 * 2 * 2,
+}
+
+
+def _values(trials, getter) -> set:
+    return {getter(t.config) for t in trials}
+
+
+@pytest.mark.parametrize(("name", "scale"), sorted(EXPECTED_COUNTS))
+def test_counts_and_every_config_validates(name: str, scale: str) -> None:
+    trials = expand(get_sweep(name), scale)
+    assert len(trials) == EXPECTED_COUNTS[(name, scale)]
+    assert [t.index for t in trials] == list(range(len(trials)))
+    dumps = [t.config.model_dump_json() for t in trials]
+    assert len(set(dumps)) == len(dumps), "two trials with the same config"
+    for t in trials:
+        assert isinstance(validate_config(t.config.model_dump(mode="json")), TrainConfig)
+        assert t.config.preset == scale
+
+
+def test_fixed_p_grid_values() -> None:
+    smoke = expand(get_sweep("fixed_p_grid"), "smoke")
+    main = [t for t in smoke if t.variant == "main"]
+    assert _values(main, lambda c: c.augment.augpipe) == {"blit", "geom", "color"}
+    assert _values(main, lambda c: c.augment.p) == {0.3, 0.7}
+    assert _values(main, lambda c: c.augment.mode) == {"fixed"}
+    base = [t for t in smoke if t.variant == "baseline"]
+    assert sorted(t.config.data.dataset_size for t in base) == [2000, 10_000]
+    assert _values(base, lambda c: c.augment.mode) == {"none"}
+    paper = expand(get_sweep("fixed_p_grid"), "paper")
+    assert _values(paper, lambda c: c.augment.augpipe) >= {"blit", "geom", "color", "filter", "noise", "cutout", "bgcfnc"}
+    assert _values([t for t in paper if t.variant == "main"], lambda c: c.augment.p) == {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}
+    assert _values(paper, lambda c: c.data.dataset_size) == {2000, 10_000, 50_000}
+    assert _values(paper, lambda c: c.model.arch) == {"stylegan2"}
+
+
+def test_ada_target_grid_values() -> None:
+    tiny = expand(get_sweep("ada_target_grid"), "tiny")
+    ada = [t for t in tiny if t.config.augment.mode == "ada"]
+    assert _values(ada, lambda c: c.augment.heuristic) == {"rt", "rv"}
+    assert _values(ada, lambda c: c.augment.ada_target) == {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+    assert _values(ada, lambda c: c.augment.ada_kimg) == {100.0}
+    fixed = [t for t in tiny if t.variant == "fixed_p"]
+    assert _values(fixed, lambda c: (c.augment.mode, c.augment.p)) == {("fixed", 0.2), ("fixed", 0.5)}
+
+
+def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
+    paper = expand(get_sweep("dataset_size_grid"), "paper")
+    sizes = collections.Counter((t.config.data.dataset_size, t.config.data.mirror) for t in paper)
+    assert sizes[(70_000, True)] == 3 * 3 and sizes[(70_000, False)] == 3 * 3
+    assert {s for s, _ in sizes} == {1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000}
+    assert _values(paper, lambda c: c.augment.mode) == {"none", "ada", "diffaugment"}
+    assert _values(paper, lambda c: c.run.seed) == {0, 1, 2}
+
+
+def test_leakage_grid_p_steps_of_a_tenth() -> None:
+    tiny = expand(get_sweep("leakage_grid"), "tiny")
+    assert _values(tiny, lambda c: c.augment.augpipe) == {"scale", "rotate90", "color"}
+    assert sorted(_values(tiny, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
+
+
+def test_overfitting_measures_every_tick_without_augmentation() -> None:
+    for scale in SCALES:
+        trials = expand(get_sweep("overfitting"), scale)
+        assert _values(trials, lambda c: (c.augment.mode, c.metrics.every_ticks)) == {("none", 1)}
+    assert _values(expand(get_sweep("overfitting"), "paper"), lambda c: c.data.dataset_size) == {20_000, 50_000}
+
+
+def test_diffaugment_fractions_and_ablation() -> None:
+    tiny = expand(get_sweep("diffaugment_grid"), "tiny")
+    full = tiny[0].config.data.procedural_count
+    assert _values(tiny, lambda c: c.data.dataset_size) == {full, full // 5, full // 10}
+    main = [t for t in tiny if t.variant == "main"]
+    assert _values(main, lambda c: c.augment.diffaug_policy) == {"translation", "cutout", "color", "translation,cutout",
+                                                                  "color,translation,cutout"}
+    assert _values(main, lambda c: c.augment.apply_to) == {"both"}
+    abl = [t for t in tiny if t.variant == "ablation"]
+    assert _values(abl, lambda c: (c.augment.diffaug_policy, c.augment.apply_to)) == {
+        (p, a) for p in ("color,translation,cutout", "cutout") for a in ("reals_only", "d_only")}
+    paper = expand(get_sweep("diffaugment_grid"), "paper")
+    assert _values(paper, lambda c: c.data.dataset_size) == {70_000, 14_000, 7000}
+
+
+def test_set_pins_an_axis_and_merges_duplicates() -> None:
+    trials = expand(get_sweep("fixed_p_grid"), "smoke", ["augment.augpipe=blit", "data.dataset_size=200", "run.total_kimg=2",
+                                                               "run.tick_kimg=1"])
+    assert [(t.variant, t.config.augment.p) for t in trials] == [("main", 0.3), ("main", 0.7), ("baseline", 0.0)]
+    assert _values(trials, lambda c: (c.data.dataset_size, c.run.total_kimg)) == {(200, 2.0)}
+    assert varying_columns(trials) == ["augment.p", "augment.mode"]
+    assert trial_row(trials[2], ["augment.p", "augment.mode"]) == {"trial": 2, "variant": "baseline", "augment.p": "-",
+                                                                   "augment.mode": "none", "cpu": 1.0, "gpu": 0.0}
+
+
+@pytest.mark.parametrize(("sets", "needle"), [
+    (["augment.nope=1"], "augment.nope"),
+    (["augment.p=1.5"], "augment.p"),
+    (["augment.augpipe=sparkle"], "sparkle"),
+    (["run.total_kimg"], "key=value"),
+])
+def test_bad_overrides_name_the_culprit(sets: list[str], needle: str) -> None:
+    with pytest.raises(UserInputError, match=needle):
+        expand(get_sweep("fixed_p_grid"), "smoke", sets)
+
+
+def test_unknown_names() -> None:
+    with pytest.raises(UserInputError, match="known sweeps: fixed_p_grid"):
+        get_sweep("fixed_p")
+    with pytest.raises(UserInputError, match="allowed: smoke, tiny, paper"):
+        expand(get_sweep("fixed_p_grid"), "huge")
+
+
+def test_spec_is_strict() -> None:
+    res = {s: Resources() for s in SCALES}
+    with pytest.raises(ValueError, match="extra"):
+        SweepSpec(name="x", description="d", figure="f", resources=res, axez={})
+    with pytest.raises(ValueError, match="unknown main axes"):
+        SweepSpec(name="x", description="d", figure="f", resources=res, variants=(Variant(name="v", over=("augment.p",)),))
+    with pytest.raises(ValueError, match="resources missing"):
+        SweepSpec(name="x", description="d", figure="f", resources={"smoke": Resources()})
+    spec = SweepSpec(name="x", description="d", figure="f", resources=res,
+                     axes={"augment.nonsense": Axis(smoke=(1,), tiny=(1,), paper=(1,))})
+    with pytest.raises(UserInputError, match="augment.nonsense"):
+        expand(spec, "smoke")
+    with pytest.raises(Exception):
+        SWEEPS["fixed_p_grid"].name = "other"   # frozen

@@ -1,0 +1,81 @@
+"""cluster.yaml and cluster-local.yaml pass Ray's own offline validator, and keep Ray's ports off the internet."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from ray.autoscaler._private.util import prepare_config, validate_config
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = ("cluster.yaml", "cluster-local.yaml")
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_ray_validator_accepts(name: str) -> None:
+    validate_config(prepare_config(_load(name)))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_typo_key_is_rejected(name: str) -> None:
+    cfg = _load(name)
+    cfg["setup_comands"] = cfg.pop("setup_commands")
+    with pytest.raises(Exception, match="setup_comands"):
+        validate_config(prepare_config(cfg))
+
+
+def test_undefined_head_type_and_missing_resources_are_rejected() -> None:
+    cfg = _load("cluster.yaml")
+    bad = copy.deepcopy(cfg)
+    bad["head_node_type"] = "hed"
+    with pytest.raises(Exception):
+        validate_config(prepare_config(bad))
+    bad = copy.deepcopy(cfg)
+    del bad["available_node_types"]["gpu_1x"]["resources"]
+    with pytest.raises(Exception):
+        validate_config(prepare_config(bad))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_node_type_states_cpu_and_gpu(name: str) -> None:
+    for node, spec in _load(name)["available_node_types"].items():
+        assert {"CPU", "GPU"} <= set(spec["resources"]), node
+
+
+def test_aws_has_cpu_head_and_gpu_spot_workers() -> None:
+    cfg = _load("cluster.yaml")
+    types = cfg["available_node_types"]
+    assert cfg["provider"]["type"] == "aws"
+    assert types[cfg["head_node_type"]]["resources"]["GPU"] == 0
+    workers = [t for n, t in types.items() if n != cfg["head_node_type"]]
+    assert sorted(t["resources"]["GPU"] for t in workers) == [1, 4]
+    assert all(t["node_config"]["InstanceMarketOptions"]["MarketType"] == "spot" for t in workers)
+    assert any("torch==2.14.1 torchvision==0.29.1" in c for c in cfg["setup_commands"])
+    assert any("pip install -e ." in c for c in cfg["setup_commands"])
+
+
+def test_local_provider_has_placeholders() -> None:
+    cfg = _load("cluster-local.yaml")
+    assert cfg["provider"]["type"] == "local" and cfg["provider"]["head_ip"] and cfg["provider"]["worker_ips"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_ports_stay_private_and_token_auth_is_on(name: str) -> None:
+    text = (ROOT / name).read_text()
+    assert "0.0.0.0/0" not in text and "::/0" not in text
+    assert "--dashboard-host=0.0.0.0" not in text
+    cfg = _load(name)
+    head = " ".join(cfg["head_start_ray_commands"])
+    assert "--dashboard-host=127.0.0.1" in head and "RAY_AUTH_MODE=token" in head
+    assert "RAY_AUTH_MODE=token" in " ".join(cfg["worker_start_ray_commands"])
+    for rule in cfg["provider"].get("security_group", {}).get("IpPermissions", []):
+        opened = set(range(rule["FromPort"], rule["ToPort"] + 1))
+        assert not opened & {6379, 8265, 10001}, rule
+        assert all(not re.match(r"0\.0\.0\.0/", r["CidrIp"]) for r in rule.get("IpRanges", []))

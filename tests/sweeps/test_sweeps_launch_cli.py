@@ -1,0 +1,105 @@
+"""`python -m sweeps.launch`: --dry-run lists every trial without Ray; bad input exits 2 with one line and writes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweeps.catalog import get_sweep
+from sweeps.launch import main
+from sweeps.spec import expand
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dry_run_lists_every_trial_and_never_imports_ray(tmp_path: Path) -> None:
+    storage = tmp_path / "res"
+    code = ("import sys; from sweeps.launch import main; rc = main(['fixed_p_grid', '--dry-run', '--storage', sys.argv[1]]);"
+            "print('RAY_IMPORTED' if 'ray' in sys.modules else 'NO_RAY'); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, str(storage)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1] == "NO_RAY"
+    table = lines[2:-1]
+    trials = expand(get_sweep("fixed_p_grid"), "smoke")
+    assert len(table) == len(trials) == 14
+    header = lines[1].split()
+    assert header[:2] == ["trial", "variant"] and header[-2:] == ["cpu", "gpu"]
+    assert {"data.dataset_size", "augment.augpipe", "augment.p", "augment.mode"} <= set(header)
+    for t, line in zip(trials, table):
+        cells = dict(zip(header, line.split()))
+        assert int(cells["trial"]) == t.index and cells["variant"] == t.variant
+        assert int(cells["data.dataset_size"]) == t.config.data.dataset_size
+        assert cells["augment.mode"] == t.config.augment.mode
+        if t.variant == "main":
+            assert (cells["augment.augpipe"], float(cells["augment.p"])) == (t.config.augment.augpipe, t.config.augment.p)
+        else:
+            assert cells["augment.p"] == "-"
+    assert not storage.exists()
+
+
+def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["diffaugment_grid", "--scale", "tiny", "--dry-run", "--storage", str(tmp_path / "r"),
+               "--set", "augment.apply_to=both", "--set", "run.total_kimg=8"])
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    # pinned to apply_to=both, every ablation trial equals a main trial and is merged: 15 main + 3 baselines
+    assert "scale tiny: 18 trials" in out[0]
+    assert "data.fraction" in out[1] and "0.1" in out[-1]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["no_such_sweep"], "unknown sweep 'no_such_sweep'"),
+    (["fixed_p_grid", "--scale", "huge"], "unknown scale 'huge'"),
+    (["fixed_p_grid", "--set", "augment.pp=0.3"], "unknown key 'augment.pp'"),
+    (["fixed_p_grid", "--set", "augment.p=1.5"], "augment.p"),
+    (["fixed_p_grid", "--set", "data.source=folder:/no/such/images"], "/no/such/images"),
+    (["fixed_p_grid", "--max-concurrent", "0"], "--max-concurrent"),
+    (["fixed_p_grid", "--resume"], "nothing to resume"),
+])
+def test_bad_input_exits_2_with_one_line_and_creates_nothing(args: list[str], needle: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    storage = tmp_path / "results"
+    rc = main([*args, "--storage", str(storage)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+    assert not storage.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_storage_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a directory should be")
+    assert main(["fixed_p_grid", "--storage", str(blocker / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "--storage" in err and "blocker" in err and len(err.strip().splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == ["blocker"]
+
+
+def test_existing_results_need_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "fixed_p_grid").mkdir()
+    (tmp_path / "fixed_p_grid" / "sweep.json").write_text('{"scale": "smoke", "set": []}')
+    assert main(["fixed_p_grid", "--storage", str(tmp_path)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["fixed_p_grid", "--storage", str(tmp_path), "--resume", "--scale", "tiny", "--dry-run"]) == 2
+    assert "differs" in capsys.readouterr().err
+
+
+def test_cli_subprocess_exit_code_and_help(tmp_path: Path) -> None:
+    bad = subprocess.run([sys.executable, "-m", "sweeps.launch", "fixed_p_grid", "--set", "augment.mode=sideways",
+                          "--storage", str(tmp_path / "r")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "augment.mode" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    helped = subprocess.run([sys.executable, "-m", "sweeps.launch", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert helped.returncode == 0 and "--resume" in helped.stdout and "diffaugment_grid" in helped.stdout
+
+
+def test_command_lines_never_keep_credentials() -> None:
+    from sweeps.plan import redact
+    assert redact("s3://AKIAXXXX:secret@bucket/runs?X-Amz-Security-Token=abc") == "s3://bucket/runs"
+    assert redact("./results") == "./results" and redact("gs://bucket/a") == "gs://bucket/a"

@@ -1,0 +1,107 @@
+"""Loss and augmentation placement: gradient paths through T (PAPERS §1), R1 through T, EMA, mode none."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from trainer.augmenter import Augmenter
+from trainer.config import AugmentConfig, ModelConfig
+from trainer.loss import d_step_loss, g_step_loss, update_ema
+from trainer.networks import build_networks
+
+
+class RecordingPipe(nn.Module):
+    """A differentiable T (x -> 0.5 x + 0.1) that records its inputs, retaining their gradient."""
+
+    def __init__(self, spec: str, p: float) -> None:
+        super().__init__()
+        self.p, self.inputs = p, []
+
+    def forward(self, x: torch.Tensor, generator: Any = None) -> torch.Tensor:
+        if x.requires_grad:
+            x.retain_grad()
+        self.inputs.append(x)
+        return 0.5 * x + 0.1
+
+
+def _setup(apply_to: str, mode: str = "fixed") -> tuple[nn.Module, nn.Module, Augmenter, RecordingPipe | None]:
+    G, D = build_networks(ModelConfig(arch="dcgan", z_dim=16, channel_base=128, channel_max=16), resolution=16, channels=3, seed=0)
+    made: list[RecordingPipe] = []
+
+    def make(spec: str, p: float) -> RecordingPipe:
+        made.append(RecordingPipe(spec, p))
+        return made[-1]
+    aug = Augmenter(AugmentConfig(mode=mode, p=0.5, apply_to=apply_to), 8, torch.Generator(), torch.device("cpu"), make_pipe=make)
+    return G, D, aug, made[0] if made else None
+
+
+def _g_step(G: nn.Module, D: nn.Module, aug: Augmenter) -> torch.Tensor:
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
+    return g_step_loss(G, D, aug, z, noise_generator=None, backward=lambda loss: loss.backward())
+
+
+def test_g_step_gradient_flows_through_augmentation_when_apply_to_both() -> None:
+    G, D, aug, pipe = _setup("both")
+    _g_step(G, D, aug)
+    assert len(pipe.inputs) == 1
+    fakes = pipe.inputs[0]
+    assert fakes.grad is not None and fakes.grad.abs().sum() > 0      # dL/dT-input exists: the path goes through T
+    assert all(p.grad is not None for p in G.parameters())
+    assert sum(p.grad.abs().sum() for p in G.parameters()) > 0
+    assert all(p.grad is None for p in D.parameters())                 # D frozen in the G step
+    assert all(p.requires_grad for p in D.parameters())                # ... and unfrozen afterwards
+
+
+@pytest.mark.parametrize("apply_to", ["d_only", "reals_only"])
+def test_g_step_sees_unaugmented_fakes_for_ablations(apply_to: str) -> None:
+    G, D, aug, pipe = _setup(apply_to)
+    _g_step(G, D, aug)
+    assert pipe.inputs == []                                           # T never runs in the G step
+    assert sum(p.grad.abs().sum() for p in G.parameters()) > 0
+
+
+@pytest.mark.parametrize(("apply_to", "calls"), [("both", 2), ("d_only", 2), ("reals_only", 1)])
+def test_d_step_augments_per_apply_to(apply_to: str, calls: int) -> None:
+    G, D, aug, pipe = _setup(apply_to)
+    reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=0, backward=lambda loss: loss.backward())
+    assert len(pipe.inputs) == calls
+    assert out.loss_r1 is None and out.real_logits.shape == (8,)
+    assert all(p.grad is None for p in G.parameters())                 # fakes made under no_grad in the D step
+
+
+def test_r1_is_taken_on_unaugmented_reals_through_augmentation() -> None:
+    G, D, aug, pipe = _setup("both")
+    reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=2.0, r1_scale=4, backward=lambda loss: loss.backward())
+    # T(x) = 0.5x + 0.1, so d D(T(x))/dx = 0.5 * D'(T(x)); R1 = gamma/2 * E||.||^2
+    x = reals.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(D(0.5 * x + 0.1).sum(), x)
+    expected = 2.0 / 2 * g.square().sum(dim=(1, 2, 3)).mean()
+    assert math.isclose(out.loss_r1.item(), expected.item(), rel_tol=1e-4)
+    assert pipe.inputs[0].requires_grad                                 # reals entered T with requires_grad (grad through T)
+    assert all(p.grad is not None for p in D.parameters())             # double backward reached D's weights
+
+
+def test_mode_none_builds_and_calls_nothing() -> None:
+    made: list[Any] = []
+    aug = Augmenter(AugmentConfig(mode="none"), 8, torch.Generator(), torch.device("cpu"), make_pipe=lambda s, p: made.append(s))
+    x = torch.randn(2, 3, 4, 4)
+    assert made == [] and aug.p is None and aug.controller is None
+    assert aug.real_d(x) is x and aug.fake_d(x) is x and aug.fake_g(x) is x
+
+
+def test_ema_half_life() -> None:
+    G, _ = build_networks(ModelConfig(arch="dcgan", z_dim=8, channel_base=64, channel_max=8), resolution=8, channels=1, seed=0)
+    G_ema, _ = build_networks(ModelConfig(arch="dcgan", z_dim=8, channel_base=64, channel_max=8), resolution=8, channels=1, seed=1)
+    before = [p.detach().clone() for p in G_ema.parameters()]
+    update_ema(G_ema, G, batch=500, ema_kimg=0.5)   # one half-life: beta = 0.5
+    for b, pe, p in zip(before, G_ema.parameters(), G.parameters()):
+        torch.testing.assert_close(pe, 0.5 * b + 0.5 * p)

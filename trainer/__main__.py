@@ -1,0 +1,111 @@
+"""`python -m trainer`: one training run without Ray, into a run directory (DESIGN "Public surface").
+
+    python -m trainer --preset smoke --out runs/smoke1 [--set key=value ...]
+    python -m trainer --resume runs/smoke1 [--set run.total_kimg=24]
+
+Bad input (unknown preset, bad --set, bad dataset, unusable output directory,
+bad checkpoint) prints one line on stderr and exits 2 before anything is
+written: the config is validated and the dataset loaded before the directory
+is created.  A diverging run (NaN/inf loss) prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
+from trainer.errors import UserInputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:   # one line instead of argparse's usage block
+        raise UserInputError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
+                "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.")
+    p.add_argument("--preset", choices=None, help=f"starting configuration: {' | '.join(PRESETS)} (required unless --resume)")
+    p.add_argument("--out", type=Path, help="run directory to create (must not exist, or be empty)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set augment.mode=fixed --set augment.p=0.2 (repeatable)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its latest checkpoint "
+                   "(only run.total_kimg may change, via --set)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="cache for datasets and metric statistics (default $GANAUG_CACHE or ~/.cache/ganaug)")
+    return p
+
+
+def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
+    """(config, run dir, checkpoint to resume or None), validated; nothing written."""
+    from trainer.checkpoint import read_checkpoint_config
+    from trainer.run_dir import latest_checkpoint
+    if args.resume is None:
+        if args.preset is None or args.out is None:
+            raise UserInputError("--preset and --out are required (or --resume DIR to continue a run)")
+        cfg = apply_overrides(preset(args.preset), args.overrides)
+        _check_new_out(args.out)
+        return cfg, args.out, None
+    run_dir = args.resume
+    if args.out is not None and args.out.resolve() != run_dir.resolve():
+        raise UserInputError(f"--out {args.out} differs from --resume {run_dir}; a resumed run continues in its own directory")
+    ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
+    if ckpt is None:
+        raise UserInputError(f"--resume {run_dir}: no checkpoint found (expected {run_dir}/checkpoints/latest/)")
+    saved_cfg = read_checkpoint_config(ckpt)
+    base = preset(args.preset) if args.preset is not None else saved_cfg
+    return apply_overrides(base, args.overrides), run_dir, ckpt
+
+
+def _check_new_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserInputError(f"--out {out} already exists and is not an empty directory; choose a new path or use --resume {out}")
+    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserInputError(f"--out {out}: cannot create it, {parent} is not a writable directory")
+
+
+def run(argv: list[str]) -> int:
+    from trainer.checkpoint import atomic_write_bytes, read_progress
+    from trainer.data import load_dataset
+    from trainer.loop import TrainingDiverged, train
+    from trainer.run_dir import RunDirHooks, read_rows
+
+    args = build_parser().parse_args(argv)
+    cfg, run_dir, ckpt = _config(args)
+    load_dataset(cfg.data, cache_dir=args.cache_dir)   # bad dataset -> UserInputError before anything is written
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hooks = RunDirHooks(run_dir)
+    try:
+        atomic_write_bytes(run_dir / "config.json", cfg.to_json().encode())
+        if ckpt is not None:
+            done_tick = int(read_progress(ckpt)["tick"])
+            hooks = RunDirHooks(run_dir, read_rows(run_dir / "metrics.parquet", done_tick))
+        hooks.install_sigint()
+        train(cfg, hooks, resume=ckpt, cache_dir=args.cache_dir)
+    except UserInputError:
+        if created and not hooks.rows:
+            shutil.rmtree(run_dir, ignore_errors=True)   # nothing useful was written: leave no half-made run dir
+        raise
+    except TrainingDiverged as exc:
+        print(f"training diverged: {exc}", file=sys.stderr)
+        return 1
+    print(f"done: {len(hooks.rows)} ticks in {run_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

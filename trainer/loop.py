@@ -1,0 +1,197 @@
+"""The training loop: minibatches of D and G steps, ticks, metrics, checkpoints (ADA §2-§3 training setup; PAPERS §1, §4).
+
+`train(cfg, hooks)` runs one training run and reports one row per tick (every
+`run.tick_kimg` thousand real images shown to D) through `hooks.on_tick`.  It
+never imports Ray and never chooses file paths: checkpoints are written by the
+`save_checkpoint(dir)` callable a report carries, into whatever directory the
+driver picks.  Everything random draws from generators owned by `TrainState`,
+so a run is a function of its config (on CPU, bit for bit), and a run resumed
+from a checkpoint continues exactly as the uninterrupted one would.
+
+Per minibatch: one D step (lazy R1 every `loss.r1_interval` steps), one G step,
+the EMA update, then the ADA controller (r_t from every D step's real logits;
+for the r_v heuristic, a small no-grad probe every `augment.ada_interval`
+minibatches).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainer.checkpoint import check_resume_config, read_checkpoint, serialize_state, write_checkpoint
+from trainer.config import TrainConfig, flat_columns
+from trainer.data import DatasetBundle, load_dataset, to_float
+from trainer.device import resolve_device
+from trainer.errors import UserInputError
+from trainer.hooks import Hooks, TickReport
+from trainer.samples import sample_grid
+from trainer.state import TrainState
+from trainer.step import minibatch_step
+from trainer.tick import METRIC_KEYS, TickStats
+
+__all__ = ["train", "TrainingDiverged", "METRIC_KEYS"]
+
+METRICS_STREAM_OFFSET = 9_999_991
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the tick and kimg."""
+
+
+def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Train one run of `cfg`, reporting every tick to `hooks`; returns the rows reported.
+
+    resume: a checkpoint directory written by a `TickReport.save_checkpoint`;
+    its config must equal `cfg` except for a longer `run.total_kimg`.
+    """
+    if cfg.run.threads is not None:
+        torch.set_num_threads(cfg.run.threads)
+    setup = resolve_device(cfg.run)
+    saved = None
+    if resume is not None:
+        saved_cfg, saved = read_checkpoint(Path(resume), map_location="cpu")
+        check_resume_config(saved_cfg, cfg, saved["progress"]["cur_nimg"] / 1000)
+    bundle = load_dataset(cfg.data, cache_dir=cache_dir)
+    if cfg.augment.mode == "ada" and cfg.augment.heuristic == "rv" and bundle.val is None:
+        raise UserInputError("augment.heuristic=rv needs validation images: set data.val_size > 0")
+    state = TrainState(cfg, setup, resolution=bundle.resolution, channels=bundle.channels, train_size=len(bundle.train))
+    if saved is not None:
+        state.load_state_dict(saved)
+        del saved
+    from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts
+    suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
+    return _Run(cfg, state, bundle, suite, hooks).run()
+
+
+class _Run:
+    """One session of a run: the step, the tick boundary and the report."""
+
+    def __init__(self, cfg: TrainConfig, state: TrainState, bundle: DatasetBundle, suite: Any, hooks: Hooks) -> None:
+        self.cfg, self.state, self.bundle, self.suite, self.hooks = cfg, state, bundle, suite, hooks
+        self.total_nimg = round(cfg.run.total_kimg * 1000)
+        self.tick_nimg = cfg.run.tick_kimg * 1000
+        self.G_train = torch.compile(state.G) if cfg.run.compile else state.G   # D is never compiled: R1 needs double backward
+        self.rows: list[dict[str, Any]] = []
+
+    def run(self) -> list[dict[str, Any]]:
+        st = self.state
+        stats = TickStats()
+        mark = time.perf_counter()
+        while st.cur_nimg < self.total_nimg:
+            if self.hooks.should_stop():
+                break
+            self._step(stats)
+            if st.cur_nimg >= min((st.tick + 1) * self.tick_nimg, self.total_nimg):
+                now = time.perf_counter()
+                stats.time_total = now - mark
+                self._end_tick(stats)
+                stats, mark = TickStats(), time.perf_counter()
+        return self.rows
+
+    def _fetch_reals(self, stats: TickStats) -> torch.Tensor:
+        t0 = time.perf_counter()
+        idx = self.state.order.next_indices(self.cfg.run.batch)
+        reals = to_float(self.bundle.train.batch(idx)).to(self.state.setup.device, non_blocking=True)
+        if self.state.setup.channels_last:
+            reals = reals.contiguous(memory_format=torch.channels_last)
+        stats.time_data += time.perf_counter() - t0
+        return reals
+
+    def _step(self, stats: TickStats) -> None:
+        st, cfg = self.state, self.cfg
+        reals = self._fetch_reals(stats)
+        minibatch = st.cur_nimg // cfg.run.batch
+        d, loss_g = minibatch_step(st, reals, self.G_train)
+        if st.aug.needs_probe() and (minibatch + 1) % cfg.augment.ada_interval == 0:
+            self._probe_rv()
+        st.aug.after_minibatch()
+        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=cfg.run.batch)
+        bad = stats.first_nonfinite()
+        if bad is not None:
+            raise TrainingDiverged(f"{bad} became {stats.last[bad]} during tick {st.tick + 1} at kimg {st.cur_nimg / 1000:.3f}; "
+                                   f"lower the learning rates (loss.g_lr={cfg.loss.g_lr}, loss.d_lr={cfg.loss.d_lr}) or raise loss.r1_gamma")
+
+    @torch.no_grad()
+    def _probe_rv(self) -> None:
+        """Score a minibatch of training reals, validation reals and fakes on un-augmented inputs for the r_v heuristic."""
+        st, n = self.state, self.cfg.run.batch
+        gen = st.gens["probe"]
+        dev = st.setup.device
+        train_idx = torch.randint(len(self.bundle.train), (n,), generator=gen).numpy()
+        val_idx = torch.randint(len(self.bundle.val), (n,), generator=gen).numpy()
+        with st.setup.autocast():
+            train_logits = st.D(to_float(self.bundle.train.batch(train_idx)).to(dev)).float()
+            val_logits = st.D(to_float(self.bundle.val.batch(val_idx)).to(dev)).float()
+            fake_logits = st.D(st.G(st.latents(n), noise_generator=st.gens["noise"])).float()
+        st.aug.observe(train_logits=train_logits, val_logits=val_logits, fake_logits=fake_logits)
+
+    def _metrics(self) -> dict[str, Any]:
+        st, dev = self.state, self.state.setup.device
+        gen = torch.Generator(device=dev).manual_seed(self.cfg.run.seed + METRICS_STREAM_OFFSET + st.tick)
+
+        @torch.no_grad()
+        def generate(n: int) -> torch.Tensor:
+            z = torch.randn((n, self.cfg.model.z_dim), generator=gen, device=dev)
+            with st.setup.autocast():
+                return st.G_ema(z, noise_generator=gen).float()
+
+        @torch.no_grad()
+        def discriminator(x: torch.Tensor) -> torch.Tensor:
+            with st.setup.autocast():
+                return st.D(x.to(dev)).float()
+
+        return dict(self.suite.evaluate(generate, discriminator))
+
+    def _end_tick(self, stats: TickStats) -> None:
+        st, cfg = self.state, self.cfg
+        st.tick += 1
+        is_last = st.cur_nimg >= self.total_nimg
+        metrics: dict[str, Any] = dict.fromkeys(METRIC_KEYS)
+        grid = None
+        t0 = time.perf_counter()
+        if is_last or st.tick % cfg.metrics.every_ticks == 0:
+            metrics.update(self._metrics())
+            if cfg.metrics.sample_grid > 0:
+                grid = sample_grid(st.G_ema, side=cfg.metrics.sample_grid, z_dim=cfg.model.z_dim, seed=cfg.run.seed, device=st.setup.device)
+        time_metrics = time.perf_counter() - t0
+        st.wall_s += stats.time_total + time_metrics
+        save = None
+        t1 = time.perf_counter()
+        if is_last or st.tick % cfg.run.checkpoint_ticks == 0:
+            blob = serialize_state(st.state_dict())
+            save = lambda directory, _b=blob, _c=cfg: write_checkpoint(Path(directory), _c, _b)  # noqa: E731
+        time_ckpt = time.perf_counter() - t1
+        st.wall_s += time_ckpt
+        row = self._row(stats, metrics, time_metrics, time_ckpt)
+        self.rows.append(row)
+        self.hooks.on_tick(TickReport(row=dict(row), save_checkpoint=save, samples=grid, is_last=is_last))
+
+    def _row(self, stats: TickStats, metrics: dict[str, Any], time_metrics: float, time_ckpt: float) -> dict[str, Any]:
+        st, cfg = self.state, self.cfg
+        r_v = metrics.get("r_v")
+        if r_v is None and st.aug.controller is not None:
+            r_v = getattr(st.aug.controller, "r_v", None)
+        step_time = stats.time_total
+        row: dict[str, Any] = {
+            **metrics,                     # first: r_v below is the resolved value (metrics, else controller)
+            **flat_columns(cfg),
+            "scale": cfg.preset,
+            "dataset_size": self.bundle.num_unique,
+            "tick": st.tick,
+            "kimg": st.cur_nimg / 1000,
+            "wall_s": st.wall_s,
+            "img_per_s": stats.images / step_time if step_time > 0 else None,
+            "time_train_s": step_time - stats.time_data,
+            "time_metrics_s": time_metrics,
+            "time_ckpt_s": time_ckpt,
+            "time_data_s": stats.time_data,
+            "p": st.aug.p,
+            "r_t": stats.r_t(),
+            "r_v": float(r_v) if r_v is not None else None,
+            **stats.loss_means(),
+        }
+        return row

@@ -1,0 +1,89 @@
+"""The GAN objective: non-saturating logistic loss, lazy R1 through the augmentation (PAPERS §1; StyleGAN2 §B; ADA §2).
+
+D step:  softplus(D(T(G(z)))) + softplus(-D(T(x)))   (-log(1 - sigmoid) and -log sigmoid)
+G step:  softplus(-D(T(G(z))))                         (non-saturating: strong gradients early)
+R1:      gamma/2 * E ||d D(T(x)) / d x||^2 on UN-augmented reals x, the gradient
+         passing through T (T must support double backward).  Lazy: only every
+         `r1_interval` D steps, multiplied by the interval so its expected weight
+         is unchanged (StyleGAN2 §B "lazy regularisation").
+Which of T's applications happen is decided by `Augmenter` (`apply_to`).
+
+The functions compute losses and call backward; stepping optimisers and AMP
+scaling stay in the loop, so these are easy to test in isolation.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.augmenter import Augmenter
+
+Backward = Callable[[torch.Tensor], None]
+
+
+@dataclass(frozen=True)
+class DStepLosses:
+    """Detached results of one D step."""
+
+    loss_D: torch.Tensor          # adversarial part, scalar
+    loss_r1: torch.Tensor | None  # un-weighted R1 penalty E||grad||^2 * gamma/2, or None when not an R1 step
+    real_logits: torch.Tensor     # D(T(x)) on this step's reals, [N], for r_t
+
+
+def d_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, reals: torch.Tensor, z: torch.Tensor, *,
+                noise_generator: torch.Generator | None, r1_gamma: float, r1_scale: int,
+                backward: Backward, autocast: AbstractContextManager | None = None) -> DStepLosses:
+    """One D step's loss; calls `backward(total)`.  `r1_scale` = 0 skips R1, else it is the lazy interval."""
+    ctx = autocast if autocast is not None else nullcontext()
+    do_r1 = r1_scale > 0 and r1_gamma > 0
+    reals = reals.detach().requires_grad_(do_r1)
+    with ctx:
+        with torch.no_grad():
+            fakes = G(z, noise_generator=noise_generator)
+        real_logits = D(aug.real_d(reals)).float()
+        fake_logits = D(aug.fake_d(fakes)).float()
+    loss_d = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+    total = loss_d
+    r1 = None
+    if do_r1:
+        (grad,) = torch.autograd.grad(real_logits.sum(), reals, create_graph=True)
+        r1 = grad.float().square().sum(dim=(1, 2, 3)).mean() * (r1_gamma / 2)
+        total = total + r1 * r1_scale
+    backward(total)
+    return DStepLosses(loss_d.detach(), r1.detach() if r1 is not None else None, real_logits.detach())
+
+
+def g_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, z: torch.Tensor, *,
+                noise_generator: torch.Generator | None, backward: Backward,
+                autocast: AbstractContextManager | None = None) -> torch.Tensor:
+    """One G step's non-saturating loss; D's parameters are frozen so only G accumulates gradients."""
+    ctx = autocast if autocast is not None else nullcontext()
+    requires = [p.requires_grad for p in D.parameters()]
+    for p in D.parameters():
+        p.requires_grad_(False)
+    try:
+        with ctx:
+            fakes = G(z, noise_generator=noise_generator)
+            logits = D(aug.fake_g(fakes)).float()
+        loss = F.softplus(-logits).mean()
+        backward(loss)
+    finally:
+        for p, r in zip(D.parameters(), requires):
+            p.requires_grad_(r)
+    return loss.detach()
+
+
+@torch.no_grad()
+def update_ema(G_ema: nn.Module, G: nn.Module, *, batch: int, ema_kimg: float) -> None:
+    """G_ema <- beta G_ema + (1 - beta) G with half-life `ema_kimg` thousand images; buffers are copied."""
+    beta = 0.5 ** (batch / (ema_kimg * 1000.0)) if ema_kimg > 0 else 0.0
+    for pe, p in zip(G_ema.parameters(), G.parameters()):
+        pe.copy_(p.detach().lerp(pe, beta))
+    for be, b in zip(G_ema.buffers(), G.buffers()):
+        be.copy_(b)

@@ -1,0 +1,136 @@
+"""Everything a training run owns and must carry across a checkpoint (ADA §4 "Resuming"; STYLE "small owned objects").
+
+`TrainState` holds the networks (G, D, G_ema), optimisers, the run's random
+generators, the data order, the augmentation state and the progress counters.
+No module-level state: Ray reuses worker processes between trials.  Its
+`state_dict()` holds only tensors, numbers, strings, lists and dicts, so a
+checkpoint loads with `torch.load(weights_only=True)`.
+
+Random streams (each a `torch.Generator` seeded from run.seed and a stream id):
+data order (CPU), latents, synthesis noise, augmentation (on the device), and
+the r_v probe (CPU).  Metrics and sample grids use their own throwaway
+generators so measuring never shifts training.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainer.augmenter import Augmenter
+from trainer.config import TrainConfig
+from trainer.device import DeviceSetup
+from trainer.networks import build_networks
+
+STREAMS = ("data", "latent", "noise", "aug", "probe")
+_CPU_STREAMS = ("data", "probe")
+
+
+def stream_seed(seed: int, stream: str) -> int:
+    """Distinct, stable seed per named random stream of a run."""
+    return (seed * 1_000_003 + 7919 * (STREAMS.index(stream) + 1)) % (2**63 - 1)
+
+
+class DataOrder:
+    """Seeded permutation epochs over the training set; the position survives checkpoints."""
+
+    def __init__(self, size: int, generator: torch.Generator) -> None:
+        self.size, self.generator = size, generator
+        self.perm = torch.randperm(size, generator=generator)
+        self.pos, self.epoch = 0, 0
+
+    def next_indices(self, batch: int) -> np.ndarray:
+        out: list[torch.Tensor] = []
+        need = batch
+        while need > 0:
+            if self.pos >= self.size:
+                self.perm = torch.randperm(self.size, generator=self.generator)
+                self.pos, self.epoch = 0, self.epoch + 1
+            take = min(need, self.size - self.pos)
+            out.append(self.perm[self.pos:self.pos + take])
+            self.pos += take
+            need -= take
+        return torch.cat(out).numpy()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"perm": self.perm.clone(), "pos": self.pos, "epoch": self.epoch}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.perm, self.pos, self.epoch = d["perm"].clone(), int(d["pos"]), int(d["epoch"])
+
+
+def _adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+
+
+class TrainState:
+    """The mutable state of one run."""
+
+    def __init__(self, cfg: TrainConfig, setup: DeviceSetup, *, resolution: int, channels: int, train_size: int) -> None:
+        self.cfg, self.setup = cfg, setup
+        dev = setup.device
+        G, D = build_networks(cfg.model, resolution=resolution, channels=channels, seed=cfg.run.seed)
+        self.G, self.D = G.to(dev), D.to(dev)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if setup.channels_last:
+            for net in (self.G, self.D, self.G_ema):
+                net.to(memory_format=torch.channels_last)
+        lc = cfg.loss
+        self.opt_G = _adam(self.G.parameters(), lc.g_lr, (lc.beta1, lc.beta2))
+        # Lazy R1 (StyleGAN2 §B): D takes interval+1 "steps" per interval, so lr and betas are rescaled.
+        c = lc.r1_interval / (lc.r1_interval + 1) if lc.r1_gamma > 0 else 1.0
+        self.opt_D = _adam(self.D.parameters(), lc.d_lr * c, (lc.beta1 ** c, lc.beta2 ** c))
+        self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev).manual_seed(stream_seed(cfg.run.seed, s))
+                     for s in STREAMS}
+        self.order = DataOrder(train_size, self.gens["data"])
+        self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev)
+        self.scaler = torch.amp.GradScaler(dev.type) if setup.needs_scaler else None
+        self.cur_nimg = 0
+        self.tick = 0
+        self.d_steps = 0
+        self.wall_s = 0.0
+
+    def latents(self, n: int) -> torch.Tensor:
+        return torch.randn((n, self.cfg.model.z_dim), generator=self.gens["latent"], device=self.setup.device)
+
+    def nets(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def state_dict(self) -> dict[str, Any]:
+        def cpu(sd: dict[str, Any]) -> dict[str, Any]:
+            return {k: v.detach().to("cpu", copy=True) for k, v in sd.items()}
+        return {
+            "nets": {k: cpu(m.state_dict()) for k, m in self.nets().items()},
+            "opt_G": _opt_to_cpu(self.opt_G.state_dict()),
+            "opt_D": _opt_to_cpu(self.opt_D.state_dict()),
+            "rng": {k: g.get_state().cpu() for k, g in self.gens.items()},
+            "order": self.order.state_dict(),
+            "augment": self.aug.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "progress": {"cur_nimg": self.cur_nimg, "tick": self.tick, "d_steps": self.d_steps, "wall_s": self.wall_s},
+        }
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        for k, m in self.nets().items():
+            m.load_state_dict(d["nets"][k])
+        self.opt_G.load_state_dict(d["opt_G"])
+        self.opt_D.load_state_dict(d["opt_D"])
+        for k, g in self.gens.items():
+            g.set_state(d["rng"][k])
+        self.order.load_state_dict(d["order"])
+        self.aug.load_state_dict(d["augment"])
+        if self.scaler is not None and d["scaler"]:
+            self.scaler.load_state_dict(d["scaler"])
+        prog = d["progress"]
+        self.cur_nimg, self.tick, self.d_steps = int(prog["cur_nimg"]), int(prog["tick"]), int(prog["d_steps"])
+        self.wall_s = float(prog["wall_s"])
+
+
+def _opt_to_cpu(sd: dict[str, Any]) -> dict[str, Any]:
+    state = {k: {n: (v.detach().to("cpu", copy=True) if torch.is_tensor(v) else v) for n, v in s.items()}
+             for k, s in sd["state"].items()}
+    return {"state": state, "param_groups": copy.deepcopy(sd["param_groups"])}

@@ -1,0 +1,50 @@
+"""One training minibatch: a D step (lazy R1), a G step, the EMA update (PAPERS §1; StyleGAN2 §B).
+
+Shared by the loop and `benchmarks/train_step.py`, so the benchmark times
+exactly what training runs.  AMP loss scaling (fp16 on CUDA) is handled here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainer.loss import DStepLosses, d_step_loss, g_step_loss, update_ema
+from trainer.state import TrainState
+
+
+def _backward(state: TrainState, loss: torch.Tensor) -> None:
+    (state.scaler.scale(loss) if state.scaler is not None else loss).backward()
+
+
+def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
+    if state.scaler is None:
+        opt.step()
+    else:
+        state.scaler.step(opt)
+        state.scaler.update()
+
+
+def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | None = None) -> tuple[DStepLosses, torch.Tensor]:
+    """Train D then G on one minibatch of float reals; advances d_steps and cur_nimg.  Returns the detached losses.
+
+    R1 runs when `d_steps % r1_interval == 0`.  `G_train` may be a compiled G
+    sharing G's parameters (D is never compiled: R1 needs double backward).
+    """
+    cfg, st = state.cfg, state
+    G = G_train if G_train is not None else st.G
+    lc, batch = cfg.loss, reals.shape[0]
+    r1_scale = lc.r1_interval if st.d_steps % lc.r1_interval == 0 else 0
+    st.opt_D.zero_grad(set_to_none=True)
+    d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
+                    r1_gamma=lc.r1_gamma, r1_scale=r1_scale, backward=lambda loss: _backward(st, loss), autocast=st.setup.autocast())
+    _opt_step(st, st.opt_D)
+    st.d_steps += 1
+    st.aug.observe(real_logits=d.real_logits)
+    st.opt_G.zero_grad(set_to_none=True)
+    loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
+                         backward=lambda loss: _backward(st, loss), autocast=st.setup.autocast())
+    _opt_step(st, st.opt_G)
+    update_ema(st.G_ema, st.G, batch=batch, ema_kimg=lc.ema_kimg)
+    st.cur_nimg += batch
+    return d, loss_g

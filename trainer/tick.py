@@ -1,0 +1,68 @@
+"""Per-tick accumulators of the training loop and the metric columns of a tick row (DESIGN "Metrics in every tick row").
+
+r_t here is the paper's E[sign(D(augmented real))] over all D steps of the
+tick (PAPERS §4), independent of whether ADA is on, so every run's rows show
+how confidently D separates its training reals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+# Keys of MetricSuite.evaluate() (INTERFACES.md); null on ticks without metrics.
+METRIC_KEYS = (
+    "fid", "kid", "detector", "D_real_train", "D_real_val", "D_fake", "acc_real_train", "acc_real_val", "acc_fake",
+    "D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges",
+    "r_v", "leak_rot", "leak_color", "leak_blank", "time_fid_s", "time_leak_s",
+)
+
+
+@dataclass
+class TickStats:
+    """Sums over the minibatches of one tick."""
+
+    images: int = 0
+    steps: int = 0
+    r1_steps: int = 0
+    sum_loss_D: float = 0.0
+    sum_loss_G: float = 0.0
+    sum_loss_r1: float = 0.0
+    sum_sign: float = 0.0
+    n_logits: int = 0
+    time_data: float = 0.0
+    time_total: float = 0.0
+    last: dict[str, float] = field(default_factory=dict)
+
+    def add(self, *, loss_D: torch.Tensor, loss_G: torch.Tensor, loss_r1: torch.Tensor | None,
+            real_logits: torch.Tensor, images: int) -> None:
+        self.last = {"loss_D": float(loss_D), "loss_G": float(loss_G)}
+        self.sum_loss_D += self.last["loss_D"]
+        self.sum_loss_G += self.last["loss_G"]
+        if loss_r1 is not None:
+            self.last["loss_r1"] = float(loss_r1)
+            self.sum_loss_r1 += self.last["loss_r1"]
+            self.r1_steps += 1
+        self.sum_sign += float(torch.sign(real_logits).sum())
+        self.n_logits += real_logits.numel()
+        self.images += images
+        self.steps += 1
+
+    def first_nonfinite(self) -> str | None:
+        """Name of the first loss of the last step that is NaN or infinite, else None."""
+        for name, value in self.last.items():
+            if not math.isfinite(value):
+                return name
+        return None
+
+    def r_t(self) -> float | None:
+        return self.sum_sign / self.n_logits if self.n_logits else None
+
+    def loss_means(self) -> dict[str, float | None]:
+        return {
+            "loss_G": self.sum_loss_G / self.steps if self.steps else None,
+            "loss_D": self.sum_loss_D / self.steps if self.steps else None,
+            "loss_r1": self.sum_loss_r1 / self.r1_steps if self.r1_steps else None,
+        }
