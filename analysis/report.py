@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -228,8 +229,16 @@ def _upload(local: Path, out: str) -> str:
     return out.rstrip("/") + "/index.html"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Flag errors as one line and exit 2, like every other bad input (argparse would print a usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m analysis.report",
         description="Render the papers' figures (PNG + SVG), tables and an index.html from a sweep's Parquet results.")
     parser.add_argument("results", help="a sweep directory (holds metrics/) or a storage root of several; "

@@ -15,14 +15,14 @@ import sys
 
 from sweeps.catalog import SWEEPS
 from sweeps.spec import SCALES
-from trainer.errors import UserInputError
+from trainer.errors import OneLineArgumentParser, UserInputError
 
 EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
     sweeps = "\n".join(f"  {name:<18} {spec.figure}" for name, spec in SWEEPS.items())
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="python -m sweeps.launch",
         description="Run a named sweep of GAN-augmentation trials on Ray Tune; results go to Parquet.",
         epilog=f"sweeps:\n{sweeps}\n\nexit codes: 0 ok, 1 a trial errored, 2 bad input, 130 interrupted (resume with --resume)",
@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
     from sweeps.plan import dry_run_table, make_plan
     try:
+        args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
                          address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures, argv=argv)
     except UserInputError as exc:

@@ -14,7 +14,6 @@ import re
 import shlex
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sweeps.catalog import get_sweep
@@ -54,10 +53,15 @@ def redact(arg: str) -> str:
 
 
 def _check_datasets(trials: list[Trial]) -> None:
-    for source in sorted({t.config.data.source for t in trials}):
-        kind, _, path = source.partition(":")
-        if kind != "procedural" and not Path(path).expanduser().exists():
-            raise UserInputError(f"data.source {source}: path {path} does not exist (set --set data.source=KIND:PATH)")
+    """Open each distinct source of the grid once (headers only), then check that every trial's split fits it."""
+    from trainer.data import check_split, dataset_count
+
+    totals: dict[tuple[str, int, bool], int] = {}
+    for data in {t.config.data.model_dump_json(): t.config.data for t in trials}.values():
+        key = (data.source, data.resolution, data.resize)
+        if key not in totals:
+            totals[key] = dataset_count(data)
+        check_split(data, totals[key])
 
 
 def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> tuple[str, list[str]]:

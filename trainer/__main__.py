@@ -16,19 +16,13 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
-from trainer.errors import UserInputError
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:   # one line instead of argparse's usage block
-        raise UserInputError(f"{self.prog}: {message} (see --help)")
+from trainer.errors import OneLineArgumentParser, UserInputError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
+    p = OneLineArgumentParser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
                 "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.")
     p.add_argument("--preset", choices=None, help=f"starting configuration: {' | '.join(PRESETS)} (required unless --resume)")
     p.add_argument("--out", type=Path, help="run directory to create (must not exist, or be empty)")

@@ -8,6 +8,9 @@ import it without pulling in torch.
 
 from __future__ import annotations
 
+import argparse
+from typing import NoReturn
+
 
 class UserInputError(ValueError):
     """A problem in the user's input: config value, flag, path or file.
@@ -18,3 +21,14 @@ class UserInputError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose flag errors are one `UserInputError` line, not a usage block and exit.
+
+    The CLIs catch `UserInputError` and exit 2, so a mistyped flag reads like any
+    other bad input: one line naming the flag, with a pointer to --help.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UserInputError(f"{self.prog}: {message} (see --help)")

@@ -79,3 +79,38 @@ def test_ports_stay_private_and_token_auth_is_on(name: str) -> None:
         opened = set(range(rule["FromPort"], rule["ToPort"] + 1))
         assert not opened & {6379, 8265, 10001}, rule
         assert all(not re.match(r"0\.0\.0\.0/", r["CidrIp"]) for r in rule.get("IpRanges", []))
+
+
+def _broken(tmp_path: Path, edit) -> Path:
+    cfg = _load("cluster.yaml")
+    edit(cfg)
+    path = tmp_path / "cluster.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.mark.parametrize(("edit", "culprit"), [
+    (lambda c: c["provider"]["security_group"]["IpPermissions"].append(
+        {"FromPort": 8265, "ToPort": 8265, "IpProtocol": "tcp", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}), "IpPermissions[1]"),
+    (lambda c: c["provider"]["security_group"]["IpPermissions"][0]["IpRanges"].append({"CidrIp": "0.0.0.0/0"}),
+     "whole internet"),
+    (lambda c: c.update(head_start_ray_commands=[x.replace("--dashboard-host=127.0.0.1", "--dashboard-host=0.0.0.0")
+                                                 for x in c["head_start_ray_commands"]]), "dashboard-host"),
+    (lambda c: c.update(worker_start_ray_commands=[x.replace("RAY_AUTH_MODE=token ", "")
+                                                   for x in c["worker_start_ray_commands"]]), "worker_start_ray_commands"),
+    (lambda c: c["available_node_types"]["gpu_1x"]["resources"].pop("GPU"), "gpu_1x.resources"),
+])
+def test_check_cluster_refuses_exposed_or_unauthenticated_configs(tmp_path: Path, edit, culprit: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeps.check_cluster import main
+
+    assert main([str(_broken(tmp_path, edit))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and culprit in err, err
+
+
+def test_check_cluster_accepts_the_shipped_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeps.check_cluster import main
+
+    assert main([str(ROOT / f) for f in FILES]) == 0
+    assert capsys.readouterr().out.count("ok: ") == 2

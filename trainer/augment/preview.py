@@ -23,7 +23,7 @@ import torch
 
 from trainer.augment.pipe import make_pipe
 from trainer.augment.specs import CATEGORIES, SPECS
-from trainer.errors import UserInputError
+from trainer.errors import OneLineArgumentParser, UserInputError
 
 DRAWS = 8
 GAP = 2
@@ -86,15 +86,8 @@ def save_png(img: np.ndarray, out: Path) -> None:
         raise
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one UserInputError line instead of usage + exit."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserInputError(f"{self.prog}: {message}")
-
-
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = _Parser(prog="python -m trainer.augment.preview", description=__doc__.splitlines()[0])
+    ap = OneLineArgumentParser(prog="python -m trainer.augment.preview", description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="bgc", help=f"pipeline spec, one of: {', '.join(SPECS)}")
     ap.add_argument("--p", type=float, default=0.8, help="augmentation probability in [0, 1]")
     ap.add_argument("--out", type=Path, required=True, help="output PNG path")

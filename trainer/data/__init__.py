@@ -10,6 +10,6 @@ and memory-mapped, so large sets are never loaded whole.
 
 from trainer.data.cache import default_cache_dir
 from trainer.data.imagesets import ImageSet
-from trainer.data.loader import DatasetBundle, load_dataset, subset_permutation, to_float
+from trainer.data.loader import DatasetBundle, check_split, dataset_count, load_dataset, subset_permutation, to_float
 
-__all__ = ["DatasetBundle", "ImageSet", "default_cache_dir", "load_dataset", "subset_permutation", "to_float"]
+__all__ = ["DatasetBundle", "ImageSet", "check_split", "dataset_count", "default_cache_dir", "load_dataset", "subset_permutation", "to_float"]

@@ -77,12 +77,18 @@ def procedural_array(seed: int, start: int, count: int, resolution: int, cache_d
     return cached_array(cache_dir / "procedural" / name, (count, resolution, resolution, 3), chunks)
 
 
-def _load_procedural(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
-    count, res = cfg.procedural_count, cfg.resolution
+def _procedural_split(cfg: DataConfig) -> int:
+    count = cfg.procedural_count
     n = count if cfg.dataset_size is None else cfg.dataset_size
     if n > count:
         raise UserInputError(f"data.dataset_size ({n}) exceeds the procedural dataset's {count} images "
                              f"(data.procedural_count)")
+    return n
+
+
+def _load_procedural(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
+    count, res = cfg.procedural_count, cfg.resolution
+    n = _procedural_split(cfg)
     full = ArrayImageSet(procedural_array(cfg.procedural_seed, 0, count, res, cache_dir))
     train = subset(full, subset_permutation(count, cfg.subset_seed)[:n])
     val = None
@@ -108,15 +114,22 @@ def _real_array(cfg: DataConfig, cache_dir: Path) -> tuple[np.ndarray, str]:
     return cached_array(path, shape, lambda: src.chunks(cfg.resolution, cfg.resize)), key
 
 
-def _load_real(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
-    arr, key = _real_array(cfg, cache_dir)
-    total, v = int(arr.shape[0]), cfg.val_size
+def _real_split(cfg: DataConfig, total: int) -> int:
+    """The training-subset size of a real dataset of `total` images, or a UserInputError if the split does not fit."""
+    v = cfg.val_size
     n = total - v if cfg.dataset_size is None else cfg.dataset_size
     if n < 1:
         raise UserInputError(f"data.val_size ({v}) leaves no training images of the {total} images of {cfg.source}")
     if n + v > total:
         raise UserInputError(f"data.dataset_size ({n}) + data.val_size ({v}) = {n + v} exceeds the {total} images "
                              f"of {cfg.source}")
+    return n
+
+
+def _load_real(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
+    arr, key = _real_array(cfg, cache_dir)
+    total, v = int(arr.shape[0]), cfg.val_size
+    n = _real_split(cfg, total)
     full = ArrayImageSet(arr)
     perm = subset_permutation(total, cfg.subset_seed)
     train = subset(full, perm[:n])
@@ -137,3 +150,23 @@ def load_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> DatasetBundl
     if cfg.kind == "procedural":
         return _load_procedural(cfg, cache_dir)
     return _load_real(cfg, cache_dir)
+
+
+def dataset_count(cfg: DataConfig) -> int:
+    """The number of images in `cfg`'s source, validated without caching anything.
+
+    The sweep driver calls this before Ray starts, so a missing, corrupt,
+    mixed-size or wrongly sized dataset stops the launch with one line instead
+    of failing every trial (and its retries) on the workers.  Real sources are
+    opened and their image headers read; no pixels are decoded, nothing is written.
+    """
+    if cfg.kind == "procedural":
+        return cfg.procedural_count
+    src = _READERS[cfg.kind][1](cfg.path)
+    src.check(cfg.resolution, cfg.resize)
+    return src.count
+
+
+def check_split(cfg: DataConfig, total: int) -> int:
+    """The unique training images of `cfg` on a source of `total` images, or a UserInputError if the split does not fit."""
+    return _procedural_split(cfg) if cfg.kind == "procedural" else _real_split(cfg, total)
