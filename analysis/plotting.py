@@ -82,8 +82,12 @@ def log_y(ax: Axes) -> None:
     ax.set_yscale("log")
 
     def minor(v: float, _pos: int) -> str:
+        # Called at draw time, so the final limits are known.  Within one decade (a smoke sweep's FIDs of
+        # 55-100, say) 2/3/5 may not occur at all and the axis would carry no number: label every tick then.
+        lo, hi = sorted(ax.get_ylim())
         lead = round(v / 10 ** math.floor(math.log10(v))) if v > 0 else 0
-        return f"{v:g}" if lead in (2, 3, 5) else ""
+        narrow = lo > 0 and hi / lo < 10
+        return f"{v:g}" if narrow or lead in (2, 3, 5) else ""
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.yaxis.set_minor_formatter(FuncFormatter(minor))

@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         print(dry_run_table(plan))
         return 0
     from sweeps.runner import run
-    return run(plan)
+    try:
+        return run(plan)
+    except UserInputError as exc:   # raised before Ray starts (e.g. another launch took the sweep folder first)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

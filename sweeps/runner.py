@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
-from sweeps.store import SWEEP_FILE
+from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, summary_text
 
 EXIT_OK, EXIT_TRIAL_ERRORS, EXIT_INTERRUPTED = 0, 1, 130
@@ -72,7 +72,10 @@ def _progress_callback(total: int) -> Any:
             self._line(trial, " ".join(parts), trials)
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._line(trial, "finished", trials, ended="TERMINATED")
+            if (trial.last_result or {}).get("diverged"):   # the trainable ended it without raising: no retries
+                self._line(trial, "ERROR (training diverged; see trials.parquet)", trials, ended="ERROR")
+            else:
+                self._line(trial, "finished", trials, ended="TERMINATED")
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             self._line(trial, "ERROR", trials, ended="ERROR")
@@ -174,7 +177,7 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     trainable_fn = trainable_fn or run_trial
 
     if not plan.resume:
-        plan.store.write_json(SWEEP_FILE, sweep_record(plan))
+        plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     cluster = _init_ray(plan)
     interrupted = False
     grid = None
@@ -190,7 +193,12 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     finally:
         ray.shutdown()
     df = build_trials(plan.trials, plan.store, errors, plan.store.read_metrics())
-    plan.store.write_trials(df)
+    store_failed = False
+    try:
+        plan.store.write_trials(df)
+    except StoreWriteError as exc:   # the rows and status records already written stay readable
+        print(f"error: trials.parquet not written: {exc}", file=sys.stderr, flush=True)
+        render, store_failed = False, True
     # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
     interrupted = interrupted or bool(df["status"].isin(["RUNNING", "PENDING"]).any())
     index = None if interrupted or not render else _render_report(plan)
@@ -198,4 +206,4 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_TRIAL_ERRORS if (df["status"] == "ERROR").any() else EXIT_OK
+    return EXIT_TRIAL_ERRORS if store_failed or (df["status"] == "ERROR").any() else EXIT_OK

@@ -45,6 +45,10 @@ TRIALS_FILE = "trials.parquet"
 SWEEP_FILE = "sweep.json"
 
 
+class StoreWriteError(OSError):
+    """The results store refused a write (disk full, permissions, read-only mount); the message names the folder."""
+
+
 def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
     """(filesystem, root path inside it, is_local) for a local directory or a URI (file://, s3://, gs://)."""
     if "://" in storage:
@@ -85,20 +89,52 @@ class SweepStore:
         """Write `data` at `<root>/<rel>` atomically (temp + rename locally; direct put on object stores)."""
         final = self.path(rel)
         parent = final.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
         if not self.is_local:
+            self.fs.create_dir(parent, recursive=True)
             with self.fs.open_output_stream(final) as out:
                 out.write(data)
             return final
         tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
         try:
+            self.fs.create_dir(parent, recursive=True)
             with self.fs.open_output_stream(tmp) as out:
                 out.write(data)
             self.fs.move(tmp, final)
-        except BaseException:
+        except BaseException as exc:
             if self.fs.get_file_info(tmp).type != pafs.FileType.NotFound:
                 self.fs.delete_file(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, StoreWriteError):
+                reason = exc.strerror or str(exc).splitlines()[0]
+                raise StoreWriteError(f"results store {parent} is not writable ({reason}); rows written so far "
+                                      f"are intact") from exc
             raise
+        return final
+
+    def create_json(self, rel: str, obj: Any) -> str:
+        """Write `obj` at `<root>/<rel>` only if nothing is there yet; UserInputError if it is.
+
+        Locally the temp file is hard-linked to its final name, which fails atomically when
+        the name exists, so of two launches racing for one sweep folder exactly one wins.
+        Object stores have no such primitive: there it is check-then-put (best effort).
+        """
+        final = self.path(rel)
+        taken = UserInputError(f"{self.uri} already holds results of {self.sweep} (another launch, or an earlier "
+                               f"one): pass --resume to continue it, or choose another --storage")
+        if not self.is_local:
+            if self.exists(rel):
+                raise taken
+            return self.write_json(rel, obj)
+        parent = final.rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(tmp, "wb") as out:
+            out.write(json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            raise taken from None
+        finally:
+            os.unlink(tmp)
         return final
 
     def write_json(self, rel: str, obj: Any) -> str:

@@ -16,8 +16,9 @@ Attempts: the status record `trials/<trial_id>.json` written by the previous
 attempt gives the next attempt number, so a retried (worker killed) or resumed
 (driver killed) trial always writes rows with a higher attempt than before, and
 readers keep the newest.  A `TrainingDiverged` is deterministic (a run is a
-function of its config and checkpoint), so a retry of a diverged trial fails at
-once with the recorded reason instead of training into the same NaN again.
+function of its config and checkpoint), so a diverged trial records ERROR and
+ends without raising (Ray would otherwise retry it into the same NaN), and a
+resumed sweep fails it at once with the recorded reason.
 
 Nothing here is module-level mutable state: Ray reuses worker processes
 (`reuse_actors=True`) between trials.
@@ -59,6 +60,16 @@ class TrialSpec(BaseModel):
     config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
 
 
+# Fault injection for the reliability tests: "INDEX:TICK" makes trial INDEX diverge at that tick, as if its loss
+# had become NaN there (the trainer's own NaN detection is tested in tests/trainer).  Read per trial, never cached.
+FAULT_NAN_ENV = "GANAUG_FAULT_NAN_TRIAL"
+
+
+def _nan_fault_tick(index: int) -> int | None:
+    target, _, tick = os.environ.get(FAULT_NAN_ENV, "").partition(":")
+    return int(tick) if target.strip() == str(index) and tick.strip().isdigit() else None
+
+
 class SweepHooks:
     """trainer Hooks that write rows to the store and report to Ray; one instance per trial attempt."""
 
@@ -67,8 +78,13 @@ class SweepHooks:
         self.buffer = RowBuffer(store, trial_id, attempt)
         self.ticks = 0
         self.last_row: dict[str, Any] = {}
+        self.nan_at_tick = _nan_fault_tick(spec.index)
 
     def on_tick(self, report: TickReport) -> None:
+        if self.nan_at_tick is not None and int(report.row["tick"]) >= self.nan_at_tick:
+            from trainer.loop import TrainingDiverged
+            raise TrainingDiverged(f"loss_G became nan during tick {report.row['tick']} at kimg {report.row['kimg']:.3f} "
+                                   f"(injected by {FAULT_NAN_ENV})")
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
         if report.save_checkpoint is not None or report.is_last:
@@ -113,6 +129,12 @@ def _record(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int, sta
                                   "attempt": attempt, "host": socket.gethostname(), "pid": os.getpid(), **extra})
 
 
+def _end_diverged(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int, error: str) -> None:
+    """Record a diverged trial as ERROR and tell the driver, without raising (a retry would diverge again)."""
+    _record(store, spec, trial_id, attempt, "ERROR", error=error, diverged=True)
+    tune.report({"diverged": 1, "attempt": attempt})
+
+
 def run_trial(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: validate, restore, train, record.
 
@@ -126,8 +148,8 @@ def run_trial(config: dict[str, Any]) -> None:
     store = SweepStore(spec.storage, spec.sweep)
     attempt, prev = _next_attempt(store, trial_id)
     if prev is not None and prev.get("diverged"):
-        _record(store, spec, trial_id, attempt, "ERROR", error=prev.get("error"), diverged=True)
-        raise TrainingDiverged(f"not retried, divergence is deterministic: {prev.get('error')}")
+        _end_diverged(store, spec, trial_id, attempt, str(prev.get("error")))
+        return
     checkpoint = tune.get_checkpoint()
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     hooks = SweepHooks(store, spec, trial_id, attempt)
@@ -138,8 +160,12 @@ def run_trial(config: dict[str, Any]) -> None:
             with checkpoint.as_directory() as ckpt_dir:
                 train(cfg, hooks, resume=Path(ckpt_dir))
     except TrainingDiverged as exc:
-        _record(store, spec, trial_id, attempt, "ERROR", error=f"TrainingDiverged: {exc}", diverged=True)
-        raise
+        # Deterministic: a retry would diverge again at the same tick.  Record the reason and end the trial
+        # without raising, so Ray does not spend max_failures retries on it; trials.parquet says ERROR.
+        hooks.buffer.flush()
+        store.compact(trial_id)
+        _end_diverged(store, spec, trial_id, attempt, f"TrainingDiverged: {exc}")
+        return
     except UserInputError as exc:
         _record(store, spec, trial_id, attempt, "ERROR", error=f"UserInputError: {exc}")
         raise

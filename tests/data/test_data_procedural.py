@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from trainer.data.procedural import FACTORS, generate, labels
+from trainer.data.procedural import FACTORS, VERSION, generate, labels
 
 SNIPPET = (
     "import hashlib; from trainer.data.procedural import generate; "
     "im, lab = generate(7, 1000, 300, 32); "
     "print(hashlib.sha256(im.tobytes() + lab['shape'].tobytes()).hexdigest())"
 )
+
+
+PINNED_V2 = "ada311d8bf3336e8"   # sha256[:16] of generate(0, 123, 64, 16) images
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +32,38 @@ def test_bit_identical_across_processes() -> None:
     here = hashlib.sha256(im.tobytes() + lab["shape"].tobytes()).hexdigest()
     out = subprocess.run([sys.executable, "-c", SNIPPET], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == here
+
+
+def _other_cpu_env() -> dict[str, str]:
+    """An environment in which numpy and BLAS run other kernels than here: what another machine would run."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:                                           # numpy < 2
+        from numpy.core import _multiarray_umath as umath
+    dispatched = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+    env = dict(os.environ, OPENBLAS_CORETYPE="Prescott")          # OpenBLAS's oldest x86-64 kernels
+    if dispatched:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(dispatched)    # numpy's baseline SIMD loops only
+    return env
+
+
+def test_bit_identical_on_other_cpu_kernels() -> None:
+    # Each node of a Ray cluster builds its own cache: the images must not depend on
+    # the CPU.  Before the colour combination was made exact, OpenBLAS's Prescott and
+    # Sandybridge kernels changed a few pixels per thousand images by one level.
+    code = ("import hashlib; from trainer.data.procedural import generate; "
+            "print(hashlib.sha256(generate(7, 0, 3000, 32)[0].tobytes()).hexdigest())")
+    here = hashlib.sha256(generate(7, 0, 3000, 32)[0].tobytes()).hexdigest()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                         env=_other_cpu_env())
+    assert out.stdout.strip() == here
+
+
+def test_output_pinned_to_version() -> None:
+    # A change of the generator's output must bump VERSION (it keys caches, dataset names
+    # and FID statistics); update the hash together with VERSION.
+    digest = hashlib.sha256(generate(0, 123, 64, 16)[0].tobytes()).hexdigest()[:16]
+    assert (VERSION, digest) == ("2", PINNED_V2), digest
 
 
 def test_any_slice_equals_the_whole() -> None:

@@ -130,6 +130,44 @@ def test_interrupted_build_leaves_no_cache(cache: Path, monkeypatch: pytest.Monk
     assert not stale.exists()
 
 
+def test_sigkilled_build_leaves_only_an_ignored_temp(cache: Path) -> None:
+    # A real crash (SIGKILL, OOM) runs no cleanup: what it leaves must never be read as the dataset.
+    code = ("import sys, time; from trainer.config import DataConfig; from trainer.data import load_dataset, procedural; "
+            "real = procedural.generate\n"
+            "def slow(*a, **k):\n    time.sleep(0.5); return real(*a, **k)\n"
+            "procedural.generate = slow; "
+            "load_dataset(DataConfig(procedural_count=1500, resolution=16, val_size=0), sys.argv[1])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cache)])
+    try:
+        deadline = time.time() + 30
+        while not list(cache.rglob("*.tmp.npy")) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        time.sleep(0.6)                                                   # let it write a chunk or so
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert proc.returncode == -9, proc.returncode                         # killed mid-build, not finished
+    assert list(cache.rglob("*.tmp.npy")) and not [p for p in cache.rglob("*.npy") if ".tmp" not in p.name]
+    b = load_dataset(DataConfig(procedural_count=1500, resolution=16, val_size=0), cache)
+    assert np.array_equal(_all(b.full), generate(0, 0, 1500, 16)[0].transpose(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("kind", ["procedural", "npz"])
+def test_truncated_cache_file_is_rebuilt_not_read(tmp_path: Path, cache: Path, kind: str) -> None:
+    # A short file at the final name cannot come from our writer, but can from a power
+    # loss, a full disk or a hand-copied cache: it must be rebuilt, never read.
+    np.savez(tmp_path / "t.npz", images=random_images(30, 8, seed=2))
+    cfg = (DataConfig(procedural_count=300, resolution=16, val_size=0) if kind == "procedural"
+           else DataConfig(source=f"npz:{tmp_path / 't.npz'}", resolution=8, val_size=0))
+    want = _all(load_dataset(cfg, cache).full)
+    (path,) = [p for p in cache.rglob("*.npy")]
+    for size in (path.stat().st_size // 2, 40):                     # data cut short; header cut short
+        with open(path, "r+b") as f:
+            f.truncate(size)
+        assert np.array_equal(_all(load_dataset(cfg, cache).full), want)
+        assert path.stat().st_size > size
+
+
 def test_two_processes_building_at_once(cache: Path) -> None:
     code = ("import sys, hashlib, numpy as np; from trainer.config import DataConfig; from trainer.data import load_dataset; "
             "f = load_dataset(DataConfig(procedural_count=3000, resolution=16, val_size=0), sys.argv[1]).full; "

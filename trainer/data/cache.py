@@ -37,10 +37,18 @@ def cache_key(*parts: object) -> str:
 
 
 def load_cached(path: Path) -> np.ndarray | None:
-    """The cached array memory-mapped read-only, or None when absent."""
+    """The cached array memory-mapped read-only, or None when absent or unreadable.
+
+    Our writers never leave a partial file at `path`, but a power loss before the
+    data reached the disk, a full disk or a hand-copied cache can; such a file is
+    treated as absent, so the caller rebuilds it (os.replace overwrites it).
+    """
     if not path.is_file():
         return None
-    return np.load(path, mmap_mode="r")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None
 
 
 def build_cached(path: Path, shape: tuple[int, ...], chunks: Callable[[], Iterator[np.ndarray]]) -> np.ndarray:
@@ -62,11 +70,20 @@ def build_cached(path: Path, shape: tuple[int, ...], chunks: Callable[[], Iterat
             raise RuntimeError(f"cache builder for {path.name} produced {pos} of {shape[0]} images")
         out.flush()
         del out
+        _fsync(tmp)   # the data is on disk before the name is: a power loss cannot leave a short file at `path`
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return np.load(path, mmap_mode="r")
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove_stale_temps(directory: Path, max_age_s: float = 24 * 3600.0) -> None:
@@ -81,7 +98,7 @@ def _remove_stale_temps(directory: Path, max_age_s: float = 24 * 3600.0) -> None
 
 
 def cached_array(path: Path, shape: tuple[int, ...], chunks: Callable[[], Iterator[np.ndarray]]) -> np.ndarray:
-    """Load `path` if it exists with the expected shape, else build it."""
+    """Load `path` if it exists, is readable and has the expected shape, else (re)build it."""
     arr = load_cached(path)
     if arr is not None and arr.shape == shape and arr.dtype == np.uint8:
         return arr

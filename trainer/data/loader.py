@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer.config import DataConfig
 from trainer.data import array_files, image_files, procedural
-from trainer.data.cache import cache_key, cached_array, default_cache_dir
+from trainer.data.cache import cache_key, cached_array, default_cache_dir, load_cached
 from trainer.data.imagesets import ArrayImageSet, ImageSet, MirroredImageSet, subset
 from trainer.data.source import Source
 from trainer.errors import UserInputError
@@ -104,10 +104,9 @@ def _real_array(cfg: DataConfig, cache_dir: Path) -> tuple[np.ndarray, str]:
     fingerprint_fn, open_fn = _READERS[cfg.kind]
     key = cache_key(cfg.kind, fingerprint_fn(cfg.path), cfg.resolution, cfg.resize, READER_VERSION)
     path = cache_dir / "real" / f"{cfg.kind}-{key}-r{cfg.resolution}.npy"
-    if path.is_file():
-        arr = np.load(path, mmap_mode="r")
-        if arr.ndim == 4 and arr.shape[1:3] == (cfg.resolution, cfg.resolution):
-            return arr, key
+    arr = load_cached(path)
+    if arr is not None and arr.ndim == 4 and arr.shape[1:3] == (cfg.resolution, cfg.resolution) and arr.dtype == np.uint8:
+        return arr, key
     src = open_fn(cfg.path)
     src.check(cfg.resolution, cfg.resize)
     shape = (src.count, cfg.resolution, cfg.resolution, src.channels)
