@@ -29,6 +29,7 @@ import pandas as pd
 from analysis.errors import MissingData, NoTickRows, OutputError, ResultsError
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
+from analysis.storefs import redact
 from analysis.tidy import detectors
 
 DPI = 100
@@ -189,7 +190,7 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
         metrics = empty_metrics()
     trials = load_trials(results)
     configs = sweep_configs(results)
-    content = ReportContent(results=str(results), trials=trials, sweep_configs=configs)
+    content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
     failed = trials.loc[trials["status"].astype(str) == "ERROR", ["sweep", "trial_id"]]
     if len(failed):
         drop = pd.Series(False, index=metrics.index)

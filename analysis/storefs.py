@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,11 @@ class SweepDir:
     def label(self, *parts: str) -> str:
         """A human-readable location of a file, for error messages."""
         return posixpath.join(self.path, *parts)
+
+
+def redact(uri: str) -> str:
+    """`uri` without user:password@ and query strings: what a report may print about where results came from."""
+    return re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@", r"\1", str(uri)).split("?")[0]
 
 
 def _resolve(results: str | Path) -> tuple[pafs.FileSystem, str]:

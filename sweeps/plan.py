@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.storefs import redact  # one definition of what may be printed about a URI
 from sweeps.catalog import get_sweep
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
@@ -45,11 +46,6 @@ class Plan:
     def ray_path(self) -> str:
         """Ray's experiment directory (what Tuner.restore takes)."""
         return self.store.uri + "/" + RAY_DIR
-
-
-def redact(arg: str) -> str:
-    """Strip credentials (user:password@ and query strings) from URIs on a command line."""
-    return re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@", r"\1", arg).split("?")[0]
 
 
 def _check_datasets(trials: list[Trial]) -> None:
@@ -87,6 +83,10 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
         raise UserInputError(f"--max-concurrent must be >= 1, got {max_concurrent}")
     if max_failures < 0:
         raise UserInputError(f"--max-failures must be >= 0, got {max_failures}")
+    if redact(storage) != storage:
+        raise UserInputError(f"--storage {redact(storage)}: remove the credentials from the URI (they would be kept in "
+                             f"Ray's experiment state and logs); give them through the environment, e.g. "
+                             f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or GOOGLE_APPLICATION_CREDENTIALS")
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
     if resume:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datafiles import idx_bytes, png_bytes, random_images, write_cifar, write_folder, write_zip
+from datafiles import idx_bytes, png_bytes, random_images, write_cifar, write_folder, write_mnist, write_zip
 from trainer.config import DataConfig
 from trainer.data import load_dataset
 from trainer.errors import UserInputError
@@ -124,3 +124,25 @@ def test_bad_mnist_and_cifar(tmp_path: Path, cache: Path) -> None:
     _fails(DataConfig(source=f"cifar10:{d}"), cache, "data_batch_3")
     (d / "data_batch_3").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")      # a hostile pickle
     _fails(DataConfig(source=f"cifar10:{d}"), cache, "data_batch_3", "refusing")
+
+
+def _corrupt_stream(path: Path) -> None:
+    """Flip bytes early in the compressed stream, keeping the headers: the file opens, then fails to inflate."""
+    b = bytearray(path.read_bytes())
+    for i in range(len(b) // 5, len(b) // 5 + 30):
+        b[i] ^= 0x5A
+    path.write_bytes(bytes(b))
+
+
+def test_corrupt_compressed_streams(tmp_path: Path, cache: Path) -> None:
+    # zlib.error is not an OSError: a corrupt .gz / compressed npz must still be one line naming the file.
+    digits = random_images(50, 28, 1, seed=8)[..., 0] // 64 * 64          # compressible: deflate, not stored blocks
+    gz = write_mnist(tmp_path / "m", digits, gz=True)
+    _corrupt_stream(gz)
+    _fails(DataConfig(source=f"mnist:{gz}", resize=True), cache, "train-images-idx3-ubyte.gz")
+    np.savez_compressed(tmp_path / "c.npz", images=random_images(50, 8, seed=3) // 64 * 64)
+    _corrupt_stream(tmp_path / "c.npz")
+    _fails(DataConfig(source=f"npz:{tmp_path / 'c.npz'}", resolution=8, val_size=0), cache, "c.npz")
+    tar, _ = write_cifar(tmp_path / "t", per_batch=20, as_tar=True)
+    _corrupt_stream(tar)
+    _fails(DataConfig(source=f"cifar10:{tar}"), cache, "cifar-10-python.tar.gz")

@@ -103,3 +103,11 @@ def test_command_lines_never_keep_credentials() -> None:
     from sweeps.plan import redact
     assert redact("s3://AKIAXXXX:secret@bucket/runs?X-Amz-Security-Token=abc") == "s3://bucket/runs"
     assert redact("./results") == "./results" and redact("gs://bucket/a") == "gs://bucket/a"
+
+
+def test_storage_uri_with_credentials_is_refused_without_echoing_them(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fixed_p_grid", "--storage", "s3://AKIAEXAMPLE:s3cr3t@bucket/runs", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "s3://bucket/runs" in err and "environment" in err
+    assert "s3cr3t" not in err and "AKIAEXAMPLE" not in err

@@ -21,6 +21,7 @@ import io
 import pickle
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def open_cifar10(path: str) -> Source:
                     if b not in members:
                         raise UserInputError(f"data.source cifar10:{path}: archive has no {b}")
                     parts.append(_cifar_batch(tar.extractfile(members[b]).read(), f"{p}:{members[b].name}"))
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise UserInputError(f"data.source cifar10:{path}: not a readable CIFAR-10 folder or .tar.gz ({exc})") from None
     return array_source(np.concatenate(parts), f"cifar10:{path}")
 
@@ -117,7 +118,7 @@ def open_mnist(path: str) -> Source:
     f = _mnist_path(require_path(path, "mnist"))
     try:
         raw = gzip.decompress(f.read_bytes()) if f.name.endswith(".gz") else f.read_bytes()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:   # a corrupt deflate stream raises zlib.error, not OSError
         raise UserInputError(f"{f}: cannot read gzip data ({exc})") from None
     if len(raw) < 16 or raw[:4] != b"\x00\x00\x08\x03":
         raise UserInputError(f"{f}: not an MNIST IDX image file (magic must be 0x00000803 for ubyte images, 3 dims)")
@@ -171,7 +172,7 @@ def _npz_array(p: Path) -> np.ndarray:
             keys = list(z.files)
             key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
             arr = z[key] if key is not None else None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise UserInputError(f"{p}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if arr is None:
         raise UserInputError(f"{p}: no image array: expected key 'images' or a single array, found keys {keys}")
