@@ -11,6 +11,7 @@ Exit codes: 0 all trials finished; 1 some trial errored; 2 bad input;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sweeps.catalog import SWEEPS
@@ -41,19 +42,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _print(text: str) -> None:
+    """Print, tolerating a reader that went away (`--dry-run | head`): no BrokenPipeError traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from sweeps.plan import dry_run_table, make_plan
+    from sweeps.plan import check_datasets, dry_run_table, make_plan
     try:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
-                         address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures, argv=argv)
+                         address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
+                         argv=argv, check_data=not args.dry_run)
+        if args.dry_run:
+            _print(dry_run_table(plan))
+            check_datasets(plan.trials)   # after the table: it is worth seeing even where the data is missing
+            return 0
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.dry_run:
-        print(dry_run_table(plan))
-        return 0
     from sweeps.runner import run
     try:
         return run(plan)

@@ -48,7 +48,7 @@ class Plan:
         return self.store.uri + "/" + RAY_DIR
 
 
-def _check_datasets(trials: list[Trial]) -> None:
+def check_datasets(trials: list[Trial]) -> None:
     """Open each distinct source of the grid once (headers only), then check that every trial's split fits it."""
     from trainer.data import check_split, dataset_count
 
@@ -73,8 +73,12 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> t
 
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
-              max_failures: int = 2, argv: list[str] | None = None) -> Plan:
-    """Validate a launch request completely, without starting Ray or creating anything."""
+              max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True) -> Plan:
+    """Validate a launch request completely, without starting Ray or creating anything.
+
+    check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
+    user planning a cluster sweep sees it even where the dataset is not (yet) on this machine.
+    """
     spec = get_sweep(name)
     sets = list(sets or [])
     if scale is not None and scale not in SCALES:
@@ -96,7 +100,8 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
                              f"or choose another --storage")
     scale = scale or DEFAULT_SCALE
     trials = expand(spec, scale, sets)
-    _check_datasets(trials)
+    if check_data:
+        check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
     return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip())
 

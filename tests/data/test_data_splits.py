@@ -130,26 +130,33 @@ def test_interrupted_build_leaves_no_cache(cache: Path, monkeypatch: pytest.Monk
     assert not stale.exists()
 
 
-def test_sigkilled_build_leaves_only_an_ignored_temp(cache: Path) -> None:
+def test_sigkilled_build_leaves_only_an_ignored_temp(tmp_path: Path, cache: Path) -> None:
     # A real crash (SIGKILL, OOM) runs no cleanup: what it leaves must never be read as the dataset.
-    code = ("import sys, time; from trainer.config import DataConfig; from trainer.data import load_dataset, procedural; "
-            "real = procedural.generate\n"
-            "def slow(*a, **k):\n    time.sleep(0.5); return real(*a, **k)\n"
-            "procedural.generate = slow; "
-            "load_dataset(DataConfig(procedural_count=1500, resolution=16, val_size=0), sys.argv[1])")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(cache)])
+    # The builder writes its first chunk, then blocks in the second, and is killed there.
+    cfg = DataConfig(procedural_count=3000, resolution=32, val_size=0)   # two chunks of 2048 images
+    marker = tmp_path / "in-second-chunk"
+    code = ("import sys, time; from pathlib import Path; from trainer.config import DataConfig; "
+            "from trainer.data import load_dataset, procedural; real = procedural.generate; calls = []\n"
+            "def blocking(*a, **k):\n"
+            "    calls.append(1)\n"
+            "    if len(calls) == 2:\n        Path(sys.argv[2]).touch(); time.sleep(600)\n"
+            "    return real(*a, **k)\n"
+            "procedural.generate = blocking\n"
+            f"load_dataset(DataConfig.model_validate_json({cfg.model_dump_json()!r}), sys.argv[1])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cache), str(marker)])
     try:
-        deadline = time.time() + 30
-        while not list(cache.rglob("*.tmp.npy")) and time.time() < deadline and proc.poll() is None:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.02)
-        time.sleep(0.6)                                                   # let it write a chunk or so
+        assert marker.exists(), "the builder never reached its second chunk"
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    assert proc.returncode == -9, proc.returncode                         # killed mid-build, not finished
-    assert list(cache.rglob("*.tmp.npy")) and not [p for p in cache.rglob("*.npy") if ".tmp" not in p.name]
-    b = load_dataset(DataConfig(procedural_count=1500, resolution=16, val_size=0), cache)
-    assert np.array_equal(_all(b.full), generate(0, 0, 1500, 16)[0].transpose(0, 3, 1, 2))
+    (tmp,) = cache.rglob("*.tmp.npy")                                     # the half-written file stays, under a temp name
+    assert tmp.stat().st_size >= 3000 * 32 * 32 * 3
+    assert not [p for p in cache.rglob("*.npy") if p != tmp]
+    b = load_dataset(cfg, cache)
+    assert np.array_equal(_all(b.full), generate(0, 0, 3000, 32)[0].transpose(0, 3, 1, 2))
 
 
 @pytest.mark.parametrize("kind", ["procedural", "npz"])
