@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
     """(config, run dir, checkpoint to resume or None), validated; nothing written."""
-    from trainer.checkpoint import read_checkpoint_config
+    from trainer.checkpoint import check_resume_config, read_checkpoint_config, read_progress
     from trainer.run_dir import latest_checkpoint
     if args.resume is None:
         if args.preset is None or args.out is None:
@@ -52,7 +52,10 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
         raise UserInputError(f"--resume {run_dir}: no checkpoint found (expected {run_dir}/checkpoints/latest/)")
     saved_cfg = read_checkpoint_config(ckpt)
     base = preset(args.preset) if args.preset is not None else saved_cfg
-    return apply_overrides(base, args.overrides), run_dir, ckpt
+    cfg = apply_overrides(base, args.overrides)
+    # Refuse a changed config here, before config.json is rewritten (train() checks again, for other callers).
+    check_resume_config(saved_cfg, cfg, read_progress(ckpt)["cur_nimg"] / 1000)
+    return cfg, run_dir, ckpt
 
 
 def _check_new_out(out: Path) -> None:

@@ -43,11 +43,14 @@ def d_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, reals: torch.Tensor,
     ctx = autocast if autocast is not None else nullcontext()
     do_r1 = r1_scale > 0 and r1_gamma > 0
     reals = reals.detach().requires_grad_(do_r1)
+    with torch.no_grad(), ctx:
+        fakes = G(z, noise_generator=noise_generator)
+    # T runs in full precision outside autocast (its resampling and R1's double backward
+    # through it are the numerically delicate part); only G and D run under AMP.
+    real_in, fake_in = aug.real_d(reals), aug.fake_d(fakes.float())
     with ctx:
-        with torch.no_grad():
-            fakes = G(z, noise_generator=noise_generator)
-        real_logits = D(aug.real_d(reals)).float()
-        fake_logits = D(aug.fake_d(fakes)).float()
+        real_logits = D(real_in).float()
+        fake_logits = D(fake_in).float()
     loss_d = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
     total = loss_d
     r1 = None
@@ -70,7 +73,9 @@ def g_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, z: torch.Tensor, *,
     try:
         with ctx:
             fakes = G(z, noise_generator=noise_generator)
-            logits = D(aug.fake_g(fakes)).float()
+        fake_in = aug.fake_g(fakes.float())   # full-precision T, as in the D step
+        with ctx:
+            logits = D(fake_in).float()
         loss = F.softplus(-logits).mean()
         backward(loss)
     finally:

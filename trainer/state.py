@@ -81,9 +81,11 @@ class TrainState:
                 net.to(memory_format=torch.channels_last)
         lc = cfg.loss
         self.opt_G = _adam(self.G.parameters(), lc.g_lr, (lc.beta1, lc.beta2))
-        # Lazy R1 (StyleGAN2 §B): D takes interval+1 "steps" per interval, so lr and betas are rescaled.
-        c = lc.r1_interval / (lc.r1_interval + 1) if lc.r1_gamma > 0 else 1.0
-        self.opt_D = _adam(self.D.parameters(), lc.d_lr * c, (lc.beta1 ** c, lc.beta2 ** c))
+        # No lazy-regularisation rescaling of D's lr and betas: the reference rescales them by
+        # interval/(interval+1) because its R1 is a separate optimiser step, but here R1 is added to
+        # the loss of every interval-th ordinary D step (loss.py), so D takes exactly one step per
+        # minibatch and the configured loss.d_lr / betas are the ones applied.
+        self.opt_D = _adam(self.D.parameters(), lc.d_lr, (lc.beta1, lc.beta2))
         self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev).manual_seed(stream_seed(cfg.run.seed, s))
                      for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])

@@ -72,6 +72,22 @@ def test_state_dict_round_trip_continues_the_same_sequence() -> None:
     assert seq_a == seq_b and len(set(seq_a)) > 1
 
 
+def test_default_targets_are_the_papers() -> None:
+    assert AdaController().target == 0.6 and AdaController(heuristic="rv").target == 0.5
+    assert AdaController(0.7, heuristic="rv").target == 0.7
+
+
+def test_rv_does_not_reuse_a_stale_value() -> None:
+    """An interval whose r_v cannot be formed (E[D_train] == E[D_fake]) leaves p alone, even though an
+    earlier interval's r_v was above target."""
+    c = AdaController(0.5, interval=1, speed_kimg=1.0, heuristic="rv", p_init=0.5)
+    c.observe(train_logits=torch.full((8,), 2.0), val_logits=torch.full((8,), -1.0), fake_logits=torch.full((8,), -2.0))
+    assert c.update(100) == pytest.approx(0.6)
+    c.observe(train_logits=torch.full((8,), 1.0), val_logits=torch.full((8,), 0.0), fake_logits=torch.full((8,), 1.0))
+    assert c.update(100) == pytest.approx(0.6) and c.r_v == pytest.approx(0.75)   # last formed value kept for logs
+    assert c.update(100) == pytest.approx(0.6)                                    # no stats at all: p stays
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(UserInputError, match="heuristic"):
         AdaController(0.6, heuristic="rx")  # type: ignore[arg-type]

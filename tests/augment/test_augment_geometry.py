@@ -55,6 +55,36 @@ def test_integer_path_equals_resampled_path(smooth, rows) -> None:
     assert (a - b).abs().max().item() < 0.1
 
 
+def test_grid_fold_equals_grid_sample_reflection() -> None:
+    """Our in-place fold + 'zeros' sampling equals torch's own 'reflection' padding, near and far (|u| > 2 size)."""
+    from trainer.augment.resample import _fold_
+    g = torch.Generator().manual_seed(3)
+    size = 10
+    canvas = torch.rand(1, 2, 7, size, generator=g, dtype=F64)
+    u = (torch.rand(1, 7, 400, generator=g, dtype=F64) * 14.0 - 7.0) * size     # index + 0.5, to +-7 sizes
+    u[..., :200] /= 5.0                                                           # half within the cheap branch
+    for part in (u[..., :200], u):
+        y = (part + 0.0) * 0.0 + (torch.arange(7, dtype=F64)[None, :, None] + 0.5) * 2.0 / 7 - 1.0
+        raw = torch.stack([part * 2.0 / size - 1.0, y], dim=-1)
+        ref = torch.nn.functional.grid_sample(canvas, raw, padding_mode="reflection", align_corners=False)
+        folded = torch.stack([_fold_(part.clone(), size), y], dim=-1)
+        ours = torch.nn.functional.grid_sample(canvas, folded, padding_mode="zeros", align_corners=False)
+        assert torch.allclose(ours, ref, atol=1e-12)
+
+
+def test_far_shift_is_periodic_like_the_reflect_padded_image() -> None:
+    """The reflect-padded 16 px image has period 30: shifting by +-60 more (the fold's modulo branch,
+    |u| > 2 x canvas) gives the same result as the near shift, on both the gather and the resampled path."""
+    x = torch.rand(2, 3, 16, 16, dtype=F64)
+    near = _m([[0.8, -0.6, 2.5], [0.6, 0.8, -1.25], [0, 0, 1]]).expand(2, 3, 3).clone()
+    far = near.clone()
+    far[:, 0, 2] += 60.0
+    far[:, 1, 2] -= 60.0
+    assert torch.allclose(resample(x, far), resample(x, near), atol=1e-9)
+    shift, shift_far = _m([[1, 0, 2], [0, 1, -3], [0, 0, 1]]), _m([[1, 0, 62], [0, 1, -63], [0, 0, 1]])
+    assert torch.equal(gather_integer(x, shift_far.expand(2, 3, 3)), gather_integer(x, shift.expand(2, 3, 3)))
+
+
 def test_identity_images_are_not_resampled() -> None:
     x = torch.rand(3, 3, 8, 8)
     g = torch.eye(3, dtype=F64).expand(3, 3, 3).clone()

@@ -58,9 +58,11 @@ def test_single_transform_specs_enable_exactly_one() -> None:
 
 # transform -> probability that a fired gate visibly changes the test image
 # (xflip, lumaflip: 1/2 flip; rotate90: k != 0; imgfilter: 4 band gates, any one fires).
+# (xint at 8 px: round(U(-1, 1)) is 0 on each axis with prob 1/2, so the image moves with prob 3/4;
+# rotate: two slots, 1 - sqrt(1 - p) each, so at least one fires with prob p.)
 GATE_CASES = {"brightness": 1.0, "contrast": 1.0, "hue": 1.0, "saturation": 1.0, "lumaflip": 0.5,
               "scale": 1.0, "aniso": 1.0, "xfrac": 1.0, "xflip": 0.5, "rotate90": 0.75, "noise": 1.0,
-              "cutout": 1.0, "imgfilter": None}
+              "cutout": 1.0, "imgfilter": None, "xint": 0.75, "rotate": 1.0}
 
 
 @pytest.mark.parametrize("name", sorted(GATE_CASES))
@@ -141,6 +143,40 @@ def test_geometry_moments_match_papers() -> None:
     k = torch.atan2(r[:, 1, 0], r[:, 0, 0])
     counts = torch.stack([(torch.isclose(k, torch.tensor(a, dtype=k.dtype))).sum() for a in (0, math.pi / 2, math.pi, -math.pi / 2)])
     assert counts.sum() == n and (counts.float() / n - 0.25).abs().max().item() < 0.02
+
+
+def test_geometry_moments_xint_aniso_rotate() -> None:
+    """xint: round(U(-4, 4)) at 32 px (P(k) = 1/8 for |k| < 4, 1/16 for |k| = 4); aniso log2 s ~ N(0, 0.2^2);
+    rotate (both slots at p = 1): angle uniform on the circle, |theta| ~ U(0, pi), pure rotation (det 1)."""
+    n, size = 40000, 32
+    d = Draws(CPU, _gen(19))
+    t = geometry_matrices(d, n, size, size, {"xint": 1.0})[:, :2, 2].flatten()
+    freq = torch.stack([(t == k).double().mean() for k in range(-4, 5)])
+    expected = torch.tensor([1 / 16] + [1 / 8] * 7 + [1 / 16], dtype=torch.float64)
+    assert freq.sum().item() == pytest.approx(1.0) and (freq - expected).abs().max().item() < 0.006
+    a = geometry_matrices(d, n, size, size, {"aniso": 1.0})
+    log2s = torch.log2(a[:, 0, 0])
+    assert log2s.mean().item() == pytest.approx(0.0, abs=0.005) and log2s.std().item() == pytest.approx(0.2, rel=0.03)
+    r = geometry_matrices(d, n, size, size, {"rotate": 1.0})
+    assert torch.allclose(torch.linalg.det(r[:, :2, :2]), torch.ones(n, dtype=r.dtype))
+    theta = torch.atan2(r[:, 1, 0], r[:, 0, 0])
+    assert theta.mean().item() == pytest.approx(0.0, abs=0.03)
+    assert theta.abs().mean().item() == pytest.approx(math.pi / 2, rel=0.01)
+    assert theta.abs().std().item() == pytest.approx(math.pi / math.sqrt(12.0), rel=0.02)
+
+
+def test_imgfilter_gains_keep_expected_power() -> None:
+    """Gains normalised so sum_i w_i g_i^2 = 1 (w = expected band powers); a band's log2 gain before the
+    normalisation is N(0, 1), so the log2 ratio of two always-gated bands has std sqrt(2)."""
+    from trainer.augment.filters import BAND_POWER, band_gains
+    n = 20000
+    g, any_on = band_gains(Draws(CPU, _gen(20)), n, 1.0)
+    power = (g.square() * torch.tensor(BAND_POWER)).sum(dim=1)
+    assert torch.allclose(power, torch.ones(n), atol=1e-5) and bool(any_on.all())
+    ratio = torch.log2(g[:, 1] / g[:, 2])
+    assert ratio.mean().item() == pytest.approx(0.0, abs=0.03) and ratio.std().item() == pytest.approx(2 ** 0.5, rel=0.03)
+    g0, on0 = band_gains(Draws(CPU, _gen(21)), n, 0.0)
+    assert torch.equal(g0, torch.ones(n, 4)) and not bool(on0.any())
 
 
 def test_filter_and_noise_and_cutout_statistics() -> None:

@@ -84,14 +84,38 @@ def test_torchscript_inception_file_is_loaded_and_fed_uint8(tmp_path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
-def test_wrong_torchscript_file_is_a_user_error(tmp_path) -> None:
+def test_wrong_weights_files_stop_the_run_when_the_detector_is_built(tmp_path) -> None:
+    """Not at the first metrics tick, which at paper scale is hours into the run."""
     class Small(torch.nn.Module):
         def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
             return x.float().mean(dim=(2, 3))
 
-    path = tmp_path / "small.pt"
-    torch.jit.script(Small()).save(str(path))
-    det = make_detector("inception", dataset_name="x", resolution=16, device=torch.device("cpu"), metrics_dir=tmp_path,
-                        detector_path=str(path))
-    with pytest.raises(UserInputError, match="not the FID Inception"):
-        det(torch.zeros(2, 3, 8, 8))
+    class NoFeatureFlag(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.float().mean(dim=(2, 3))
+
+    def build(path) -> None:
+        make_detector("inception", dataset_name="x", resolution=16, device=torch.device("cpu"), metrics_dir=tmp_path,
+                      detector_path=str(path))
+
+    small, no_flag = tmp_path / "small.pt", tmp_path / "no_flag.pt"
+    torch.jit.script(Small()).save(str(small))
+    torch.jit.script(NoFeatureFlag()).save(str(no_flag))
+    html, bad_pth = tmp_path / "page.pt", tmp_path / "weights.pth"
+    html.write_text("<html>captive portal</html>")
+    torch.save({"conv.weight": torch.zeros(2)}, bad_pth)
+    for path, match in ((small, "not the FID Inception"), (no_flag, "fails on a probe image"),
+                        (html, "not a TorchScript Inception file"), (bad_pth, "not torchvision's inception_v3")):
+        with pytest.raises(UserInputError, match=match) as info:
+            build(path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_torchvision_weights_in_the_hub_cache_are_the_offline_fallback(tmp_path) -> None:
+    """Different weights from the reference file, so a different detector name (its FIDs never mix)."""
+    hub_file = tmp_path / "hub" / "checkpoints" / "inception_v3_google-0cc3c7bd.pth"
+    hub_file.parent.mkdir(parents=True)
+    hub_file.write_bytes(b"stand-in")
+    kind, found = locate_inception(tmp_path, None, url="http://127.0.0.1:9/inception.pt", timeout=5, hub_dir=tmp_path / "hub")
+    assert (kind, found) == ("torchvision", hub_file)
+    assert InceptionDetector(kind, found, torch.device("cpu")).name == "inception-torchvision"

@@ -75,3 +75,41 @@ def test_kid_near_zero_for_one_distribution_and_positive_for_two() -> None:
     assert abs(same) < 0.01      # measured spread over 20 draws: sd 0.0016, max |kid| 0.0033
     assert shifted > 0.2         # expected ~0.30 for a 0.3 shift in every dimension
     assert kid_from_features(a, b, 5, 100, seed=1) == kid_from_features(a, b, 5, 100, seed=1)
+
+
+def _scipy_fid(a: np.ndarray, b: np.ndarray) -> float:
+    """The reference recipe written out directly: np.cov, scipy.linalg.sqrtm of the product, real part."""
+    import scipy.linalg
+
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(s1 @ s2)
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(root.real))
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+@pytest.mark.parametrize("n", [1000, 40])     # full-rank, and fewer samples than dimensions (singular covariances)
+def test_fid_matches_direct_scipy_on_random_features(n: int) -> None:
+    rng = np.random.default_rng(n)
+    d = 64
+    mix = rng.normal(size=(d, d)) / np.sqrt(d)
+    a = np.maximum(rng.normal(size=(n, d)) @ mix, 0)                 # ReLU-like, correlated, like pool features
+    b = np.maximum((rng.normal(size=(n, d)) * 1.1 + 0.05) @ mix, 0)
+    expected = _scipy_fid(a, b)
+    assert fid_from_stats(*feature_stats(a), *feature_stats(b)) == pytest.approx(expected, rel=1e-6)
+    acc = StatsAccumulator(d)                    # the suite's path: float32 features, streamed in chunks
+    for start in range(0, n, 256):
+        acc.add(b[start:start + 256].astype(np.float32))
+    streamed = fid_from_stats(*feature_stats(a), *acc.result())
+    assert streamed == pytest.approx(_scipy_fid(a, b.astype(np.float32).astype(np.float64)), rel=1e-6)
+
+
+def test_kid_equals_the_unbiased_mmd_written_out_pair_by_pair() -> None:
+    """subset_size >= n: every subset is all samples (order is irrelevant), so KID is one exact MMD^2_u."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 6)), rng.normal(size=(30, 6)) + 0.2
+    k = lambda u, v: (u @ v / 6 + 1.0) ** 3   # noqa: E731
+    m = 30
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    assert kid_from_features(x, y, subsets=3, subset_size=1000, seed=0) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)

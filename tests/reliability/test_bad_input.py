@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from analysis.synthetic import write_store
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,6 +63,7 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> Path:
     np.savez(root / "noimages.npz", labels=np.arange(10))
     (root / "afile").write_text("a regular file, not a folder\n")
     (root / "results_empty").mkdir()
+    write_store(root / "results_good", seeds=1, ticks=2, sweeps=("dataset_size_grid",), samples=False)
     (root / "results_corrupt" / "s" / "metrics").mkdir(parents=True)
     (root / "results_corrupt" / "s" / "metrics" / "part-0.parquet").write_bytes(b"PAR1 garbage garbage")
     (root / "cluster_typo.yaml").write_text(
@@ -110,12 +113,12 @@ def cases(b: str, store: str, out: str) -> list[Case]:
         Case("npz without images", _trainer("--preset", "smoke", "--out", out, *smoke, "--set", f"data.source=npz:{b}/noimages.npz"), "noimages.npz"),
         Case("bad idx file", _trainer("--preset", "smoke", "--out", out, *smoke, "--set", f"data.source=mnist:{b}/bad-idx.gz"), "bad-idx.gz"),
         Case("unwritable out", _trainer("--preset", "smoke", "--out", f"{b}/afile/run", *smoke), "afile"),
-        Case("resume without checkpoint", _trainer("--preset", "smoke", "--out", out, "--resume", f"{b}/empty"), "empty"),
+        Case("resume without checkpoint", _trainer("--resume", f"{b}/empty"), "no checkpoint found"),
         # analysis.report
         Case("report missing dir", ("-m", "analysis.report", f"{b}/nope", "--out", out), "nope"),
         Case("report empty dir", ("-m", "analysis.report", f"{b}/results_empty", "--out", out), "results_empty"),
         Case("report corrupt parquet", ("-m", "analysis.report", f"{b}/results_corrupt", "--out", out), "part-0.parquet"),
-        Case("report unwritable out", ("-m", "analysis.report", f"{b}/results_corrupt", "--out", f"{b}/afile/report"), ""),
+        Case("report unwritable out", ("-m", "analysis.report", f"{b}/results_good", "--out", f"{b}/afile/report"), "afile"),
         # cluster.yaml
         Case("cluster.yaml typo", ("-m", "sweeps.check_cluster", f"{b}/cluster_typo.yaml"), "setup_comands"),
     ]

@@ -51,6 +51,12 @@ def test_end_to_end_run_dir_and_resume(tmp_path: Path, capsys: pytest.CaptureFix
     df2 = pd.read_parquet(out / "metrics.parquet")
     assert list(df2["tick"]) == [1, 2, 3, 4]
     assert df2.iloc[:3]["loss_G"].tolist() == df["loss_G"].tolist()
+    # a refused resume (changed config) is bad input: one line, exit 2, and the run dir is left untouched
+    before = {f: (out / f).read_bytes() for f in ("config.json", "metrics.parquet", "checkpoints/latest/state.pt")}
+    capsys.readouterr()
+    assert main(["--resume", str(out), "--set", "augment.p=0.3"]) == 2
+    assert "augment.p" in _one_error_line(capsys)
+    assert {f: (out / f).read_bytes() for f in before} == before
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

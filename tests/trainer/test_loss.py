@@ -105,3 +105,92 @@ def test_ema_half_life() -> None:
     update_ema(G_ema, G, batch=500, ema_kimg=0.5)   # one half-life: beta = 0.5
     for b, pe, p in zip(before, G_ema.parameters(), G.parameters()):
         torch.testing.assert_close(pe, 0.5 * b + 0.5 * p)
+
+
+class _DiffAugRecorder:
+    """Stands in for trainer.augment.diffaugment: records each call's batch and returns a differentiable T(x)."""
+
+    def __init__(self) -> None:
+        self.inputs: list[torch.Tensor] = []
+
+    def __call__(self, x: torch.Tensor, policy: Any = None, generator: Any = None) -> torch.Tensor:
+        self.inputs.append(x)
+        return 0.5 * x + 0.1
+
+
+# (apply_to, T calls in the D step, T calls in the G step): PAPERS §1 and DiffAugment Table 1's three variants
+PLACEMENT = [("both", 2, 1), ("d_only", 2, 0), ("reals_only", 1, 0)]
+
+
+@pytest.mark.parametrize(("apply_to", "d_calls", "g_calls"), PLACEMENT)
+def test_diffaugment_mode_placement(monkeypatch: pytest.MonkeyPatch, apply_to: str, d_calls: int, g_calls: int) -> None:
+    import trainer.augment as augment_pkg
+    rec = _DiffAugRecorder()
+    monkeypatch.setattr(augment_pkg, "diffaugment", rec)
+    G, D, aug, pipe = _setup(apply_to, mode="diffaugment")
+    assert pipe is None and aug.p is None                              # DiffAugment has no pipe and no p
+    reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=1, backward=lambda loss: loss.backward())
+    assert len(rec.inputs) == d_calls
+    assert rec.inputs[0].requires_grad and out.loss_r1 is not None     # R1's reals go into T un-augmented, with grad
+    assert torch.equal(rec.inputs[0].detach(), reals)                  # T's first input is exactly the batch of reals
+    rec.inputs.clear()
+    _g_step(G, D, aug)
+    assert len(rec.inputs) == g_calls
+
+
+@pytest.mark.parametrize(("apply_to", "d_calls", "g_calls"), PLACEMENT)
+def test_real_t_transforms_d_inputs_exactly_where_placed(apply_to: str, d_calls: int, g_calls: int) -> None:
+    # With the real ADA pipe at p=1 (xflip/rot90/shift always drawn), record what D actually sees.
+    G, D0 = build_networks(ModelConfig(arch="dcgan", z_dim=16, channel_base=128, channel_max=16), resolution=16, channels=3, seed=0)
+    aug = Augmenter(AugmentConfig(mode="fixed", augpipe="blit", p=1.0, apply_to=apply_to), 8,
+                    torch.Generator().manual_seed(3), torch.device("cpu"))
+    seen: list[torch.Tensor] = []
+
+    class SpyD(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = D0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(x.detach().clone())
+            return self.inner(x)
+    D = SpyD()
+    G.eval()                                                           # BatchNorm on running stats: G(z) is reproducible below
+    reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
+    d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=1, backward=lambda loss: loss.backward())
+    with torch.no_grad():
+        fakes = G(z)
+    real_changed, fake_changed = not torch.allclose(seen[0], reals), not torch.allclose(seen[1], fakes, atol=1e-6)
+    assert (real_changed, fake_changed) == (True, d_calls == 2)
+    seen.clear()
+    zg = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
+    g_step_loss(G, D, aug, zg, noise_generator=None, backward=lambda loss: loss.backward())
+    with torch.no_grad():
+        fakes_g = G(zg)
+    assert (not torch.allclose(seen[0], fakes_g, atol=1e-6)) == (g_calls == 1)
+
+
+class _DtypePipe(RecordingPipe):
+    def forward(self, x: torch.Tensor, generator: Any = None) -> torch.Tensor:
+        self.autocast_on = getattr(self, "autocast_on", []) + [torch.is_autocast_enabled("cpu")]
+        return super().forward(x, generator)
+
+
+def test_augmentation_runs_in_full_precision_outside_autocast() -> None:
+    G, D = build_networks(ModelConfig(arch="dcgan", z_dim=16, channel_base=128, channel_max=16), resolution=16, channels=3, seed=0)
+    made: list[_DtypePipe] = []
+    aug = Augmenter(AugmentConfig(mode="fixed", p=0.5, apply_to="both"), 8, torch.Generator(), torch.device("cpu"),
+                    make_pipe=lambda s, p: made.append(_DtypePipe(s, p)) or made[-1])
+    reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
+    bf16 = torch.autocast("cpu", dtype=torch.bfloat16)
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=4,
+                      backward=lambda loss: loss.backward(), autocast=bf16)
+    g_step_loss(G, D, aug, z, noise_generator=None, backward=lambda loss: loss.backward(), autocast=bf16)
+    pipe = made[0]
+    assert len(pipe.inputs) == 3 and all(x.dtype == torch.float32 for x in pipe.inputs)
+    assert pipe.autocast_on == [False, False, False]
+    assert torch.isfinite(out.loss_D) and torch.isfinite(out.loss_r1) and out.loss_r1 > 0

@@ -22,6 +22,7 @@ import torch
 from trainer.errors import UserInputError
 
 _STATS = ("sign", "train", "val", "fake")
+DEFAULT_TARGETS = {"rt": 0.6, "rv": 0.5}      # PAPERS §4
 
 
 def _empty() -> dict[str, list[float]]:
@@ -31,10 +32,13 @@ def _empty() -> dict[str, list[float]]:
 class AdaController:
     """Adjusts p from D's outputs; see the module docstring."""
 
-    def __init__(self, target: float, interval: int = 4, speed_kimg: float = 500.0,
+    def __init__(self, target: float | None = None, interval: int = 4, speed_kimg: float = 500.0,
                  heuristic: Literal["rt", "rv"] = "rt", p_init: float = 0.0) -> None:
+        """`target` None means the paper's target for the heuristic (r_t 0.6, r_v 0.5)."""
         if heuristic not in ("rt", "rv"):
             raise UserInputError(f"unknown ADA heuristic {heuristic!r}; valid: rt, rv")
+        if target is None:
+            target = DEFAULT_TARGETS[heuristic]
         if not (isinstance(interval, int) and interval >= 1):
             raise UserInputError(f"ADA interval must be an integer >= 1, got {interval!r}")
         if not speed_kimg > 0:
@@ -78,25 +82,30 @@ class AdaController:
         total, count = self._acc[name]
         return total / count if count > 0 else None
 
-    def _heuristics(self) -> None:
+    def _heuristics(self) -> tuple[float | None, float | None]:
+        """r_t and r_v of the stats since the last adjustment (None where they cannot be formed)."""
         r_t = self._mean("sign")
-        if r_t is not None:
-            self._r_t = r_t
         mt, mv, mf = self._mean("train"), self._mean("val"), self._mean("fake")
+        r_v = None
         if mt is not None and mv is not None and mf is not None and mt != mf:
-            self._r_v = (mt - mv) / (mt - mf)
-        return None
+            r_v = (mt - mv) / (mt - mf)
+        return r_t, r_v
 
     def update(self, batch_size: int) -> float:
-        """Count one minibatch; every `interval`-th call adjust p from the stats since the last adjustment."""
+        """Count one minibatch; every `interval`-th call adjust p from the stats since the last adjustment.
+
+        p only moves on a heuristic formed from this interval's own stats: an interval with no
+        observations (or with E[D_train] == E[D_fake] for r_v) leaves p where it is, rather than
+        reusing a stale value.
+        """
         self._calls += 1
         if self._calls % self.interval != 0:
             return self._p
-        had = {k: self._acc[k][1] > 0 for k in _STATS}
-        self._heuristics()
-        ready = had["sign"] if self.heuristic == "rt" else (had["train"] and had["val"] and had["fake"])
-        r = self._r_t if self.heuristic == "rt" else self._r_v
-        if ready and r is not None:
+        r_t, r_v = self._heuristics()
+        self._r_t = r_t if r_t is not None else self._r_t
+        self._r_v = r_v if r_v is not None else self._r_v
+        r = r_t if self.heuristic == "rt" else r_v
+        if r is not None:
             step = float(batch_size) * self.interval / (self.speed_kimg * 1000.0)
             sign = (r > self.target) - (r < self.target)
             self._p = min(max(self._p + sign * step, 0.0), 1.0)

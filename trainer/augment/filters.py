@@ -74,17 +74,23 @@ def _filter_separable(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return _filter_dim(_filter_dim(x, kernels, 3), kernels, 2)
 
 
-def apply_imgfilter(x: torch.Tensor, d: Draws, prob: float) -> torch.Tensor:
-    """Random per-band gains; only images with at least one gated band are filtered."""
-    n = x.shape[0]
-    gains, any_on = [], torch.zeros(n, dtype=torch.bool, device=x.device)
+def band_gains(d: Draws, n: int, prob: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """[N, 4] per-band gains, normalised so that sum_i BAND_POWER_i * g_i^2 = 1, and [N] bool "any band gated".
+
+    Each band's gain is 2^N(0, FILTER_STD^2) behind its own gate (1 when the gate is closed)."""
+    gains, any_on = [], torch.zeros(n, dtype=torch.bool, device=d.device)
     for _ in range(4):
         on = d.gate(n, prob)
         gains.append(torch.exp2(d.randn(n) * FILTER_STD * on.float()))
         any_on |= on
     g = torch.stack(gains, dim=1)                                       # [N, 4]
-    power = torch.tensor(BAND_POWER, device=x.device)
-    g = g / torch.sqrt((g.square() * power).sum(dim=1, keepdim=True))
+    power = torch.tensor(BAND_POWER, device=g.device)
+    return g / torch.sqrt((g.square() * power).sum(dim=1, keepdim=True)), any_on
+
+
+def apply_imgfilter(x: torch.Tensor, d: Draws, prob: float) -> torch.Tensor:
+    """Random per-band gains; only images with at least one gated band are filtered."""
+    g, any_on = band_gains(d, x.shape[0], prob)
     idx = any_on.nonzero().flatten()
     if idx.numel() == 0:
         return x

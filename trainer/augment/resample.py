@@ -12,8 +12,14 @@ Our own design choices, for speed:
   W - 0.5.  So we upsample only the span [0.5, W - 0.5] (2W - 2 samples) and let
   grid_sample's 'reflection' mode (which mirrors about the canvas edges) supply
   every far-away pixel exactly (we fold the coordinates ourselves, the same
-  maths, so the sampler can use its cheaper 'zeros' mode).  Memory is ~4x the image instead of the
-  reference's ~36x, and no shift is ever clipped by a padding limit.
+  maths, so the sampler can use its cheaper 'zeros' mode).  Memory is ~4x the
+  image instead of the reference's ~36x, and no shift is ever clipped by a
+  padding limit.
+* Separable filters as two large matmuls with a transposing copy between them,
+  so the canvas and the 2x grid are held x-major ([N, C, W, H]); the grid's
+  coordinates are swapped to match and the downsampling transposes back.
+* The sampling grid is one affine map per image evaluated by broadcasting
+  (no per-point matmul), folded in place.
 * `grid_sample` wrapped in an autograd Function whose backward is itself
   differentiable (sampling is linear in the image; its adjoint's adjoint is the
   sampling again), because R1 needs double backward through the augmentation.
@@ -23,7 +29,6 @@ centre, x right, y down); a matrix maps output positions to input positions.
 """
 
 from __future__ import annotations
-
 
 import torch
 
@@ -100,25 +105,31 @@ def _down_dim(x: torch.Tensor, dim: int) -> torch.Tensor:
     return _taps(x, _DOWN_WEIGHTS, dim, (x.shape[dim] - 2 * _EXTRA) // 2, step=2)
 
 
-def _separable(x: torch.Tensor, op) -> torch.Tensor:
-    """Apply the 1-D map `op` along W then H.  Small images: as two matmuls with the map's matrix
-    (one BLAS call each, cheap backward); large ones: as shifted slices (cost linear in size)."""
-    h, w = x.shape[2], x.shape[3]
-    if max(h, w) > MATMUL_MAX:
-        return op(op(x, 3), 2)
-    mw = _as_matrix(op, w, x.dtype, x.device)
-    mh = mw if h == w else _as_matrix(op, h, x.dtype, x.device)
-    return torch.matmul(mh.t(), torch.matmul(x, mw))
+def _separable_t(x: torch.Tensor, op) -> torch.Tensor:
+    """The 1-D map `op` along both spatial axes of x [N, C, A, B]; returns the result TRANSPOSED [N, C, B', A'].
+
+    Small images: op along the last axis as one matmul with the map's matrix, one transposing copy,
+    op along the other axis as a second matmul.  Both are single large BLAS calls (a left
+    multiplication would be one tiny GEMM per image and channel, several times slower on CPU).
+    The transposed layout costs nothing: the canvas and the 2x grid are simply stored
+    x-major, and the grid's coordinates are swapped to match.  Large images: shifted slices
+    (cost linear in size)."""
+    a, b = x.shape[2], x.shape[3]
+    if max(a, b) > MATMUL_MAX:
+        return op(op(x, 3), 2).transpose(2, 3).contiguous()
+    mb = _as_matrix(op, b, x.dtype, x.device)
+    ma = mb if a == b else _as_matrix(op, a, x.dtype, x.device)
+    return torch.matmul(torch.matmul(x, mb).transpose(2, 3).contiguous(), ma)
 
 
-def upsample_span(x: torch.Tensor) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, 2H-2, 2W-2], the 2x image on the span between the edge pixel centres."""
-    return _separable(x, _upsample_dim)
+def upsample_span_t(x: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, 2W-2, 2H-2]: the 2x image on the span between the edge pixel centres, x-major."""
+    return _separable_t(x, _upsample_dim)
 
 
-def downsample_valid(x: torch.Tensor) -> torch.Tensor:
-    """[N, C, 2H+2E, 2W+2E] -> [N, C, H, W]: low-pass then keep every second sample (no padding)."""
-    return _separable(x, _down_dim)
+def downsample_valid_t(y: torch.Tensor) -> torch.Tensor:
+    """x-major [N, C, 2W+2E, 2H+2E] -> [N, C, H, W]: low-pass then keep every second sample (no padding)."""
+    return _separable_t(y, _down_dim)
 
 
 class _Sample(torch.autograd.Function):
@@ -153,36 +164,46 @@ class _SampleAdjoint(torch.autograd.Function):
         return _Sample.apply(ggx, grid), None, None
 
 
-def _fold(u: torch.Tensor, size: int) -> torch.Tensor:
-    """Canvas index coordinates mirrored about the canvas edges (-0.5, size-0.5), then clamped to the
-    outermost pixel centres: exactly what grid_sample's 'reflection' mode does, but done once on the
-    grid so the sampler can run in its cheaper 'zeros' mode (never reached: all points are inside)."""
-    v = torch.remainder(u + 0.5, 2.0 * size)
-    v = torch.where(v > size, 2.0 * size - v, v) - 0.5
-    return (v.clamp(0.0, size - 1.0) * 2.0 + 1.0) / size - 1.0
+def _fold_(u: torch.Tensor, size: int) -> torch.Tensor:
+    """In place: index coordinates (shifted by +0.5, so the canvas edges are 0 and `size`) mirrored
+    about the canvas edges, clamped to the outermost pixel centres, as grid_sample [-1, 1] units.
+
+    This is what grid_sample's 'reflection' mode does, done once on the grid so the sampler can run
+    in its cheaper 'zeros' mode (never reached: every point ends up inside).  The mirror image is a
+    triangle wave of period 2*size, which is even, so |u| replaces the modulo whenever |u| < 2*size
+    (every realistic warp); only wilder ones pay for `remainder`.
+    """
+    if bool(u.abs().amax() >= 2.0 * size):
+        u.remainder_(2.0 * size)
+    else:
+        u.abs_()
+    d = u.sub_(size).abs_().clamp_(0.5, size - 0.5)       # distance from the mirror peak at `size`
+    return d.mul_(-2.0 / size).add_(1.0)                  # = 2 * (folded index + 0.5) / size - 1
 
 
-def sample_grid(g: torch.Tensor, h: int, w: int, dtype: torch.dtype) -> torch.Tensor:
-    """grid_sample coordinates [N, 2H+2E, 2W+2E, 2] for the 2x output grid of matrices g [N, 3, 3].
+def sample_grid_t(g: torch.Tensor, h: int, w: int, dtype: torch.dtype) -> torch.Tensor:
+    """grid_sample coordinates, x-major [N, 2W+2E, 2H+2E, 2], of the 2x output grid for matrices g [N, 3, 3],
+    addressing the x-major canvas of `upsample_span_t` (so component 0 is the canvas y index).
 
     Output sample j of the 2x grid sits at original position (j - E + 0.5)/2;
     its source position s (centred units) is g @ (x, y, 1), i.e. canvas index
-    2s + W - 1.5 on the upsampled span [0.5, W - 0.5] of `upsample_span`.
-    Centring, g and the index map are one affine map per image (float64 2x3),
-    applied with a single batched matmul (like affine_grid), then mirrored.
+    2s + W - 1.5 on the upsampled span [0.5, W - 0.5].  Centring, g and the
+    index map are one affine map per image (float64 2x3), evaluated by
+    broadcasting over the grid axes, then mirrored (`_fold_`).
     """
     dev = g.device
     to_centred = torch.tensor([[0.5, 0.0, (0.5 - _EXTRA) / 2.0 - w / 2.0],
                                [0.0, 0.5, (0.5 - _EXTRA) / 2.0 - h / 2.0],
                                [0.0, 0.0, 1.0]], dtype=torch.float64, device=dev)
-    to_index = torch.tensor([[2.0, 0.0, w - 1.5], [0.0, 2.0, h - 1.5]], dtype=torch.float64, device=dev)
-    theta = (to_index @ g @ to_centred).to(dtype)                             # [N, 2, 3], acts on (j, i, 1)
-    hh, ww = 2 * h + 2 * _EXTRA, 2 * w + 2 * _EXTRA
-    jj = torch.arange(ww, dtype=dtype, device=dev).expand(hh, ww)
-    ii = torch.arange(hh, dtype=dtype, device=dev)[:, None].expand(hh, ww)
-    base = torch.stack([jj, ii, torch.ones_like(jj)], dim=-1).reshape(1, hh * ww, 3)
-    idx = torch.matmul(base, theta.transpose(1, 2)).reshape(-1, hh, ww, 2)
-    return torch.stack([_fold(idx[..., 0], 2 * w - 2), _fold(idx[..., 1], 2 * h - 2)], dim=-1)
+    # Canvas index + 0.5 (the fold's convention), rows ordered (y, x) for the x-major canvas.
+    to_index = torch.tensor([[0.0, 2.0, h - 1.0], [2.0, 0.0, w - 1.0]], dtype=torch.float64, device=dev)
+    theta = (to_index @ g @ to_centred).to(dtype)[:, :, :, None, None]    # [N, 2, 3, 1, 1], acts on (j, i, 1)
+    jj = torch.arange(2 * w + 2 * _EXTRA, dtype=dtype, device=dev)[:, None]
+    ii = torch.arange(2 * h + 2 * _EXTRA, dtype=dtype, device=dev)[None, :]
+    u = theta[:, :, 0] * jj + (theta[:, :, 1] * ii + theta[:, :, 2])     # [N, 2, 2W+2E, 2H+2E]
+    _fold_(u[:, 0], 2 * h - 2)
+    _fold_(u[:, 1], 2 * w - 2)
+    return u.permute(0, 2, 3, 1).contiguous()
 
 
 def resample(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -190,10 +211,9 @@ def resample(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     n, c, h, w = x.shape
     if h < 2 or w < 2:
         raise ValueError(f"geometric augmentation needs images of at least 2x2 pixels, got {h}x{w}")
-    up = upsample_span(x)
-    grid = sample_grid(g, h, w, x.dtype)
-    y = _Sample.apply(up, grid)
-    return downsample_valid(y)
+    up = upsample_span_t(x)                           # x-major canvas [N, C, 2W-2, 2H-2]
+    y = _Sample.apply(up, sample_grid_t(g, h, w, x.dtype))   # x-major 2x output
+    return downsample_valid_t(y)
 
 
 def mirror_index(idx: torch.Tensor, size: int) -> torch.Tensor:
@@ -228,8 +248,6 @@ def is_integer_map(g: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
 def is_identity_map(g: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(3, dtype=g.dtype, device=g.device)
     return (g == eye).flatten(1).all(dim=1)
-
-
 
 
 _UP_WEIGHTS = _up_weights()       # immutable module constants (computed once, never mutated)

@@ -13,7 +13,9 @@ with the papers' when exactly this file is used, so it is looked for in order:
    `inception-torchvision` and its FIDs never mix with `inception` ones.
 
 If nothing works (an offline machine) a UserInputError names the exact path to
-put the file at.  The TorchScript network takes uint8-range images of any size
+put the file at.  The network is loaded and run once on a probe image when the
+detector is built, so a wrong or corrupt file also stops a run at its start,
+not at its first metrics tick (hours in, at paper scale).  The TorchScript network takes uint8-range images of any size
 and resizes them to 299 px itself (the reference feeds it that way, and
 resizing here first would change the numbers); the torchvision network is fed
 299 px bilinear resizes of the [-1, 1] images, the range its Google weights
@@ -22,6 +24,7 @@ were trained on.
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 from pathlib import Path
 
@@ -62,7 +65,7 @@ def locate_inception(metrics_dir: Path, detector_path: str | None = None, *, url
     try:
         atomic_download(url, target, timeout)
         return "torchscript", target
-    except (OSError, urllib.error.URLError, ValueError) as exc:
+    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as exc:
         reason = f"{type(exc).__name__}: {exc}"[:120]
     fallback = _torchvision_file(hub_dir)
     if fallback is not None:
@@ -99,9 +102,24 @@ class InceptionDetector(Detector):
         import torchvision  # late: only this fallback needs it
 
         net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
-        net.load_state_dict(torch.load(self.path, map_location="cpu", weights_only=True))
+        try:
+            net.load_state_dict(torch.load(self.path, map_location="cpu", weights_only=True))
+        except (RuntimeError, OSError, EOFError, ValueError) as exc:
+            raise UserInputError(f"{self.path} is not torchvision's inception_v3 state dict ({str(exc).splitlines()[0][:100]})") from None
         net.fc = torch.nn.Identity()  # the 2048-d average-pool output is the FID feature
         return net.eval().to(self.device)
+
+    def check(self) -> None:
+        """Load the weights and run one small probe image: a wrong file fails here, with one line."""
+        if self._net is None:
+            self._net = self._load()
+        try:
+            self(torch.zeros(1, 3, 32, 32))
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except RuntimeError as exc:   # TorchScript reports a wrong signature or a failing graph this way
+            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise UserInputError(f"{self.path} fails on a probe image, so it is not the FID Inception network ({last[:100]})") from None
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._net is None:
@@ -119,4 +137,6 @@ class InceptionDetector(Detector):
 
 def make_inception(metrics_dir: Path, device: torch.device, detector_path: str | None = None) -> InceptionDetector:
     kind, path = locate_inception(metrics_dir, detector_path)
-    return InceptionDetector(kind, path, device)
+    det = InceptionDetector(kind, path, device)
+    det.check()
+    return det

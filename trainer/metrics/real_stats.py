@@ -74,7 +74,7 @@ def real_stats(images: Any, detector: Detector, *, dataset_name: str, resolution
     indices = choose_indices(len(images), count)
     path = stats_path(metrics_dir, dataset_name, detector, resolution, len(indices), kid_max)
     cached = load_npz(path)
-    if cached is not None and {"mu", "sigma", "kid_features"} <= cached.keys():
+    if cached is not None and {"mu", "sigma", "kid_features", "count"} <= cached.keys():
         return RealStats(cached["mu"], cached["sigma"], cached["kid_features"], int(cached["count"]))
     with torch.no_grad():
         stats = compute_real_stats(images, detector, indices, kid_max)

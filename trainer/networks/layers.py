@@ -131,14 +131,13 @@ class ModConv(nn.Module):
             self.bias.zero_()
             self.noise_strength.zero_()   # noise starts off; G learns how much it wants (StyleGAN)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_generator: torch.Generator | None, fused: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor, fused: bool) -> torch.Tensor:
+        """`noise` [N, 1, H_out, W_out] is drawn by the caller (the generator draws all layers' noise up front)."""
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         styles = self.affine(w)
         x = modulated_conv2d(x, self.weight, styles, demodulate=True, padding=self.padding, fused=fused)
-        n, _, h, wd = x.shape
-        noise = torch.randn((n, 1, h, wd), generator=noise_generator, device=x.device, dtype=x.dtype)
-        x = x + noise * self.noise_strength.to(x.dtype)
+        x = x + noise.to(x.dtype) * self.noise_strength.to(x.dtype)
         return lrelu_act(x + self.bias.to(x.dtype).reshape(1, -1, 1, 1))
 
 

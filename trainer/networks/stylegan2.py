@@ -62,11 +62,15 @@ class SynthesisBlock(nn.Module):
         self.conv1 = ModConv(out_channels, out_channels, w_dim)
         self.torgb = ToRGB(out_channels, img_channels, w_dim)
 
+    @property
+    def num_noise(self) -> int:
+        return 1 if self.conv0 is None else 2
+
     def forward(self, x: torch.Tensor, img: torch.Tensor | None, w: torch.Tensor,
-                noise_generator: torch.Generator | None, fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
+                noises: list[torch.Tensor], fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if self.conv0 is not None:
-            x = self.conv0(x, w, noise_generator, fused)
-        x = self.conv1(x, w, noise_generator, fused)
+            x = self.conv0(x, w, noises[0], fused)
+        x = self.conv1(x, w, noises[-1], fused)
         rgb = self.torgb(x, w, fused)
         if img is not None:
             img = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
@@ -93,14 +97,29 @@ class StyleGAN2Generator(nn.Module):
         with torch.no_grad():
             self.const.copy_(torch.randn(self.const.shape, generator=generator))
 
+    @torch.compiler.disable
+    def draw_noise(self, n: int, generator: torch.Generator | None, device: torch.device) -> list[torch.Tensor]:
+        """Every synthesis layer's noise [n, 1, r, r], in layer order, from `generator`.
+
+        Drawn eagerly, outside torch.compile: a seeded `torch.randn(generator=...)` is a graph
+        break, and one inside every layer made dynamo recompile per layer until it gave up.
+        """
+        out = []
+        for res, block in zip(_block_resolutions(self.resolution), self.blocks):
+            out += [torch.randn((n, 1, res, res), generator=generator, device=device) for _ in range(block.num_noise)]
+        return out
+
     def forward(self, z: torch.Tensor, noise_generator: torch.Generator | None = None) -> torch.Tensor:
+        noises = self.draw_noise(z.shape[0], noise_generator, z.device)
         w = self.mapping(z)
         # Training uses the unfused form (ordinary convs); eval may use grouped convs (fewer kernel launches on GPU).
         fused = not self.training and z.is_cuda
         x = self.const.unsqueeze(0).expand(z.shape[0], -1, -1, -1)
         img = None
+        i = 0
         for block in self.blocks:
-            x, img = block(x, img, w, noise_generator, fused)
+            x, img = block(x, img, w, noises[i:i + block.num_noise], fused)
+            i += block.num_noise
         return img
 
 
