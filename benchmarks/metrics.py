@@ -11,9 +11,10 @@ KID 20 x 500, dout_samples 256, leak_samples 500) on a fresh cache directory:
 * the first evaluate() (pays the leakage references too) and a second one (the
   steady-state cost of every later metrics tick), split by `last_timings`;
 * the same steady-state evaluate() with the `random` detector, side by side;
-* fid_from_stats alone (scipy.linalg.sqrtm of a D x D product) at the feature
-  sizes of the offline (128), random (256) and Inception (2048) detectors: the
-  last is a fixed CPU cost of every paper-scale metrics tick.
+* fid_from_stats alone at the feature sizes of the offline (128), random (256)
+  and Inception (2048) detectors (the last is a fixed CPU cost of every
+  paper-scale metrics tick), and scipy.linalg.sqrtm of the 2048-d product,
+  the reference's route, for comparison.
 
 The "generator" serves held-out reals, so G's own cost is not in the figures;
 the discriminator is a smoke-sized DCGAN D (random weights), whose cost is.
@@ -64,12 +65,17 @@ def _timed(fn) -> tuple[object, float]:
     return out, time.perf_counter() - t
 
 
-def _fid_cost(dim: int, n: int = 4000) -> float:
+def _fid_cost(dim: int, n: int = 4000, scipy_too: bool = False) -> dict[str, float]:
     """Seconds of one fid_from_stats at `dim` features (ReLU-like random features, full-rank covariances)."""
     rng = np.random.default_rng(dim)
     a, b = np.maximum(rng.normal(size=(n, dim)), 0), np.maximum(rng.normal(size=(n, dim)) + 0.05, 0)
     sa, sb = feature_stats(a), feature_stats(b)
-    return _timed(lambda: fid_from_stats(*sa, *sb))[1]
+    out = {f"d{dim}": _timed(lambda: fid_from_stats(*sa, *sb))[1]}
+    if scipy_too:
+        import scipy.linalg
+
+        out[f"d{dim}_scipy_sqrtm"] = _timed(lambda: scipy.linalg.sqrtm(sa[1] @ sb[1]))[1]
+    return out
 
 
 def main() -> None:
@@ -101,7 +107,7 @@ def main() -> None:
         rand.evaluate(_served_reals(data.val), d)
         _, total_r = _timed(lambda: rand.evaluate(_served_reals(data.val), d))
         out["evaluate_random_detector"] = {"total_s": total_r, **{f"{k}_s": v for k, v in rand.last_timings.items()}}
-    out["fid_from_stats_s"] = {f"d{dim}": _fid_cost(dim) for dim in (128, 256, 2048)}
+    out["fid_from_stats_s"] = {**_fid_cost(128), **_fid_cost(256), **_fid_cost(2048, scipy_too=True)}
     print(json.dumps(out, indent=2, default=float))
 
 

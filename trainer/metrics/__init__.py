@@ -1,6 +1,6 @@
 """Metrics at every metrics tick: FID/KID with pluggable detectors, D-output statistics, leakage.
 
-Public surface (see /work/INTERFACES.md, trainer/metrics):
+Public surface (the row keys are `RESULT_KEYS`; DESIGN's tick-row columns):
 `MetricSuite(cfg, data, device, cache_dir=None, seed=0).evaluate(generate, discriminator) -> dict`.
 The building blocks are importable on their own for analysis and tests.
 """

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import http.client
 import urllib.error
+import warnings
 from pathlib import Path
 
 import torch
@@ -95,7 +96,10 @@ class InceptionDetector(Detector):
     def _load(self) -> torch.nn.Module:
         if self.kind == "torchscript":
             try:
-                net = torch.jit.load(str(self.path), map_location=self.device)
+                with warnings.catch_warnings():
+                    # torch deprecates TorchScript, but the reference detector *is* a TorchScript file
+                    warnings.filterwarnings("ignore", message=r".*torch\.jit", category=FutureWarning)
+                    net = torch.jit.load(str(self.path), map_location=self.device)
             except RuntimeError as exc:
                 raise UserInputError(f"{self.path} is not a TorchScript Inception file ({str(exc).splitlines()[0][:100]}); get it from {INCEPTION_URL}") from None
             return net.eval()
