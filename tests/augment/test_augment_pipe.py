@@ -147,7 +147,8 @@ def test_geometry_moments_match_papers() -> None:
 
 def test_geometry_moments_xint_aniso_rotate() -> None:
     """xint: round(U(-4, 4)) at 32 px (P(k) = 1/8 for |k| < 4, 1/16 for |k| = 4); aniso log2 s ~ N(0, 0.2^2);
-    rotate (both slots at p = 1): angle uniform on the circle, |theta| ~ U(0, pi), pure rotation (det 1)."""
+    rotate: a pure rotation (det 1) whose angle, when it moves, is U(-pi, pi) (so |theta| ~ U(0, pi)).
+    Small p, so nearly every move is a single slot (two slots would sum to uniform whatever one slot drew)."""
     n, size = 40000, 32
     d = Draws(CPU, _gen(19))
     t = geometry_matrices(d, n, size, size, {"xint": 1.0})[:, :2, 2].flatten()
@@ -157,12 +158,13 @@ def test_geometry_moments_xint_aniso_rotate() -> None:
     a = geometry_matrices(d, n, size, size, {"aniso": 1.0})
     log2s = torch.log2(a[:, 0, 0])
     assert log2s.mean().item() == pytest.approx(0.0, abs=0.005) and log2s.std().item() == pytest.approx(0.2, rel=0.03)
-    r = geometry_matrices(d, n, size, size, {"rotate": 1.0})
+    r = geometry_matrices(d, n, size, size, {"rotate": 0.1})      # each slot 5.1%: both fire in 2.6% of moves
     assert torch.allclose(torch.linalg.det(r[:, :2, :2]), torch.ones(n, dtype=r.dtype))
     theta = torch.atan2(r[:, 1, 0], r[:, 0, 0])
-    assert theta.mean().item() == pytest.approx(0.0, abs=0.03)
-    assert theta.abs().mean().item() == pytest.approx(math.pi / 2, rel=0.01)
-    assert theta.abs().std().item() == pytest.approx(math.pi / math.sqrt(12.0), rel=0.02)
+    theta = theta[theta != 0]                                       # ~4000 moved images
+    assert theta.mean().item() == pytest.approx(0.0, abs=0.06)
+    assert theta.abs().mean().item() == pytest.approx(math.pi / 2, rel=0.03)
+    assert theta.abs().std().item() == pytest.approx(math.pi / math.sqrt(12.0), rel=0.04)
 
 
 def test_imgfilter_gains_keep_expected_power() -> None:
