@@ -10,7 +10,6 @@ two runs' rows).
 
 from __future__ import annotations
 
-import re
 import shlex
 import time
 from dataclasses import dataclass, field

@@ -67,7 +67,8 @@ def _check_new_out(out: Path) -> None:
 
 
 def run(argv: list[str]) -> int:
-    from trainer.checkpoint import atomic_write_bytes, read_progress
+    from trainer.atomic import atomic_write_bytes
+    from trainer.checkpoint import read_progress
     from trainer.data import load_dataset
     from trainer.loop import TrainingDiverged, train
     from trainer.run_dir import RunDirHooks, read_rows

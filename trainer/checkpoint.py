@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from trainer.atomic import atomic_write_bytes
 from trainer.config import TrainConfig
 from trainer.errors import UserInputError
 
@@ -29,20 +28,6 @@ STATE_FILE = "state.pt"
 CONFIG_FILE = "config.json"
 # Fields that may differ between a checkpoint and the resuming run.
 RESUMABLE_CHANGES = frozenset({"run.total_kimg"})
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same directory and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def serialize_state(state: dict[str, Any]) -> bytes:

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from trainer.checkpoint import CONFIG_FILE, atomic_write_bytes
+from trainer.atomic import atomic_write_bytes
+from trainer.checkpoint import CONFIG_FILE
 from trainer.hooks import TickReport
 from trainer.samples import save_png
 

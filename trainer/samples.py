@@ -35,7 +35,7 @@ def save_png(grid: np.ndarray, path: Path) -> None:
 
     from PIL import Image
 
-    from trainer.checkpoint import atomic_write_bytes
+    from trainer.atomic import atomic_write_bytes
     img = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
     buf = io.BytesIO()
     img.save(buf, format="PNG")

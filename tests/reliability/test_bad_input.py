@@ -9,7 +9,6 @@ folder is still empty (no trial started, nothing half-written).
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import subprocess
 import sys

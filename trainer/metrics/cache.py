@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainer.atomic import atomic_write_bytes
+
 
 def metrics_cache_dir(cache_dir: Path | None) -> Path:
     """The metrics' sub-directory of the project cache (trainer.data's default when None)."""
@@ -43,24 +45,11 @@ def cache_file(cache_dir: Path, kind: str, parts: tuple[Any, ...], suffix: str) 
     return cache_dir / kind / f"{slug}-{digest}{suffix}"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
     """Write arrays as one .npz, atomically."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _atomic_write(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray] | None:
@@ -78,7 +67,7 @@ def save_torch(path: Path, obj: dict[str, Any]) -> None:
     """torch.save a dict of tensors and plain values, atomically."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    _atomic_write(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_torch(path: Path) -> dict[str, Any] | None:
