@@ -9,6 +9,7 @@ selection, and safe in a worker thread.  Only the figure modules import this, so
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -106,6 +107,8 @@ def clip_warmup(ax: Axes, kimg: Sequence[float], values: Sequence[float], frac: 
         ax.set_ylim(max(0.0, lo - 0.05 * (hi - lo)), hi + 0.15 * (hi - lo))
 
 
-def suptitle(fig: Figure, text: str) -> Figure:
-    fig.suptitle(text, fontsize=12)
+def suptitle(fig: Figure, text: str, fontsize: float = 12) -> Figure:
+    """A figure title wrapped to the figure's width: a one-panel figure would otherwise clip a long title."""
+    max_chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    fig.suptitle(textwrap.fill(text, max_chars), fontsize=fontsize)
     return fig
