@@ -110,3 +110,21 @@ def test_to_float_range() -> None:
     y = to_float(x)
     assert y.dtype == torch.float32
     assert torch.allclose(y, torch.tensor([-1.0, 1.0, 128 / 127.5 - 1.0]), atol=1e-6)
+
+
+def test_dataset_count_checks_before_launch_and_reuses_the_cache(tmp_path: Path, cache: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer.data import check_split, dataset_count
+    from trainer.data import loader
+    from trainer.errors import UserInputError
+
+    write_folder(tmp_path / "imgs", random_images(12, 16))
+    cfg = DataConfig(source=f"folder:{tmp_path / 'imgs'}", resolution=16, val_size=2, dataset_size=10)
+    assert dataset_count(cfg, cache) == 12 and not (cache / "real").exists()     # headers only, nothing cached
+    assert check_split(cfg, 12) == 10
+    with pytest.raises(UserInputError, match=r"= 13 exceeds the 12 images"):
+        check_split(cfg.model_copy(update={"dataset_size": 11, "val_size": 2}), 12)
+    load_dataset(cfg, cache)
+    # Once converted, the count comes from the cache: the image headers are not read a second time.
+    monkeypatch.setitem(loader._READERS, "folder", (loader._READERS["folder"][0], lambda path: 1 / 0))
+    assert dataset_count(cfg, cache) == 12

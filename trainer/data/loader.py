@@ -99,15 +99,21 @@ def _load_procedural(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
     return _bundle(train, val, full, name, n, cfg.mirror)
 
 
-def _real_array(cfg: DataConfig, cache_dir: Path) -> tuple[np.ndarray, str]:
-    """The real dataset at cfg.resolution, materialised once into the cache; and its cache key."""
-    fingerprint_fn, open_fn = _READERS[cfg.kind]
-    key = cache_key(cfg.kind, fingerprint_fn(cfg.path), cfg.resolution, cfg.resize, READER_VERSION)
+def _real_cached(cfg: DataConfig, cache_dir: Path) -> tuple[Path, str, np.ndarray | None]:
+    """(cache path, cache key, the cached array if a valid one is there) of a real dataset at cfg.resolution."""
+    key = cache_key(cfg.kind, _READERS[cfg.kind][0](cfg.path), cfg.resolution, cfg.resize, READER_VERSION)
     path = cache_dir / "real" / f"{cfg.kind}-{key}-r{cfg.resolution}.npy"
     arr = load_cached(path)
-    if arr is not None and arr.ndim == 4 and arr.shape[1:3] == (cfg.resolution, cfg.resolution) and arr.dtype == np.uint8:
+    ok = arr is not None and arr.ndim == 4 and arr.shape[1:3] == (cfg.resolution, cfg.resolution) and arr.dtype == np.uint8
+    return path, key, arr if ok else None
+
+
+def _real_array(cfg: DataConfig, cache_dir: Path) -> tuple[np.ndarray, str]:
+    """The real dataset at cfg.resolution, materialised once into the cache; and its cache key."""
+    path, key, arr = _real_cached(cfg, cache_dir)
+    if arr is not None:
         return arr, key
-    src = open_fn(cfg.path)
+    src = _READERS[cfg.kind][1](cfg.path)
     src.check(cfg.resolution, cfg.resize)
     shape = (src.count, cfg.resolution, cfg.resolution, src.channels)
     return cached_array(path, shape, lambda: src.chunks(cfg.resolution, cfg.resize)), key
@@ -151,16 +157,21 @@ def load_dataset(cfg: DataConfig, cache_dir: Path | None = None) -> DatasetBundl
     return _load_real(cfg, cache_dir)
 
 
-def dataset_count(cfg: DataConfig) -> int:
+def dataset_count(cfg: DataConfig, cache_dir: Path | None = None) -> int:
     """The number of images in `cfg`'s source, validated without caching anything.
 
     The sweep driver calls this before Ray starts, so a missing, corrupt,
     mixed-size or wrongly sized dataset stops the launch with one line instead
-    of failing every trial (and its retries) on the workers.  Real sources are
-    opened and their image headers read; no pixels are decoded, nothing is written.
+    of failing every trial (and its retries) on the workers.  A source already
+    converted into the cache (same files, resolution and reader) is counted from
+    there; otherwise it is opened and its image headers read.  No pixels are
+    decoded and nothing is written.
     """
     if cfg.kind == "procedural":
         return cfg.procedural_count
+    _, _, arr = _real_cached(cfg, Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    if arr is not None:
+        return int(arr.shape[0])
     src = _READERS[cfg.kind][1](cfg.path)
     src.check(cfg.resolution, cfg.resize)
     return src.count
