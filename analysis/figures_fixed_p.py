@@ -49,11 +49,15 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
     groups = size_groups(fixed)
     fig, axes = panels(len(groups))
     for k, (ax, (label, g)) in enumerate(zip(axes, groups)):
+        b = base[base["size_label"] == label]
         for i, cat in enumerate(cats):
             stats = spread(g[g["augpipe"] == cat], ["p_fixed"])
+            if not stats.empty and not b.empty and not (stats["p_fixed"] == 0).any():
+                # every category starts from the same point: p = 0 is training without augmentation (as in the paper)
+                start = b[["median", "min", "max", "n"]].iloc[[0]].assign(p_fixed=0.0)
+                stats = pd.concat([start, stats], ignore_index=True)
             if not stats.empty:
                 median_line(ax, stats, "p_fixed", color(i), cat, marker="o", show_band=False)
-        b = base[base["size_label"] == label]
         if not b.empty:
             ax.axhline(float(b["median"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label="no augmentation")
         ax.set_title(f"({'abc'[k] if k < 3 else k}) training set {label}")

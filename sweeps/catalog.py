@@ -6,8 +6,12 @@ remembered rather than checked; they are ordinary axis values, easy to change.
 
 Scale policy: `smoke` keeps 2-3 values per axis and 1 CPU per trial so that the
 README's `python -m sweeps.launch fixed_p_grid` finishes in minutes on a 2-core
-laptop; `tiny` uses the papers' full axes at a small budget with a quarter GPU
-per trial; `paper` uses the full axes, whole GPUs and ADA's paper256 preset.
+laptop; `tiny` keeps the few values per axis that show each paper's shape on a
+2-core machine in an hour or so (docs/tiny-results.md: one trial of 300 kimg is
+~15 min per core), with a quarter GPU per trial; `paper` uses the papers' full
+axes, whole GPUs and ADA's paper256 preset.  The short tiny sweeps (leakage,
+the DiffAugment ablation, ADA's p curves) lower `run.total_kimg`, because their
+shapes appear long before D memorises its set.
 The ADA speed (`augment.ada_kimg`, kimg for p to go 0 -> 1) is scaled with the
 budget, because at 12 kimg the paper's 500 kimg would leave p at ~0.
 """
@@ -19,7 +23,7 @@ from trainer.errors import UserInputError
 
 _SINGLE = ("blit", "geom", "color", "filter", "noise", "cutout")
 _CUMULATIVE = ("bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
-_SIZES_FIG4 = Axis(smoke=(2000, 10_000), tiny=(2000, 10_000, 50_000), paper=(2000, 10_000, 50_000))
+_SIZES_FIG4 = Axis(smoke=(2000, 10_000), tiny=(2000, 50_000), paper=(2000, 10_000, 50_000))
 _P_STEP_01 = tuple(round(0.1 * i, 1) for i in range(11))
 _FULL_POLICY = "color,translation,cutout"
 
@@ -28,7 +32,7 @@ _RESOURCES = {
     "tiny": Resources(cpu=1.0, gpu=0.25),
     "paper": Resources(cpu=4.0, gpu=1.0),
 }
-# ADA's speed scaled with the budget (smoke: 12 kimg, tiny: 200 kimg, paper: 25 000 kimg).
+# ADA's speed scaled with the budget (smoke: 12 kimg, tiny: 150-400 kimg, paper: 25 000 kimg).
 _ADA_SPEED = {"smoke": {"augment.ada_kimg": 10.0}, "tiny": {"augment.ada_kimg": 100.0}}
 
 FIXED_P_GRID = SweepSpec(
@@ -39,8 +43,9 @@ FIXED_P_GRID = SweepSpec(
     base={"augment.mode": "fixed"},
     axes={
         "data.dataset_size": _SIZES_FIG4,
-        "augment.augpipe": Axis(smoke=("blit", "geom", "color"), tiny=_SINGLE + _CUMULATIVE, paper=_SINGLE + _CUMULATIVE),
-        "augment.p": Axis(smoke=(0.3, 0.7), tiny=(0.1, 0.2, 0.4, 0.6, 0.8), paper=_P_STEP_01[1:9]),
+        "augment.augpipe": Axis(smoke=("blit", "geom", "color"), tiny=("blit", "geom", "color"),
+                                paper=_SINGLE + _CUMULATIVE),
+        "augment.p": Axis(smoke=(0.3, 0.7), tiny=(0.5,), paper=_P_STEP_01[1:9]),
     },
     variants=(Variant(name="baseline", set={"augment.mode": "none"}, over=("data.dataset_size",)),),
     resources=_RESOURCES,
@@ -52,15 +57,14 @@ ADA_TARGET_GRID = SweepSpec(
                 "fixed-p traces alongside for the p and r_t curves over training.",
     figure="ADA Fig 5a,b (target -> FID) and 5c,d (progress -> p, r_t)",
     base={"augment.mode": "ada", "augment.augpipe": "bgc"},
-    scale_base=_ADA_SPEED,
+    scale_base={"smoke": _ADA_SPEED["smoke"], "tiny": {**_ADA_SPEED["tiny"], "run.total_kimg": 150.0}},
     axes={
         "data.dataset_size": Axis(smoke=(2000,), tiny=(2000, 10_000, 50_000), paper=(2000, 10_000, 50_000)),
-        "augment.heuristic": Axis(smoke=("rt", "rv"), tiny=("rt", "rv"), paper=("rt", "rv")),
-        "augment.ada_target": Axis(smoke=(0.4, 0.7), tiny=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                                   paper=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)),
+        "augment.heuristic": Axis(smoke=("rt", "rv"), tiny=("rt",), paper=("rt", "rv")),
+        "augment.ada_target": Axis(smoke=(0.4, 0.7), tiny=(0.6,), paper=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)),
     },
     variants=(Variant(name="fixed_p", set={"augment.mode": "fixed", "augment.augpipe": "bgc"}, over=("data.dataset_size",),
-                      axes={"augment.p": Axis(smoke=(), tiny=(0.2, 0.5), paper=(0.2, 0.5))}),),
+                      axes={"augment.p": Axis(smoke=(), tiny=(), paper=(0.2, 0.5))}),),
     resources=_RESOURCES,
 )
 
@@ -73,13 +77,13 @@ DATASET_SIZE_GRID = SweepSpec(
     axes={
         "data.dataset_size": Axis(
             smoke=(1000, 5000),
-            tiny=(1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000, {"data.dataset_size": 70_000, "data.mirror": True}),
+            tiny=(2000, 10_000, 50_000),
             paper=(1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000, {"data.dataset_size": 70_000, "data.mirror": True}),
         ),
         "augment.mode": Axis(smoke=("none", "ada", "diffaugment"), tiny=("none", "ada", "diffaugment"),
                              paper=("none", "ada", "diffaugment")),
     },
-    seeds=Axis(smoke=(0,), tiny=(0, 1), paper=(0, 1, 2)),
+    seeds=Axis(smoke=(0,), tiny=(0,), paper=(0, 1, 2)),
     resources=_RESOURCES,
 )
 
@@ -89,10 +93,11 @@ LEAKAGE_GRID = SweepSpec(
                 "as p -> 1 (measured by FID and by the rotation / colour leakage metrics).",
     figure="ADA Fig 3",
     base={"augment.mode": "fixed"},
+    scale_base={"tiny": {"run.total_kimg": 120.0}},
     axes={
-        "augment.augpipe": Axis(smoke=("scale", "rotate90", "color"), tiny=("scale", "rotate90", "color"),
+        "augment.augpipe": Axis(smoke=("scale", "rotate90", "color"), tiny=("scale", "rotate90"),
                                 paper=("scale", "rotate90", "color")),
-        "augment.p": Axis(smoke=(0.0, 1.0), tiny=_P_STEP_01, paper=_P_STEP_01),
+        "augment.p": Axis(smoke=(0.0, 1.0), tiny=(0.5, 0.8, 1.0), paper=_P_STEP_01),
     },
     resources=_RESOURCES,
 )
@@ -103,8 +108,10 @@ OVERFITTING = SweepSpec(
                 "measured every tick: validation reals drift toward generated as D overfits.",
     figure="ADA Fig 1b,c (and DiffAugment Fig 1: D accuracy on train vs validation)",
     base={"augment.mode": "none", "metrics.every_ticks": 1},
-    scale_base={"paper": {"metrics.fid_samples": 10_000}},
-    axes={"data.dataset_size": Axis(smoke=(1000, 5000), tiny=(2000, 20_000, 50_000), paper=(20_000, 50_000))},
+    scale_base={"tiny": {**_ADA_SPEED["tiny"], "run.total_kimg": 400.0}, "paper": {"metrics.fid_samples": 10_000}},
+    axes={"data.dataset_size": Axis(smoke=(1000, 5000), tiny=(2000, 50_000), paper=(20_000, 50_000))},
+    variants=(Variant(name="augmented", set={"data.dataset_size": 2000}, axes={
+        "augment.mode": Axis(smoke=(), tiny=("ada", "diffaugment"), paper=("ada", "diffaugment"))}),),
     resources=_RESOURCES,
 )
 
@@ -115,20 +122,21 @@ DIFFAUGMENT_GRID = SweepSpec(
     figure="DiffAugment data-fraction table, Table 1 ablation (U), Fig 1",
     base={"augment.mode": "diffaugment"},
     axes={
-        "data.fraction": Axis(smoke=(1.0, 0.2), tiny=(1.0, 0.2, 0.1), paper=(1.0, 0.2, 0.1)),
+        "data.fraction": Axis(smoke=(1.0, 0.2), tiny=(0.1,), paper=(1.0, 0.2, 0.1)),
         "augment.diffaug_policy": Axis(
             smoke=("translation,cutout", _FULL_POLICY),
-            tiny=("translation", "cutout", "color", "translation,cutout", _FULL_POLICY),
+            tiny=(_FULL_POLICY,),
             paper=("translation", "cutout", "color", "translation,cutout", _FULL_POLICY),
         ),
     },
     variants=(
         Variant(name="baseline", set={"augment.mode": "none"}, over=("data.fraction",)),
         Variant(name="ablation", over=("data.fraction",), axes={
-            "augment.diffaug_policy": Axis(smoke=("cutout",), tiny=(_FULL_POLICY, "cutout"), paper=(_FULL_POLICY, "cutout")),
+            "augment.diffaug_policy": Axis(smoke=("cutout",), tiny=(_FULL_POLICY,), paper=(_FULL_POLICY, "cutout")),
             "augment.apply_to": Axis(smoke=("reals_only",), tiny=("reals_only", "d_only"), paper=("reals_only", "d_only")),
         }),
     ),
+    scale_base={"tiny": {"run.total_kimg": 150.0}},
     full_size={"paper": 70_000},
     resources=_RESOURCES,
 )

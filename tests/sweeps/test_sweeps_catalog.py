@@ -13,22 +13,22 @@ from trainer.errors import UserInputError
 
 EXPECTED_COUNTS = {
     ("fixed_p_grid", "smoke"): 2 * 3 * 2 + 2,
-    ("fixed_p_grid", "tiny"): 3 * 11 * 5 + 3,
+    ("fixed_p_grid", "tiny"): 2 * 3 * 1 + 2,
     ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
     ("ada_target_grid", "smoke"): 1 * 2 * 2,
-    ("ada_target_grid", "tiny"): 3 * 2 * 7 + 3 * 2,
+    ("ada_target_grid", "tiny"): 3 * 1 * 1,
     ("ada_target_grid", "paper"): 3 * 2 * 7 + 3 * 2,
     ("dataset_size_grid", "smoke"): 2 * 3,
-    ("dataset_size_grid", "tiny"): 9 * 3 * 2,
+    ("dataset_size_grid", "tiny"): 3 * 3,
     ("dataset_size_grid", "paper"): 9 * 3 * 3,
     ("leakage_grid", "smoke"): 3 * 2,
-    ("leakage_grid", "tiny"): 3 * 11,
+    ("leakage_grid", "tiny"): 2 * 3,
     ("leakage_grid", "paper"): 3 * 11,
     ("overfitting", "smoke"): 2,
-    ("overfitting", "tiny"): 3,
-    ("overfitting", "paper"): 2,
+    ("overfitting", "tiny"): 2 + 2,
+    ("overfitting", "paper"): 2 + 2,
     ("diffaugment_grid", "smoke"): 2 * 2 + 2 + 2,
-    ("diffaugment_grid", "tiny"): 3 * 5 + 3 + 3 * 2 * 2,
+    ("diffaugment_grid", "tiny"): 1 + 1 + 2,
     ("diffaugment_grid", "paper"): 3 * 5 + 3 + 3 * 2 * 2,
 }
 
@@ -66,13 +66,16 @@ def test_fixed_p_grid_values() -> None:
 
 
 def test_ada_target_grid_values() -> None:
-    tiny = expand(get_sweep("ada_target_grid"), "tiny")
-    ada = [t for t in tiny if t.config.augment.mode == "ada"]
+    paper = expand(get_sweep("ada_target_grid"), "paper")
+    ada = [t for t in paper if t.config.augment.mode == "ada"]
     assert _values(ada, lambda c: c.augment.heuristic) == {"rt", "rv"}
     assert _values(ada, lambda c: c.augment.ada_target) == {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
-    assert _values(ada, lambda c: c.augment.ada_kimg) == {100.0}
-    fixed = [t for t in tiny if t.variant == "fixed_p"]
+    fixed = [t for t in paper if t.variant == "fixed_p"]
     assert _values(fixed, lambda c: (c.augment.mode, c.augment.p)) == {("fixed", 0.2), ("fixed", 0.5)}
+    # tiny: ADA's p curves per size (Fig 5c) at the paper's r_t target, p's speed scaled to the short budget
+    tiny = expand(get_sweep("ada_target_grid"), "tiny")
+    assert {(c.data.dataset_size, c.augment.heuristic, c.augment.ada_target, c.augment.ada_kimg, c.run.total_kimg)
+            for c in (t.config for t in tiny)} == {(n, "rt", 0.6, 100.0, 150.0) for n in (2000, 10_000, 50_000)}
 
 
 def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
@@ -85,31 +88,46 @@ def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
 
 
 def test_leakage_grid_p_steps_of_a_tenth() -> None:
-    tiny = expand(get_sweep("leakage_grid"), "tiny")
-    assert _values(tiny, lambda c: c.augment.augpipe) == {"scale", "rotate90", "color"}
-    assert sorted(_values(tiny, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
+    paper = expand(get_sweep("leakage_grid"), "paper")
+    assert _values(paper, lambda c: c.augment.augpipe) == {"scale", "rotate90", "color"}
+    assert sorted(_values(paper, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
+    tiny = expand(get_sweep("leakage_grid"), "tiny")     # the leaking end of the p axis, one non-leaking transform
+    assert {(c.augment.augpipe, c.augment.p) for c in (t.config for t in tiny)} == {
+        (a, p) for a in ("scale", "rotate90") for p in (0.5, 0.8, 1.0)}
 
 
 def test_overfitting_measures_every_tick_without_augmentation() -> None:
     for scale in SCALES:
         trials = expand(get_sweep("overfitting"), scale)
-        assert _values(trials, lambda c: (c.augment.mode, c.metrics.every_ticks)) == {("none", 1)}
-    assert _values(expand(get_sweep("overfitting"), "paper"), lambda c: c.data.dataset_size) == {20_000, 50_000}
+        main = [t for t in trials if t.variant == "main"]
+        assert _values(main, lambda c: (c.augment.mode, c.metrics.every_ticks)) == {("none", 1)}
+        # the augmented controls: ADA (bgc, r_t 0.6) and DiffAugment at 2k, also measured every tick
+        aug = [t for t in trials if t.variant == "augmented"]
+        assert {(c.augment.mode, c.data.dataset_size, c.metrics.every_ticks) for c in (t.config for t in aug)} == (
+            set() if scale == "smoke" else {("ada", 2000, 1), ("diffaugment", 2000, 1)})
+    assert _values(expand(get_sweep("overfitting"), "paper"), lambda c: c.data.dataset_size) == {2000, 20_000, 50_000}
+    tiny = expand(get_sweep("overfitting"), "tiny")
+    assert {(c.data.dataset_size, c.augment.mode, c.run.total_kimg) for c in (t.config for t in tiny)} == {
+        (2000, "none", 400.0), (50_000, "none", 400.0), (2000, "ada", 400.0), (2000, "diffaugment", 400.0)}
+    assert {(t.config.augment.augpipe, t.config.augment.ada_target) for t in tiny if t.config.augment.mode == "ada"} == {
+        ("bgc", 0.6)}
 
 
 def test_diffaugment_fractions_and_ablation() -> None:
-    tiny = expand(get_sweep("diffaugment_grid"), "tiny")
-    full = tiny[0].config.data.procedural_count
-    assert _values(tiny, lambda c: c.data.dataset_size) == {full, full // 5, full // 10}
-    main = [t for t in tiny if t.variant == "main"]
+    paper = expand(get_sweep("diffaugment_grid"), "paper")
+    assert _values(paper, lambda c: c.data.dataset_size) == {70_000, 14_000, 7000}
+    main = [t for t in paper if t.variant == "main"]
     assert _values(main, lambda c: c.augment.diffaug_policy) == {"translation", "cutout", "color", "translation,cutout",
                                                                   "color,translation,cutout"}
     assert _values(main, lambda c: c.augment.apply_to) == {"both"}
-    abl = [t for t in tiny if t.variant == "ablation"]
+    abl = [t for t in paper if t.variant == "ablation"]
     assert _values(abl, lambda c: (c.augment.diffaug_policy, c.augment.apply_to)) == {
         (p, a) for p in ("color,translation,cutout", "cutout") for a in ("reals_only", "d_only")}
-    paper = expand(get_sweep("diffaugment_grid"), "paper")
-    assert _values(paper, lambda c: c.data.dataset_size) == {70_000, 14_000, 7000}
+    tiny = expand(get_sweep("diffaugment_grid"), "tiny")     # the ablation at 10%: both / reals only / D only / none
+    full = tiny[0].config.data.procedural_count
+    assert {(c.data.dataset_size, c.augment.mode, c.augment.apply_to) for c in (t.config for t in tiny)} == {
+        (full // 10, "diffaugment", "both"), (full // 10, "none", "both"),
+        (full // 10, "diffaugment", "reals_only"), (full // 10, "diffaugment", "d_only")}
 
 
 def test_set_pins_an_axis_and_merges_duplicates() -> None:

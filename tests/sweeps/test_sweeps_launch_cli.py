@@ -47,9 +47,9 @@ def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixt
                "--set", "augment.apply_to=both", "--set", "run.total_kimg=8"])
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
-    # pinned to apply_to=both, every ablation trial equals a main trial and is merged: 15 main + 3 baselines
-    assert "scale tiny: 18 trials" in out[0]
-    assert "data.fraction" in out[1] and "0.1" in out[-1]
+    # pinned to apply_to=both, both ablation trials equal the main trial and are merged: main + baseline
+    assert "scale tiny: 2 trials" in out[0]
+    assert "augment.mode" in out[1] and "none" in out[-1]
 
 
 @pytest.mark.parametrize(("args", "needle"), [
