@@ -16,13 +16,13 @@ EXPECTED_COUNTS = {
     ("fixed_p_grid", "tiny"): 2 * 3 * 1 + 2,
     ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
     ("ada_target_grid", "smoke"): 1 * 2 * 2,
-    ("ada_target_grid", "tiny"): 3 * 1 * 1,
+    ("ada_target_grid", "tiny"): 2 * 1 * 1,
     ("ada_target_grid", "paper"): 3 * 2 * 7 + 3 * 2,
     ("dataset_size_grid", "smoke"): 2 * 3,
     ("dataset_size_grid", "tiny"): 3 * 3,
     ("dataset_size_grid", "paper"): 9 * 3 * 3,
     ("leakage_grid", "smoke"): 3 * 2,
-    ("leakage_grid", "tiny"): 2 * 3,
+    ("leakage_grid", "tiny"): 2 * 2,
     ("leakage_grid", "paper"): 3 * 11,
     ("overfitting", "smoke"): 2,
     ("overfitting", "tiny"): 2 + 2,
@@ -72,10 +72,11 @@ def test_ada_target_grid_values() -> None:
     assert _values(ada, lambda c: c.augment.ada_target) == {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
     fixed = [t for t in paper if t.variant == "fixed_p"]
     assert _values(fixed, lambda c: (c.augment.mode, c.augment.p)) == {("fixed", 0.2), ("fixed", 0.5)}
-    # tiny: ADA's p curves per size (Fig 5c) at the paper's r_t target, p's speed scaled to the short budget
+    # tiny: ADA's p curves per size (Fig 5c), driven by r_v with a low target (the tiny D's r_t never reaches
+    # 0.6), p's speed scaled to the short budget
     tiny = expand(get_sweep("ada_target_grid"), "tiny")
     assert {(c.data.dataset_size, c.augment.heuristic, c.augment.ada_target, c.augment.ada_kimg, c.run.total_kimg)
-            for c in (t.config for t in tiny)} == {(n, "rt", 0.6, 100.0, 150.0) for n in (2000, 10_000, 50_000)}
+            for c in (t.config for t in tiny)} == {(n, "rv", 0.1, 100.0, 300.0) for n in (2000, 50_000)}
 
 
 def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
@@ -93,7 +94,7 @@ def test_leakage_grid_p_steps_of_a_tenth() -> None:
     assert sorted(_values(paper, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
     tiny = expand(get_sweep("leakage_grid"), "tiny")     # the leaking end of the p axis, one non-leaking transform
     assert {(c.augment.augpipe, c.augment.p) for c in (t.config for t in tiny)} == {
-        (a, p) for a in ("scale", "rotate90") for p in (0.5, 0.8, 1.0)}
+        (a, p) for a in ("scale", "rotate90") for p in (0.5, 1.0)}
 
 
 def test_overfitting_measures_every_tick_without_augmentation() -> None:
