@@ -74,37 +74,42 @@ def _default_ada(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
-    """ADA Fig 5c,d: p over training and r_t over training per size; ADA solid, best fixed p dashed."""
+    """ADA Fig 5c,d: p over training and the driving heuristic over training per size; ADA solid, best fixed p dashed.
+
+    Panel (d) shows r_t, as in the paper, unless every ADA run was driven by r_v: then it shows r_v, the
+    quantity the controller held at its target (the tiny scale's ADA runs are driven by r_v)."""
     rows = with_sizes(metrics)
     ada = require(_default_ada(rows[rows["p"].notna()]), "ADA runs logging p and r_t", "ada_target_grid")
+    heur = ada["heuristic"].dropna().astype(str)
+    key = "r_v" if len(heur) and (heur == "rv").all() else "r_t"
+    name = "r_v" if key == "r_v" else "r_t"
     best = best_fixed_p(per_trial(metrics, fid, detector)) if (rows["aug_mode"] == "fixed").any() else pd.DataFrame()
     fig, axes = panels(2)
     target = ada["ada_target"].dropna()
     for i, (label, g) in enumerate(size_groups(ada)):
         median_line(axes[0], over_training(g, [], "p"), "kimg", color(i), label)
-        median_line(axes[1], over_training(g, [], "r_t"), "kimg", color(i), f"ADA, {label}")
+        median_line(axes[1], over_training(g, [], key), "kimg", color(i), f"ADA, {label}")
         b = best[best["size_label"] == label] if not best.empty else best
         if not b.empty:
             bp, pipe = float(b["p_fixed"].iloc[0]), str(b["augpipe"].iloc[0])
             axes[0].axhline(bp, color=color(i), linestyle="--", linewidth=1)
             fixed = rows[(rows["aug_mode"] == "fixed") & (rows["size_label"] == label) & (rows["p_fixed"] == bp)
-                         & (rows["augpipe"] == pipe) & rows["r_t"].notna()]
+                         & (rows["augpipe"] == pipe) & rows[key].notna()]
             if not fixed.empty:
-                median_line(axes[1], over_training(fixed, [], "r_t"), "kimg", color(i),
+                median_line(axes[1], over_training(fixed, [], key), "kimg", color(i),
                             f"fixed p={bp:g} ({pipe}), {label}", linestyle="--", show_band=False)
     if not target.empty:
         axes[1].axhline(float(target.iloc[0]), color="k", linestyle=":", linewidth=1, label="ADA target")
     axes[0].set_ylabel("augmentation probability p")
     axes[0].set_title("(c) p over training (dashed = best fixed p)")
-    axes[1].set_ylabel("overfitting heuristic r_t")
-    axes[1].set_title("(d) r_t over training")
+    axes[1].set_ylabel(f"overfitting heuristic {name}")
+    axes[1].set_title(f"(d) {name} over training")
     for ax in axes:
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="training set" if ax is axes[0] else None)
-    heur = ada["heuristic"].dropna().astype(object)
     note = f"heuristic {heur.iloc[0]}, target {target.iloc[0]:g}" if len(heur) and len(target) else "ADA"
-    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and r_t over training ({note})")
+    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and {name} over training ({note})")
 
 
 def fig7_fid_vs_size(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:

@@ -45,7 +45,7 @@ FIXED_P_GRID = SweepSpec(
                 "plus the no-augmentation baseline per size.",
     figure="ADA Fig 4a-c (and 4d: progress -> FID for several p)",
     base={"augment.mode": "fixed"},
-    scale_base={"tiny": {"run.total_kimg": 250.0}},
+    scale_base={"tiny": {"run.total_kimg": 200.0}},
     axes={
         "data.dataset_size": _SIZES_FIG4,
         "augment.augpipe": Axis(smoke=("blit", "geom", "color"), tiny=("blit", "geom", "color"),

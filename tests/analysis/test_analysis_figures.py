@@ -155,6 +155,36 @@ def test_fig5ab_dashed_best_fixed_p(tmp_path: Path) -> None:
     np.testing.assert_allclose(solid.get_ydata(), [24, 26])
 
 
+def test_fig4_lines_start_at_the_baseline_when_p0_was_not_run(tmp_path: Path) -> None:
+    rows = [{"trial_id": "base", "tick": 1, "aug_mode": "none", "dataset_size": 2000, "fid": 40.0}]
+    for pipe, fid in (("blit", 30.0), ("geom", 35.0)):
+        rows.append({"trial_id": pipe, "tick": 1, "aug_mode": "fixed", "augpipe": pipe, "p_fixed": 0.5,
+                     "dataset_size": 2000, "fid": fid})
+    fig = F.fig4_fid_vs_p(_load(tmp_path, "fixed_p_grid", rows))
+    lines = _labelled([ax for ax in fig.axes if ax.get_visible()][0])
+    np.testing.assert_allclose(lines["blit"].get_xdata(), [0.0, 0.5])
+    np.testing.assert_allclose(lines["blit"].get_ydata(), [40.0, 30.0])
+    np.testing.assert_allclose(lines["geom"].get_ydata(), [40.0, 35.0])
+
+
+@pytest.mark.parametrize("heur", ["rt", "rv"])
+def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) -> None:
+    rows = []
+    for size, slope in ((2000, 0.2), (50_000, 0.05)):
+        for tick in (1, 2, 3):
+            rows.append({"trial_id": f"ada_{size}", "tick": tick, "aug_mode": "ada", "augpipe": "bgc", "heuristic": heur,
+                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4, "r_v": 0.01 * tick})
+    fig = F.fig5cd_p_and_rt(_load(tmp_path, "ada_target_grid", rows))
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    name = "r_v" if heur == "rv" else "r_t"
+    assert name in axes[1].get_title() and name in axes[1].get_ylabel()
+    p2k, p50k = _labelled(axes[0])["2k"], _labelled(axes[0])["50k"]
+    np.testing.assert_allclose(p2k.get_ydata(), [0.2, 0.4, 0.6])
+    np.testing.assert_allclose(p50k.get_ydata(), [0.05, 0.1, 0.15])
+    want = [0.01, 0.02, 0.03] if heur == "rv" else [0.4, 0.4, 0.4]
+    np.testing.assert_allclose(_labelled(axes[1])["ADA, 2k"].get_ydata(), want)
+
+
 def test_fig3_every_run_a_dot_and_a_median_line(tmp_path: Path) -> None:
     rows = [{"trial_id": f"r_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed", "augpipe": "rotate90",
              "p_fixed": p, "fid": 10 + 20 * p + off, "leak_rot": p / 2} for p in (0.0, 0.5, 1.0)
