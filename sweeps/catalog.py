@@ -23,7 +23,7 @@ from trainer.errors import UserInputError
 
 _SINGLE = ("blit", "geom", "color", "filter", "noise", "cutout")
 _CUMULATIVE = ("bg", "bgc", "bgcf", "bgcfn", "bgcfnc")
-_SIZES_FIG4 = Axis(smoke=(2000, 10_000), tiny=(2000, 50_000), paper=(2000, 10_000, 50_000))
+_SIZES_FIG4 = Axis(smoke=(2000, 10_000), tiny=(2000,), paper=(2000, 10_000, 50_000))
 _P_STEP_01 = tuple(round(0.1 * i, 1) for i in range(11))
 _FULL_POLICY = "color,translation,cutout"
 # ADA at tiny is driven by r_v with a low target: this D's r_t settles near 0.4 at 2k and at 50k alike (it tracks
@@ -45,7 +45,7 @@ FIXED_P_GRID = SweepSpec(
                 "plus the no-augmentation baseline per size.",
     figure="ADA Fig 4a-c (and 4d: progress -> FID for several p)",
     base={"augment.mode": "fixed"},
-    scale_base={"tiny": {"run.total_kimg": 200.0}},
+    scale_base={"tiny": {"run.total_kimg": 400.0}},
     axes={
         "data.dataset_size": _SIZES_FIG4,
         "augment.augpipe": Axis(smoke=("blit", "geom", "color"), tiny=("blit", "geom", "color"),

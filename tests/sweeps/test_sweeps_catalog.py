@@ -13,7 +13,7 @@ from trainer.errors import UserInputError
 
 EXPECTED_COUNTS = {
     ("fixed_p_grid", "smoke"): 2 * 3 * 2 + 2,
-    ("fixed_p_grid", "tiny"): 2 * 3 * 1 + 2,
+    ("fixed_p_grid", "tiny"): 1 * 3 * 1 + 1,
     ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
     ("ada_target_grid", "smoke"): 1 * 2 * 2,
     ("ada_target_grid", "tiny"): 2 * 1 * 1,
