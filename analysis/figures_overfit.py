@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis.plotting import AUG_NAMES, KIMG_LABEL, band, clip_warmup, color, panels, single, suptitle
-from analysis.tidy import fid_label, one_detector, over_training, require, size_groups, spread_pick, with_sizes
+from analysis.tidy import (fid_label, one_detector, over_training, require, rolling, size_groups, smoothing_window,
+                           spread_pick, with_sizes)
 
 D_SERIES = (("real_train", "training reals", "#1f77b4"), ("real_val", "validation reals", "#2ca02c"),
             ("fake", "generated images", "#d62728"))
@@ -78,17 +79,25 @@ def hist_std(rows: pd.DataFrame, key: str) -> np.ndarray:
     return out
 
 
-def _d_panel(ax: Axes, g: pd.DataFrame) -> None:
+def _window(rows: pd.DataFrame, col: str) -> int:
+    """The rolling-mean window for the longest run's ticks that carry COL."""
+    counts = rows[rows[col].notna()].groupby("trial_id", observed=True)["kimg"].nunique()
+    return smoothing_window(int(counts.max()) if len(counts) else 0)
+
+
+def _d_panel(ax: Axes, g: pd.DataFrame, window: int) -> None:
     for key, name, c in D_SERIES:
         col = f"D_{key}"
         sub = g[g[col].notna()]
         if sub.empty:
             continue
-        stats = over_training(sub, [], col).sort_values("kimg")
+        stats = rolling(over_training(sub, [], col).sort_values("kimg").reset_index(drop=True),
+                        ["median", "min", "max"], window)
         ax.plot(stats["kimg"], stats["median"], color=c, label=name)
         std = pd.Series(hist_std(sub, key), index=sub.index)
         if std.notna().any():
-            s = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"]).to_numpy()
+            s = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"])
+            s = s.rolling(window, center=True, min_periods=1).mean().to_numpy() if window > 1 else s.to_numpy()
             ok = np.isfinite(s)
             ax.fill_between(stats["kimg"][ok], stats["median"][ok] - s[ok], stats["median"][ok] + s[ok],
                             color=c, alpha=0.15, linewidth=0)
@@ -104,14 +113,17 @@ def fig1bc_d_outputs(metrics: pd.DataFrame, *, aug_mode: str = "none", max_panel
     fig, axes = panels(len(groups), sharey=True)
     with_hist = any(hist_std(g.head(50), "real_train").size and np.isfinite(hist_std(g.head(50), "real_train")).any()
                     for _, g in groups)
+    window = _window(rows, "D_real_train")
     for ax, (label, g) in zip(axes, groups):
-        _d_panel(ax, g)
+        _d_panel(ax, g, window)
         ax.set_title(f"training set {label}")
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("D output (raw logit)")
     axes[0].legend(fontsize=8, loc="upper left")
     spread_note = "bands ±1 std of D outputs" if with_hist else "bands min-max over seeds"
+    if window > 1:
+        spread_note += f"; rolling mean over {window} ticks"
     return suptitle(fig, f"ADA Fig 1b,c: D outputs over training, {AUG_NAMES.get(aug_mode, aug_mode)} — "
                          f"validation drifting toward generated = D overfits ({spread_note})")
 
@@ -134,6 +146,7 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
     groups = spread_pick(size_groups(with_sizes(rows)), max_panels)[::-1]
     modes = [m for m in ("none", "fixed", "ada", "diffaugment") if (rows["aug_mode"] == m).any()]
     fig, axes = panels(len(groups), sharey=True)
+    window = _window(rows, "acc_real_train")
     for ax, (label, g) in zip(axes, groups):
         for i, mode in enumerate(modes):
             sub = g[g["aug_mode"] == mode]
@@ -141,7 +154,8 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
                 continue
             c = color(i * 3)
             for col, ls in (("acc_real_train", "-"), ("acc_real_val", "--")):
-                stats = over_training(sub, [], col).sort_values("kimg")
+                stats = rolling(over_training(sub, [], col).sort_values("kimg").reset_index(drop=True),
+                                ["median"], window)
                 ax.plot(stats["kimg"], stats["median"], color=c, linestyle=ls)
         ax.set_title(f"training set {label}")
         ax.set_xlabel(KIMG_LABEL)
@@ -152,4 +166,5 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
     handles += [Line2D([], [], color="k", linestyle="-", label="training set"),
                 Line2D([], [], color="k", linestyle="--", label="validation set")]
     axes[0].legend(handles=handles, fontsize=8, loc="lower left")
-    return suptitle(fig, "DiffAugment Fig 1: D accuracy on training vs validation reals (a gap = D overfits)")
+    note = f"; rolling mean over {window} ticks" if window > 1 else ""
+    return suptitle(fig, f"DiffAugment Fig 1: D accuracy on training vs validation reals (a gap = D overfits{note})")

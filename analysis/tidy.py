@@ -137,6 +137,26 @@ def over_training(metrics: pd.DataFrame, by: list[str], value: str) -> pd.DataFr
     return spread(rows, by + ["kimg"], value)
 
 
+def smoothing_window(n_ticks: int) -> int:
+    """Ticks in the rolling mean of the overfitting figures: 1 (none) up to 25 ticks, then an odd ~1/25 of the run."""
+    w = max(1, n_ticks // 25)
+    return w if w % 2 else w + 1
+
+
+def rolling(stats: pd.DataFrame, cols: list[str], window: int) -> pd.DataFrame:
+    """STATS (sorted by kimg) with COLS replaced by a centred rolling mean over WINDOW rows.
+
+    D's mean output and accuracy on a sample of 1 000 images jitter from tick to tick by more than the slow drift
+    the overfitting figures are about (the train/validation gap); a short centred window shows the drift without
+    shifting it in time."""
+    if window <= 1 or stats.empty:
+        return stats
+    out = stats.copy()
+    for c in cols:
+        out[c] = out[c].rolling(window, center=True, min_periods=1).mean()
+    return out
+
+
 def require(df: pd.DataFrame, what: str, sweep: str) -> pd.DataFrame:
     """DF itself, or MissingData naming the sweep that would have produced it."""
     if df.empty:

@@ -185,6 +185,18 @@ def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) 
     np.testing.assert_allclose(_labelled(axes[1])["ADA, 2k"].get_ydata(), want)
 
 
+def test_accuracy_of_a_long_run_is_a_centred_rolling_mean(tmp_path: Path) -> None:
+    # 50 ticks -> a 3-tick window; a train accuracy alternating 0.4 / 0.8 becomes 0.533 / 0.667 inside the run
+    rows = [{"trial_id": "a", "tick": t, "aug_mode": "none", "acc_real_train": 0.4 if t % 2 else 0.8,
+             "acc_real_val": 0.5} for t in range(1, 51)]
+    fig = F.fig_diffaug_accuracy(_load(tmp_path, "overfitting", rows))
+    ax = [ax for ax in fig.axes if ax.get_visible()][0]
+    train = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"][0].get_ydata()
+    np.testing.assert_allclose(train[1:5], [1.6 / 3, 2.0 / 3, 1.6 / 3, 2.0 / 3])
+    np.testing.assert_allclose(train[0], 0.6)                       # the window shrinks at the ends
+    assert "rolling mean over 3 ticks" in " ".join(fig._suptitle.get_text().split())   # the title wraps
+
+
 def test_fig3_every_run_a_dot_and_a_median_line(tmp_path: Path) -> None:
     rows = [{"trial_id": f"r_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed", "augpipe": "rotate90",
              "p_fixed": p, "fid": 10 + 20 * p + off, "leak_rot": p / 2} for p in (0.0, 0.5, 1.0)
