@@ -19,7 +19,7 @@ from matplotlib.image import imread
 
 from analysis.errors import MissingData
 from analysis.figures_fixed_p import LEAK_PIPES
-from analysis.plotting import PIPE_NAMES
+from analysis.plotting import PIPE_NAMES, suptitle
 from analysis.storefs import SweepDir, find_sweeps, read_bytes, sample_ticks
 from analysis.tidy import present
 
@@ -86,5 +86,5 @@ def fig3_samples(metrics: pd.DataFrame, results: str | Path, *, ps: Sequence[flo
                 ax.set_title(f"p = {p:g}")
             if c == 0:
                 ax.set_ylabel(PIPE_NAMES.get(pipe, pipe))
-    fig.suptitle("ADA Fig 3: generated samples at the last tick (leaks show up as rotated / recoloured images)")
+    suptitle(fig, "ADA Fig 3: generated samples at the last tick (leaks show up as rotated / recoloured images)")
     return fig
