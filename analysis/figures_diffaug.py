@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.plotting import color, panels, suptitle
-from analysis.tidy import FidWhich, fid_label, fraction_label, per_trial, require, spread
+from analysis.tidy import FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
 
 BASELINE = "no augmentation"
 APPLY_TO = {"both": "reals + fakes, D and G steps (DiffAugment)", "reals_only": "reals only", "d_only": "D step only"}
@@ -36,7 +36,12 @@ def diffaug_trials(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str
     rows = rows.assign(policy=[_policy(str(m), p) for m, p in zip(rows["aug_mode"], rows["diffaug_policy"])],
                        fraction=rows["n_eff"] / full,
                        apply_to=rows["apply_to"].astype(object).where(rows["apply_to"].notna(), "both"))
-    rows["fraction_label"] = [fraction_label(f) if np.isfinite(f) else "100%" for f in rows["fraction"]]
+    if rows["n_eff"].nunique() > 1:
+        rows["fraction_label"] = [fraction_label(f) if np.isfinite(f) else "100%" for f in rows["fraction"]]
+    else:
+        # one size only (e.g. the tiny ablation at 10%): the full set was not run, so a share of it cannot be
+        # read from the results -- label the image count instead of a false "100%"
+        rows["fraction_label"] = [f"{fmt_count(n)} images" if np.isfinite(n) else "all images" for n in rows["n_eff"]]
     rows.attrs["detector"] = trials.attrs.get("detector")
     return rows
 
@@ -53,7 +58,8 @@ def diffaug_policy_table(metrics: pd.DataFrame, fid: FidWhich = "final", detecto
     stats = spread(rows, ["policy", "fraction", "fraction_label"])
     table = stats.pivot_table(index="policy", columns="fraction", values="median", aggfunc="first")
     table = table[sorted(table.columns, reverse=True)]
-    table.columns = [fraction_label(f) for f in table.columns]
+    labels = dict(zip(stats["fraction"], stats["fraction_label"]))
+    table.columns = [labels[f] for f in table.columns]
     table = table.reindex(_policy_order(table.index))
     table.columns.name, table.index.name = "data fraction", "policy"
     return table
@@ -71,7 +77,7 @@ def diffaug_apply_to_table(metrics: pd.DataFrame, fid: FidWhich = "final", detec
     table = table[[c for c in APPLY_TO if c in table.columns]]
     table = table.loc[[p for p in table.index if p in set(ablated["policy"])]]
     base = at[at["aug_mode"] == "none"]["fid"]
-    table.attrs.update(baseline=float(base.median()) if len(base) else None, fraction=fraction_label(frac))
+    table.attrs.update(baseline=float(base.median()) if len(base) else None, fraction=str(at["fraction_label"].iloc[0]))
     table.columns.name, table.index.name = "applied to", "policy"
     return table
 
@@ -118,4 +124,5 @@ def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final",
     ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid))
     ax.legend(fontsize=8, title="augmentation applied to", loc="upper left", ncol=2)
     ax.grid(alpha=0.3, axis="y")
-    return suptitle(fig, f"DiffAugment ablation: where to augment ({table.attrs['fraction']} of the data)")
+    where = table.attrs["fraction"]
+    return suptitle(fig, f"DiffAugment ablation: where to augment ({where if 'images' in where else where + ' of the data'})")

@@ -234,6 +234,20 @@ def test_diffaugment_tables_label_fractions(tmp_path: Path) -> None:
     assert sorted(round(p.get_height(), 6) for p in ax.patches) == [5.0, 20.0, 100.0]
 
 
+def test_diffaugment_ablation_at_one_size_is_labelled_by_its_image_count(tmp_path: Path) -> None:
+    # only the 10% runs exist (the tiny scale): the share of the full set cannot be read back, so no "100%"
+    rows = [{"trial_id": "none", "tick": 1, "dataset_size": 7000, "fid": 5.0}]
+    for where, fid in (("both", 6.0), ("reals_only", 15.0), ("d_only", 25.0)):
+        rows.append({"trial_id": where, "tick": 1, "dataset_size": 7000, "aug_mode": "diffaugment",
+                     "diffaug_policy": "color,translation,cutout", "apply_to": where, "fid": fid})
+    m = _load(tmp_path, "diffaugment_grid", rows)
+    assert list(F.diffaug_policy_table(m).columns) == ["7k images"]
+    assert F.diffaug_apply_to_table(m).attrs["fraction"] == "7k images"
+    fig = F.fig_diffaug_apply_to_bars(m)
+    assert "(7k images)" in " ".join(fig._suptitle.get_text().split())
+    assert sorted(round(p.get_height(), 6) for p in fig.axes[0].patches) == [6.0, 15.0, 25.0]
+
+
 def test_missing_data_names_the_sweep_to_run(tmp_path: Path) -> None:
     m = _load(tmp_path, "misc", [{"trial_id": "x", "tick": 1, "aug_mode": "ada", "fid": 5.0}])
     for spec in F.FIGURES:
