@@ -88,7 +88,10 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     target = ada["ada_target"].dropna()
     for i, (label, g) in enumerate(size_groups(ada)):
         median_line(axes[0], over_training(g, [], "p"), "kimg", color(i), label)
-        median_line(axes[1], over_training(g, [], key), "kimg", color(i), f"ADA, {label}")
+        measured = g[g["D_real_val"].notna()] if key == "r_v" else g
+        # r_v from the metric ticks' D outputs (1 000 images each), not the controller's last 4-minibatch value
+        median_line(axes[1], over_training(measured if not measured.empty else g, [], key), "kimg", color(i),
+                    f"ADA, {label}")
         b = best[best["size_label"] == label] if not best.empty else best
         if not b.empty:
             bp, pipe = float(b["p_fixed"].iloc[0]), str(b["augpipe"].iloc[0])
@@ -101,7 +104,7 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     if not target.empty:
         axes[1].axhline(float(target.iloc[0]), color="k", linestyle=":", linewidth=1, label="ADA target")
     axes[0].set_ylabel("augmentation probability p")
-    axes[0].set_title("(c) p over training (dashed = best fixed p)")
+    axes[0].set_title("(c) p over training" + (" (dashed = best fixed p)" if not best.empty else ""))
     axes[1].set_ylabel(f"overfitting heuristic {name}")
     axes[1].set_title(f"(d) {name} over training")
     for ax in axes:

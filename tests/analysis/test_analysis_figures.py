@@ -173,7 +173,8 @@ def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) 
     for size, slope in ((2000, 0.2), (50_000, 0.05)):
         for tick in (1, 2, 3):
             rows.append({"trial_id": f"ada_{size}", "tick": tick, "aug_mode": "ada", "augpipe": "bgc", "heuristic": heur,
-                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4, "r_v": 0.01 * tick})
+                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4, "r_v": 0.01 * tick,
+                         "D_real_val": 0.0 if tick > 1 else None})   # tick 1's r_v is the controller's, not measured
     fig = F.fig5cd_p_and_rt(_load(tmp_path, "ada_target_grid", rows))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     name = "r_v" if heur == "rv" else "r_t"
@@ -181,7 +182,7 @@ def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) 
     p2k, p50k = _labelled(axes[0])["2k"], _labelled(axes[0])["50k"]
     np.testing.assert_allclose(p2k.get_ydata(), [0.2, 0.4, 0.6])
     np.testing.assert_allclose(p50k.get_ydata(), [0.05, 0.1, 0.15])
-    want = [0.01, 0.02, 0.03] if heur == "rv" else [0.4, 0.4, 0.4]
+    want = [0.02, 0.03] if heur == "rv" else [0.4, 0.4, 0.4]
     np.testing.assert_allclose(_labelled(axes[1])["ADA, 2k"].get_ydata(), want)
 
 
