@@ -82,7 +82,6 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     ada = require(_default_ada(rows[rows["p"].notna()]), "ADA runs logging p and r_t", "ada_target_grid")
     heur = ada["heuristic"].dropna().astype(str)
     key = "r_v" if len(heur) and (heur == "rv").all() else "r_t"
-    name = "r_v" if key == "r_v" else "r_t"
     best = best_fixed_p(per_trial(metrics, fid, detector)) if (rows["aug_mode"] == "fixed").any() else pd.DataFrame()
     fig, axes = panels(2)
     target = ada["ada_target"].dropna()
@@ -105,14 +104,14 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
         axes[1].axhline(float(target.iloc[0]), color="k", linestyle=":", linewidth=1, label="ADA target")
     axes[0].set_ylabel("augmentation probability p")
     axes[0].set_title("(c) p over training" + (" (dashed = best fixed p)" if not best.empty else ""))
-    axes[1].set_ylabel(f"overfitting heuristic {name}")
-    axes[1].set_title(f"(d) {name} over training")
+    axes[1].set_ylabel(f"overfitting heuristic {key}")
+    axes[1].set_title(f"(d) {key} over training")
     for ax in axes:
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="training set" if ax is axes[0] else None)
     note = f"heuristic {heur.iloc[0]}, target {target.iloc[0]:g}" if len(heur) and len(target) else "ADA"
-    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and {name} over training ({note})")
+    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and {key} over training ({note})")
 
 
 def fig7_fid_vs_size(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
