@@ -91,16 +91,17 @@ def _d_panel(ax: Axes, g: pd.DataFrame, window: int) -> None:
         sub = g[g[col].notna()]
         if sub.empty:
             continue
-        stats = rolling(over_training(sub, [], col).sort_values("kimg").reset_index(drop=True),
-                        ["median", "min", "max"], window)
-        ax.plot(stats["kimg"], stats["median"], color=c, label=name)
+        stats = over_training(sub, [], col)  # sorted by kimg, one row per tick
         std = pd.Series(hist_std(sub, key), index=sub.index)
-        if std.notna().any():
-            s = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"])
-            s = s.rolling(window, center=True, min_periods=1).mean().to_numpy() if window > 1 else s.to_numpy()
-            ok = np.isfinite(s)
-            ax.fill_between(stats["kimg"][ok], stats["median"][ok] - s[ok], stats["median"][ok] + s[ok],
-                            color=c, alpha=0.15, linewidth=0)
+        has_std = bool(std.notna().any())
+        if has_std:
+            stats["std"] = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"]).to_numpy()
+        stats = rolling(stats, ["median", "min", "max"] + (["std"] if has_std else []), window)
+        ax.plot(stats["kimg"], stats["median"], color=c, label=name)
+        if has_std:
+            ok = stats["std"].notna()
+            ax.fill_between(stats["kimg"][ok], (stats["median"] - stats["std"])[ok],
+                            (stats["median"] + stats["std"])[ok], color=c, alpha=0.15, linewidth=0)
         else:
             band(ax, stats["kimg"], stats["min"], stats["max"], c)
 
@@ -154,7 +155,7 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
                 continue
             c = color(i * 3)
             for col, ls in (("acc_real_train", "-"), ("acc_real_val", "--")):
-                stats = rolling(over_training(sub, [], col).sort_values("kimg").reset_index(drop=True),
+                stats = rolling(over_training(sub, [], col),
                                 ["median"], window)
                 ax.plot(stats["kimg"], stats["median"], color=c, linestyle=ls)
         ax.set_title(f"training set {label}")
