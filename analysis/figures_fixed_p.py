@@ -71,9 +71,14 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
 
 def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = None, size_label: str | None = None,
                             detector: str | None = None, ax: Axes | None = None) -> Figure:
-    """ADA Fig 4d: FID over training for several fixed p, one category (default geom) and one size (default ~10k)."""
-    rows = require(metrics[(metrics["aug_mode"] == "fixed") & metrics["fid"].notna()], "fixed-p FID rows", "fixed_p_grid")
-    rows, det = one_detector(rows, detector)
+    """ADA Fig 4d: FID over training for several fixed p, one category (default geom) and one size (default ~10k).
+
+    When p = 0 was not run, the run without augmentation at that size is drawn as p = 0 (as Fig 4a-c do): the
+    question the figure answers is when, in training, augmenting starts to pay for itself."""
+    have_fid = metrics[metrics["fid"].notna()]
+    require(have_fid[have_fid["aug_mode"] == "fixed"], "fixed-p FID rows", "fixed_p_grid")
+    have_fid, det = one_detector(have_fid[have_fid["aug_mode"].isin(["fixed", "none"])], detector)
+    rows = have_fid[have_fid["aug_mode"] == "fixed"]
     found = [c for c in FIG4_ORDER if c in present(rows["augpipe"])]
     category = category or ("geom" if "geom" in found else (found[0] if found else None))
     rows = require(rows[rows["augpipe"] == category], f"fixed-p runs of category {category}", "fixed_p_grid")
@@ -83,11 +88,14 @@ def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = Non
         size_label = min(n, key=lambda lab: abs(np.log(max(n[lab], 1.0) / 10_000.0)) if np.isfinite(n[lab]) else 1e9)
     g = require(groups.get(size_label, pd.DataFrame()), f"runs at size {size_label}", "fixed_p_grid")
     fig, ax = single(ax)
-    ps = sorted(g["p_fixed"].dropna().unique())
+    runs = {f"p = {p:g}": g[g["p_fixed"] == p] for p in sorted(g["p_fixed"].dropna().unique())}
+    base = dict(size_groups(have_fid[have_fid["aug_mode"] == "none"])).get(size_label)
+    if "p = 0" not in runs and base is not None and not base.empty:
+        runs = {"p = 0 (no augmentation)": base, **runs}
     cmap = colormaps["viridis"]
-    for i, p in enumerate(ps):
-        stats = over_training(g[g["p_fixed"] == p], [], "fid").sort_values("kimg")
-        ax.plot(stats["kimg"], stats["median"], color=cmap(i / max(len(ps) - 1, 1)), label=f"p = {p:g}")
+    for i, (label, run) in enumerate(runs.items()):
+        stats = over_training(run, [], "fid")
+        ax.plot(stats["kimg"], stats["median"], color=cmap(i / max(len(runs) - 1, 1)), label=label)
     log_y(ax)
     ax.set_xlabel(KIMG_LABEL)
     ax.set_ylabel(fid_label(det) + " (log scale)")

@@ -167,6 +167,37 @@ def test_fig4_lines_start_at_the_baseline_when_p0_was_not_run(tmp_path: Path) ->
     np.testing.assert_allclose(lines["geom"].get_ydata(), [40.0, 35.0])
 
 
+def test_fig4d_draws_no_augmentation_as_p0_at_the_same_size(tmp_path: Path) -> None:
+    rows = []
+    for tick in (1, 2, 3):
+        rows.append({"trial_id": "none_2k", "tick": tick, "aug_mode": "none", "dataset_size": 2000, "fid": 10.0 - tick})
+        rows.append({"trial_id": "none_50k", "tick": tick, "aug_mode": "none", "dataset_size": 50_000, "fid": 1.0})
+        for p in (0.2, 0.5):
+            rows.append({"trial_id": f"geom_{p}", "tick": tick, "aug_mode": "fixed", "augpipe": "geom", "p_fixed": p,
+                         "dataset_size": 2000, "fid": 20.0 * p + 10.0 - 2 * tick})
+    m = _load(tmp_path, "fixed_p_grid", rows)
+    m["kimg"] = m["tick"] * 4.0
+    ax = F.fig4d_fid_over_training(m).axes[0]
+    lines = _labelled(ax)
+    assert list(lines) == ["p = 0 (no augmentation)", "p = 0.2", "p = 0.5"]
+    np.testing.assert_allclose(lines["p = 0 (no augmentation)"].get_xdata(), [4.0, 8.0, 12.0])
+    np.testing.assert_allclose(lines["p = 0 (no augmentation)"].get_ydata(), [9.0, 8.0, 7.0])   # the 2k run, not 50k
+    np.testing.assert_allclose(lines["p = 0.5"].get_ydata(), [18.0, 16.0, 14.0])
+    assert "geom" in ax.get_title() and "2k" in ax.get_title()
+
+
+def test_fig4d_keeps_a_real_p0_run_over_the_baseline(tmp_path: Path) -> None:
+    rows = []
+    for tick in (1, 2):
+        rows.append({"trial_id": "none", "tick": tick, "aug_mode": "none", "dataset_size": 2000, "fid": 99.0})
+        for p in (0.0, 0.4):
+            rows.append({"trial_id": f"geom_{p}", "tick": tick, "aug_mode": "fixed", "augpipe": "geom", "p_fixed": p,
+                         "dataset_size": 2000, "fid": 5.0 + p})
+    lines = _labelled(F.fig4d_fid_over_training(_load(tmp_path, "fixed_p_grid", rows)).axes[0])
+    assert list(lines) == ["p = 0", "p = 0.4"]
+    np.testing.assert_allclose(lines["p = 0"].get_ydata(), [5.0, 5.0])
+
+
 @pytest.mark.parametrize("heur", ["rt", "rv"])
 def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) -> None:
     rows = []
