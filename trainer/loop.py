@@ -67,6 +67,33 @@ def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir:
     return _Run(cfg, state, bundle, suite, hooks).run()
 
 
+def metrics_seed(run_seed: int, tick: int) -> int:
+    """Seed of the latents a metrics tick draws: fixed per (run, tick), so a saved snapshot can be re-measured exactly."""
+    return run_seed + METRICS_STREAM_OFFSET + tick
+
+
+def measure_snapshot(suite: Any, state: TrainState, seed: int) -> dict[str, Any]:
+    """The metrics row of STATE's current G_ema and D (suite.evaluate), with latents drawn from SEED.
+
+    Shared by the training loop and `python -m trainer.evaluate`, so a re-measured checkpoint goes through the very
+    same generation and scoring as the tick that logged it."""
+    dev, z_dim = state.setup.device, state.cfg.model.z_dim
+    gen = torch.Generator(device=dev).manual_seed(seed)
+
+    @torch.no_grad()
+    def generate(n: int) -> torch.Tensor:
+        z = torch.randn((n, z_dim), generator=gen, device=dev)
+        with state.setup.autocast():
+            return state.G_ema(z, noise_generator=gen).float()
+
+    @torch.no_grad()
+    def discriminator(x: torch.Tensor) -> torch.Tensor:
+        with state.setup.autocast():
+            return state.D(x.to(dev)).float()
+
+    return dict(suite.evaluate(generate, discriminator))
+
+
 class _Run:
     """One session of a run: the step, the tick boundary and the report."""
 
@@ -130,21 +157,7 @@ class _Run:
         st.aug.observe(train_logits=train_logits, val_logits=val_logits, fake_logits=fake_logits)
 
     def _metrics(self) -> dict[str, Any]:
-        st, dev = self.state, self.state.setup.device
-        gen = torch.Generator(device=dev).manual_seed(self.cfg.run.seed + METRICS_STREAM_OFFSET + st.tick)
-
-        @torch.no_grad()
-        def generate(n: int) -> torch.Tensor:
-            z = torch.randn((n, self.cfg.model.z_dim), generator=gen, device=dev)
-            with st.setup.autocast():
-                return st.G_ema(z, noise_generator=gen).float()
-
-        @torch.no_grad()
-        def discriminator(x: torch.Tensor) -> torch.Tensor:
-            with st.setup.autocast():
-                return st.D(x.to(dev)).float()
-
-        return dict(self.suite.evaluate(generate, discriminator))
+        return measure_snapshot(self.suite, self.state, metrics_seed(self.cfg.run.seed, self.state.tick))
 
     def _end_tick(self, stats: TickStats) -> None:
         st, cfg = self.state, self.cfg
