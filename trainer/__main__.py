@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
-from trainer.errors import OneLineArgumentParser, UserInputError
+from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,11 +98,7 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return run(sys.argv[1:] if argv is None else argv)
-    except UserInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(run, argv)
 
 
 if __name__ == "__main__":

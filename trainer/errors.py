@@ -9,6 +9,8 @@ import it without pulling in torch.
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 
@@ -32,3 +34,12 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UserInputError(f"{self.prog}: {message} (see --help)")
+
+
+def cli_main(run: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
+    """RUN(argv) (sys.argv[1:] by default), with a `UserInputError` turned into one stderr line and exit code 2."""
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -23,7 +23,6 @@ exit 2, checked for every argument before any measuring starts.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ import numpy as np
 
 from trainer.checkpoint import CONFIG_FILE, STATE_FILE, read_checkpoint, read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
-from trainer.errors import OneLineArgumentParser, UserInputError
+from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 
 MAX_REPEATS = 100
 # Repeat r draws from metrics_seed(...) + r * REPEAT_STRIDE: far from the seeds of the run's other ticks.
@@ -132,11 +131,7 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return run(sys.argv[1:] if argv is None else argv)
-    except UserInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(run, argv)
 
 
 if __name__ == "__main__":
