@@ -31,6 +31,7 @@ import numpy as np
 from trainer.checkpoint import CONFIG_FILE, STATE_FILE, read_checkpoint, read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
+from trainer.run_dir import latest_checkpoint
 
 MAX_REPEATS = 100
 # Repeat r draws from metrics_seed(...) + r * REPEAT_STRIDE: far from the seeds of the run's other ticks.
@@ -61,9 +62,9 @@ def resolve_checkpoint(path: Path) -> Path:
         raise UserInputError(f"{path}: no such directory")
     if _is_checkpoint(path):
         return path
-    for candidate in (path / "checkpoints" / "latest", path / "checkpoints" / "latest.old"):
-        if _is_checkpoint(candidate):
-            return candidate
+    latest = latest_checkpoint(path)
+    if latest is not None:
+        return latest
     ray_ckpts = sorted(d for d in path.glob("checkpoint_*") if _is_checkpoint(d))
     if ray_ckpts:
         return ray_ckpts[-1]
@@ -92,8 +93,13 @@ def plan(args: Any) -> list[tuple[Path, TrainConfig]]:
     return out
 
 
-def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None = None) -> dict[str, Any]:
-    """FID (and KID) of one checkpoint's G_ema over REPEATS latent draws, with CFG's metrics settings."""
+def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None = None,
+            suites: dict[str, Any] | None = None) -> dict[str, Any]:
+    """FID (and KID) of one checkpoint's G_ema over REPEATS latent draws, with CFG's metrics settings.
+
+    SUITES, when given, keeps one dataset + MetricSuite per (data, metrics, seed, device) across calls: the
+    checkpoints of one sweep share them, and building them (dataset, detector, real statistics) costs more than
+    scoring a snapshot."""
     import torch
 
     from trainer.data import load_dataset
@@ -106,11 +112,15 @@ def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None =
         torch.set_num_threads(cfg.run.threads)
     _, saved = read_checkpoint(ckpt, map_location="cpu")
     setup = resolve_device(cfg.run)
-    bundle = load_dataset(cfg.data, cache_dir=cache_dir)
+    key = json.dumps([cfg.data.model_dump(mode="json"), cfg.metrics.model_dump(mode="json"), cfg.run.seed, str(setup.device)])
+    suites = {} if suites is None else suites
+    if key not in suites:
+        bundle = load_dataset(cfg.data, cache_dir=cache_dir)
+        suites[key] = (bundle, MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed))
+    bundle, suite = suites[key]
     state = TrainState(cfg, setup, resolution=bundle.resolution, channels=bundle.channels, train_size=len(bundle.train))
     state.load_state_dict(saved)
     del saved
-    suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
     base = metrics_seed(cfg.run.seed, state.tick)
     rows = [measure_snapshot(suite, state, base + r * REPEAT_STRIDE) for r in range(repeats)]
     fids = [float(r["fid"]) for r in rows]
@@ -125,8 +135,9 @@ def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None =
 
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    suites: dict[str, Any] = {}
     for ckpt, cfg in plan(args):
-        print(json.dumps(measure(ckpt, cfg, args.repeats, args.cache_dir)), flush=True)
+        print(json.dumps(measure(ckpt, cfg, args.repeats, args.cache_dir, suites)), flush=True)
     return 0
 
 
