@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from trainer.checkpoint import CONFIG_FILE, STATE_FILE, read_checkpoint, read_checkpoint_config, read_progress
+from trainer.checkpoint import (CONFIG_FILE, STATE_FILE, is_checkpoint_dir, read_checkpoint, read_checkpoint_config,
+                                read_progress)
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.run_dir import latest_checkpoint
@@ -52,20 +53,16 @@ def build_parser() -> OneLineArgumentParser:
     return p
 
 
-def _is_checkpoint(d: Path) -> bool:
-    return (d / CONFIG_FILE).is_file() and (d / STATE_FILE).is_file()
-
-
 def resolve_checkpoint(path: Path) -> Path:
     """The checkpoint directory PATH names (itself, a run dir's latest, or a Ray trial's newest checkpoint_*)."""
     if not path.is_dir():
         raise UserInputError(f"{path}: no such directory")
-    if _is_checkpoint(path):
+    if is_checkpoint_dir(path):
         return path
     latest = latest_checkpoint(path)
     if latest is not None:
         return latest
-    ray_ckpts = sorted(d for d in path.glob("checkpoint_*") if _is_checkpoint(d))
+    ray_ckpts = sorted(d for d in path.glob("checkpoint_*") if is_checkpoint_dir(d))
     if ray_ckpts:
         return ray_ckpts[-1]
     raise UserInputError(f"{path}: no checkpoint here (expected {CONFIG_FILE} + {STATE_FILE}, checkpoints/latest/ "

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from trainer.atomic import atomic_write_bytes
-from trainer.checkpoint import CONFIG_FILE
+from trainer.checkpoint import is_checkpoint_dir
 from trainer.hooks import TickReport
 from trainer.samples import save_png
 
@@ -31,7 +31,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest complete checkpoint directory of a run dir, or None."""
     for name in ("latest", "latest.old"):
         d = run_dir / "checkpoints" / name
-        if (d / CONFIG_FILE).is_file() and (d / "state.pt").is_file():
+        if is_checkpoint_dir(d):
             return d
     return None
 
