@@ -54,7 +54,7 @@ def fig5ab_fid_vs_target(metrics: pd.DataFrame, *, fid: FidWhich = "final", dete
         ax.set_xlabel("ADA target value")
         log_y(ax)  # sizes differ by 10x in FID: on a linear axis the large sets look flat
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid) + " (log scale)")
+    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note"), log=True))
     handles, _ = axes[0].get_legend_handles_labels()
     if not best.empty:
         handles.append(Line2D([], [], color="gray", linestyle="--", label="best fixed p (same colour = same size)"))
@@ -131,7 +131,7 @@ def fig7_fid_vs_size(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector
     log_size_axis(ax, trials["n_eff"].unique())
     log_y(ax)
     ax.set_xlabel("training set size (images; x-flips count double)")
-    ax.set_ylabel(fid_label(trials.attrs.get("detector") or _det(trials), fid) + " (log scale)")
+    ax.set_ylabel(fid_label(trials.attrs.get("detector") or _det(trials), fid, trials.attrs.get("fid_note"), log=True))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return suptitle(fig, "ADA Fig 7: FID vs training-set size, lower is better (median, min-max over seeds)")

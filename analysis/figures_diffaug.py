@@ -102,7 +102,7 @@ def fig_diffaug_policy_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", d
     fig, axes = panels(1, width=7.5, height=4.4)
     _grouped_bars(axes[0], stats, "fraction_label", "policy", groups, _policy_order(pd.Index(stats["policy"].unique())), {})
     axes[0].set_xlabel("fraction of the training data")
-    axes[0].set_ylabel(fid_label(rows.attrs.get("detector"), fid))
+    axes[0].set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
     axes[0].legend(fontsize=8, title="DiffAugment policy")
     axes[0].grid(alpha=0.3, axis="y")
     return suptitle(fig, "DiffAugment: FID per policy and data fraction (median, min-max over seeds)")
@@ -121,7 +121,7 @@ def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final",
         ax.axhline(table.attrs["baseline"], color="k", linestyle="--", linewidth=1.2, label=BASELINE)
     ax.set_ylim(0, 1.45 * float(stats["max"].max()))  # headroom for the legend above the bars
     ax.set_xlabel("DiffAugment policy")
-    ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid))
+    ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
     ax.legend(fontsize=8, title="augmentation applied to", loc="upper left", ncol=2)
     ax.grid(alpha=0.3, axis="y")
     where = table.attrs["fraction"]

@@ -58,15 +58,28 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
                 stats = pd.concat([start, stats], ignore_index=True)
             if not stats.empty:
                 median_line(ax, stats, "p_fixed", color(i), cat, marker="o", show_band=False)
+                _draw_noise(ax, g[g["augpipe"] == cat], color(i))
         if not b.empty:
             ax.axhline(float(b["median"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label="no augmentation")
+            base_runs = trials[(trials["aug_mode"] == "none") & (trials["size_label"] == label)]
+            if len(base_runs) == 1 and "fid_std" in base_runs and base_runs["fid_std"].notna().all():
+                mid, sd = float(base_runs["fid"].iloc[0]), float(base_runs["fid_std"].iloc[0])
+                ax.axhspan(mid - sd, mid + sd, color="k", alpha=0.08, linewidth=0)   # the baseline's own noise
         ax.set_title(f"({'abc'[k] if k < 3 else k}) training set {label}")
         ax.set_xlabel("augmentation probability p")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid))
+    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note")))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, title="category", loc="outside right center")
     return suptitle(fig, "ADA Fig 4a-c: FID vs fixed augmentation probability p (median over seeds)")
+
+
+def _draw_noise(ax: Axes, runs: pd.DataFrame, c: str) -> None:
+    """± the std over latent draws of re-measured FIDs (single-seed points only): is a gap larger than the noise?"""
+    if "fid_std" not in runs or runs["fid_std"].isna().all() or runs.groupby("p_fixed", observed=True).size().max() > 1:
+        return
+    ax.errorbar(runs["p_fixed"].to_numpy(float), runs["fid"].to_numpy(float), yerr=runs["fid_std"].to_numpy(float),
+                fmt="none", ecolor=c, elinewidth=1, capsize=3)
 
 
 def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = None, size_label: str | None = None,
@@ -98,7 +111,7 @@ def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = Non
         ax.plot(stats["kimg"], stats["median"], color=cmap(i / max(len(runs) - 1, 1)), label=label)
     log_y(ax)
     ax.set_xlabel(KIMG_LABEL)
-    ax.set_ylabel(fid_label(det) + " (log scale)")
+    ax.set_ylabel(fid_label(det, log=True))
     ax.set_title(f"ADA Fig 4d: FID over training, {category}, training set {size_label}")
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3, which="both")
@@ -127,7 +140,7 @@ def fig3_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
         ax.set_xlabel("augmentation probability p")
         ax.set_xlim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid))
+    axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note")))
     axes[0].legend(fontsize=8)
     return suptitle(fig, "ADA Fig 3: leaking — FID vs p for single transforms (a rise near p = 1 means it leaks)")
 

@@ -23,18 +23,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.errors import NoTickRows, ResultsError
-from analysis.storefs import (SweepDir, concat, find_sweeps, metric_parts, read_many, read_parquet, read_status_records,
-                              read_sweep_json)
+from analysis.storefs import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
+                              read_status_records, read_sweep_json)
 
 KEY = ["sweep", "trial_id", "tick"]
 CATEGORY_COLS = ("sweep", "trial_id", "scale", "aug_mode", "augpipe", "heuristic", "diffaug_policy", "apply_to",
                  "dataset", "detector")
-INT_COLS = ("attempt", "schema_version", "seed", "dataset_size", "resolution", "tick", "retries")
+INT_COLS = ("attempt", "schema_version", "seed", "dataset_size", "resolution", "tick", "retries", "fid_eval_samples",
+            "fid_eval_repeats")
 BOOL_COLS = ("mirror",)
 FLOAT_COLS = ("p_fixed", "ada_target", "kimg", "wall_s", "img_per_s", "time_train_s", "time_metrics_s", "time_ckpt_s",
               "p", "r_t", "r_v", "loss_G", "loss_D", "loss_r1", "D_real_train", "D_real_val", "D_fake",
               "acc_real_train", "acc_real_val", "acc_fake", "fid", "kid", "leak_rot", "leak_color", "leak_blank",
-              "written_at")
+              "written_at", "fid_eval", "fid_eval_std")
 LIST_COLS = ("D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges")
 CONFIG_COLS = ("sweep", "trial_id", "schema_version", "scale", "seed", "aug_mode", "augpipe", "p_fixed", "ada_target",
                "heuristic", "diffaug_policy", "apply_to", "dataset", "dataset_size", "mirror", "resolution")
@@ -142,7 +143,53 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("trial_id", "tick") if c not in table.column_names]
     if missing:
         raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
-    return to_pandas(dedup_newest(typed_table(table)))
+    return with_evaluations(to_pandas(dedup_newest(typed_table(table))), load_evaluations(sweeps))
+
+
+# Re-measured FIDs (python -m sweeps.evaluate) as they appear on tick rows: evaluation column -> tick-row column.
+EVAL_JOIN = {"fid": "fid_eval", "fid_std": "fid_eval_std", "fid_samples": "fid_eval_samples", "repeats": "fid_eval_repeats"}
+EVAL_KEY = ["sweep", "trial_id", "tick", "detector"]
+
+
+def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:
+    """Re-measured FIDs of SWEEPS: one row per (sweep, trial, tick, detector); more samples, then more draws, then newest wins.
+
+    Several evaluations of one snapshot are normal (a quick one, then a careful one); the most careful is the one to plot.
+    """
+    tables: list[pa.Table] = []
+    for sweep in sweeps:
+        tables += [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, evaluation_parts(sweep)) if t.num_rows]
+    if not tables:
+        return pd.DataFrame(columns=EVAL_KEY + list(EVAL_JOIN))
+    df = concat(tables, "evaluations").to_pandas()
+    missing = [c for c in EVAL_KEY + ["fid"] if c not in df]
+    if missing:
+        raise ResultsError(f"evaluation rows lack required column(s) {', '.join(missing)}")
+    for col in ("fid_samples", "repeats", "written_at"):
+        if col not in df:
+            df[col] = np.nan
+    df = df.sort_values(["fid_samples", "repeats", "written_at"], kind="stable", na_position="first")
+    return df.drop_duplicates(EVAL_KEY, keep="last").reset_index(drop=True)
+
+
+def with_evaluations(metrics: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame:
+    """METRICS with each re-measured FID on the tick row it re-measures (`fid_eval*`; null elsewhere).
+
+    Joined on the detector too, so a number is never shown as a re-measure of a tick logged with another detector.
+    """
+    if evaluations.empty or metrics.empty:
+        return metrics
+    def key(df: pd.DataFrame) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays([df["sweep"].astype(str).to_numpy(), df["trial_id"].astype(str).to_numpy(),
+                                          df["tick"].astype("int64").to_numpy(), df["detector"].astype(str).to_numpy()])
+    pos = key(evaluations).get_indexer(key(metrics))
+    hit = pos >= 0
+    out = metrics.copy()
+    for src, dst in EVAL_JOIN.items():
+        values = pd.to_numeric(evaluations[src], errors="coerce").to_numpy(dtype="float64")
+        filled = np.where(hit, values[np.where(hit, pos, 0)], np.nan)
+        out[dst] = pd.array(np.round(filled), dtype="Int64") if dst in INT_COLS else filled
+    return out
 
 
 def empty_metrics() -> pd.DataFrame:

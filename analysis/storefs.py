@@ -108,21 +108,31 @@ def find_sweeps(results: str | Path) -> list[SweepDir]:
     return sorted(sweeps, key=lambda s: s.name)
 
 
+def _parts_in(sweep: SweepDir, folder: str) -> list[str]:
+    """Parquet files under SWEEP/FOLDER (none if it is absent), skipping temp and hidden names."""
+    mdir = sweep.join(folder)
+    if not _is_dir(sweep.fs, mdir):
+        return []
+    try:
+        infos = sweep.fs.get_file_info(pafs.FileSelector(mdir, recursive=True))
+    except OSError as exc:
+        raise ResultsError(f"cannot list {mdir}: {_first_line(exc)}") from None
+    return sorted(i.path for i in infos if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
+                  and not i.base_name.startswith((".", "_")))
+
+
 def metric_parts(sweep: SweepDir) -> list[str]:
     """Paths of the sweep's tick-row Parquet parts (the store's `metrics/`, or a single run's metrics.parquet)."""
-    parts: list[str] = []
-    mdir = sweep.join("metrics")
-    if _is_dir(sweep.fs, mdir):
-        try:
-            infos = sweep.fs.get_file_info(pafs.FileSelector(mdir, recursive=True))
-        except OSError as exc:
-            raise ResultsError(f"cannot list {mdir}: {_first_line(exc)}") from None
-        parts = [i.path for i in infos if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
-                 and not i.base_name.startswith((".", "_"))]
+    parts = _parts_in(sweep, "metrics")
     single = sweep.join("metrics.parquet")
     if _is_file(sweep.fs, single):
         parts.append(single)
     return sorted(parts)
+
+
+def evaluation_parts(sweep: SweepDir) -> list[str]:
+    """Paths of the sweep's re-measured FIDs (`python -m sweeps.evaluate` writes evaluations/<uuid>.parquet)."""
+    return _parts_in(sweep, "evaluations")
 
 
 def read_parquet(fs: pafs.FileSystem, path: str, *, missing_ok: bool = False, threads: bool = True) -> pa.Table | None:

@@ -90,10 +90,12 @@ def one_detector(df: pd.DataFrame, detector: str | None = None) -> tuple[pd.Data
     return df, (found[0] if found else None)
 
 
-def fid_label(detector: str | None, which: FidWhich | None = None) -> str:
-    """Axis label naming the detector, e.g. 'final FID (offline detector)' (lower is better, as the titles say)."""
+def fid_label(detector: str | None, which: FidWhich | None = None, note: str | None = None, *, log: bool = False) -> str:
+    """Axis label naming the detector, e.g. 'final FID (offline detector)' (lower is better, as the titles say).
+
+    NOTE (per_trial's `fid_note`) says when the FIDs are re-measurements rather than the logged ones."""
     det = f" ({detector} detector)" if detector else ""
-    return f"{which + ' ' if which else ''}FID{det}"
+    return f"{which + ' ' if which else ''}FID{det}" + (" (log scale)" if log else "") + (f"\n{note}" if note else "")
 
 
 def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
@@ -105,17 +107,40 @@ def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | 
     if rows.empty:  # keep the columns (and their types) so callers fail with MissingData, not KeyError
         return with_sizes(rows[[c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "detector"] + LEAKS
                                 if c in rows]])
+    note = None
     if which == "final":
         picked = rows.groupby(TRIAL_KEY, observed=True, sort=False).tail(1)
+        remeasured = _remeasured_finals(rows, picked)
+        if remeasured is not None:
+            picked, note = remeasured
     else:
         picked = rows.loc[rows.groupby(TRIAL_KEY, observed=True, sort=False)["fid"].idxmin()]
-    cols = [c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "detector"] + LEAKS if c in picked]
+    cols = [c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "fid_std", "detector"] + LEAKS if c in picked]
     out = picked[cols].reset_index(drop=True)
     last_leaks = _last_non_null(metrics, [c for c in LEAKS if c in metrics])
     if not last_leaks.empty:
         out = out.drop(columns=[c for c in LEAKS if c in out]).merge(last_leaks, on=TRIAL_KEY, how="left")
     out.attrs["detector"] = det
+    out.attrs["fid_note"] = note
     return with_sizes(out)
+
+
+def _remeasured_finals(rows: pd.DataFrame, finals: pd.DataFrame) -> tuple[pd.DataFrame, str] | None:
+    """FINALS with `fid` replaced by its re-measurement (`python -m sweeps.evaluate`), if every trial has one.
+
+    All or nothing: a figure that ranked some trials on 10 000-sample FIDs and others on 2 000-sample ones
+    would compare the noise and the small-sample bias, not the runs.  Only a re-measure of the trial's last
+    FID tick counts as its final FID."""
+    if "fid_eval" not in finals or finals["fid_eval"].isna().any():
+        return None
+    out = finals.copy()
+    out["fid"] = out["fid_eval"].astype("float64")
+    out["fid_std"] = out["fid_eval_std"].astype("float64")
+    samples = sorted({int(v) for v in out["fid_eval_samples"].dropna()})
+    repeats = sorted({int(v) for v in out["fid_eval_repeats"].dropna()})
+    how = (f"{samples[0]:,} samples".replace(",", " ") if len(samples) == 1 else "several sample counts") + \
+          (f" x {repeats[0]} draws" if len(repeats) == 1 and repeats[0] > 1 else "")
+    return out, f"re-measured: {how}" if samples else "re-measured"
 
 
 def _last_non_null(metrics: pd.DataFrame, cols: list[str]) -> pd.DataFrame:

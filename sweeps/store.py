@@ -155,6 +155,10 @@ class SweepStore:
             pq.write_table(table, buf, compression="zstd")
         return buf.getvalue()
 
+    def write_table(self, rel: str, table: pa.Table) -> str:
+        """Write a small table as one Parquet file at `<root>/<rel>`, atomically."""
+        return self.write_bytes(rel, self._table_bytes(table, small=True))
+
     def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int) -> str:
         """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`."""
         now = time.time()

@@ -69,7 +69,7 @@ def resolve_checkpoint(path: Path) -> Path:
                          f"or checkpoint_*/)")
 
 
-def _check_overrides(overrides: list[str]) -> None:
+def check_overrides(overrides: list[str]) -> None:
     for item in overrides:
         key = item.partition("=")[0].strip()
         if not (key.startswith(_CHANGEABLE_PREFIXES) or key in _CHANGEABLE_KEYS):
@@ -81,7 +81,7 @@ def plan(args: Any) -> list[tuple[Path, TrainConfig]]:
     """(checkpoint, config to measure with) per argument; every argument is checked before anything is measured."""
     if not 1 <= args.repeats <= MAX_REPEATS:
         raise UserInputError(f"--repeats {args.repeats}: must be between 1 and {MAX_REPEATS}")
-    _check_overrides(args.overrides)
+    check_overrides(args.overrides)
     out = []
     for path in args.checkpoints:
         ckpt = resolve_checkpoint(path)

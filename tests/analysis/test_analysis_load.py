@@ -111,3 +111,53 @@ def test_live_sweep_status_records_fill_the_derived_trials(tmp_path: Path) -> No
     df = load_trials(sdir).set_index("trial_id")
     assert df.loc["A", "status"] == "RUNNING" and df.loc["B", "status"] == "ERROR" and df.loc["B", "error"] == "OOM"
     assert df.loc["B", "retries"] == 2 and df.loc["A", "final_fid"] == 104.0
+
+
+def _write_evaluations(sdir: Path, rows: list[dict], name: str) -> None:
+    (sdir / "evaluations").mkdir(exist_ok=True)
+    pd.DataFrame(rows).to_parquet(sdir / "evaluations" / f"{name}.parquet", index=False)
+
+
+def _eval(trial: str, tick: int, fid: float, samples: int, repeats: int, written: float, detector: str = "offline") -> dict:
+    return {"sweep": "fixed_p_grid", "trial_id": trial, "tick": tick, "kimg": 4.0 * tick, "detector": detector,
+            "fid_samples": samples, "repeats": repeats, "fid": fid, "fid_std": 0.01 * repeats, "kid": None,
+            "checkpoint": f"ray/{trial}/checkpoint_000001", "written_at": written}
+
+
+def test_evaluations_join_the_tick_they_remeasure_most_careful_first(tmp_path: Path) -> None:
+    from analysis.tidy import per_trial
+
+    ticks = tick_frame([{"trial_id": t, "tick": k, "fid": f + k} for t, f in (("A", 1.0), ("B", 2.0)) for k in (1, 2)])
+    sdir = write_sweep_parts(tmp_path, "fixed_p_grid", [ticks])
+    # B's last tick is re-measured twice: the 10k x 3 one wins over the newer 2k x 1 one
+    _write_evaluations(sdir, [_eval("A", 2, 0.5, 10_000, 3, 100.0), _eval("B", 2, 0.7, 10_000, 3, 100.0)], "careful")
+    _write_evaluations(sdir, [_eval("B", 2, 9.9, 2000, 1, 200.0),
+                              _eval("A", 2, 7.7, 10_000, 3, 300.0, detector="inception")], "quick")
+    m = load_metrics(sdir)
+    last = m[m["tick"] == 2].set_index("trial_id")
+    assert last["fid_eval"].to_dict() == {"A": 0.5, "B": 0.7}   # the inception row re-measures nothing logged
+    assert m.loc[m["tick"] == 1, "fid_eval"].isna().all() and (last["fid"] == [3.0, 4.0]).all()   # logged untouched
+    assert str(m["fid_eval_samples"].dtype) == "Int64" and set(last["fid_eval_samples"]) == {10_000}
+    trials = per_trial(m, "final").set_index("trial_id")
+    assert trials["fid"].to_dict() == {"A": 0.5, "B": 0.7} and trials.attrs["fid_note"] == "re-measured: 10 000 samples x 3 draws"
+    assert per_trial(m, "best").attrs["fid_note"] is None   # best FID is a logged-curve statistic
+
+
+def test_final_fid_is_remeasured_for_all_trials_or_none(tmp_path: Path) -> None:
+    from analysis.tidy import fid_label, per_trial
+
+    ticks = tick_frame([{"trial_id": t, "tick": k, "fid": 5.0} for t in ("A", "B") for k in (1, 2)])
+    sdir = write_sweep_parts(tmp_path, "fixed_p_grid", [ticks])
+    _write_evaluations(sdir, [_eval("A", 2, 0.5, 10_000, 3, 100.0), _eval("B", 1, 0.6, 10_000, 3, 100.0)], "part")
+    trials = per_trial(load_metrics(sdir), "final")   # B's re-measure is not of its final tick
+    assert (trials["fid"] == 5.0).all() and trials.attrs["fid_note"] is None
+    assert fid_label("offline", "final", None) == "final FID (offline detector)"
+    assert fid_label("offline", "final", "re-measured", log=True) == "final FID (offline detector) (log scale)\nre-measured"
+
+
+def test_corrupt_evaluation_part_is_a_one_line_results_error(tmp_path: Path) -> None:
+    sdir = write_sweep_parts(tmp_path, "fixed_p_grid", [tick_frame([{"trial_id": "A", "tick": 1, "fid": 1.0}])])
+    (sdir / "evaluations").mkdir()
+    (sdir / "evaluations" / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ResultsError, match="corrupt or unreadable Parquet file .*bad.parquet"):
+        load_metrics(sdir)

@@ -1,0 +1,159 @@
+"""`python -m sweeps.evaluate SWEEP_DIR`: re-measure each finished trial's last snapshot and store the FIDs with the sweep.
+
+    python -m sweeps.evaluate results/fixed_p_grid --set metrics.fid_samples=10000 --repeats 3
+    python -m analysis.report results/fixed_p_grid --out report/
+
+Why: a tick's FID at `tiny` uses 2 000 samples, whose draw-to-draw noise (std
+~0.1 at FID ~1.2) is as large as the differences ADA Fig 4 is about; ranking
+trials on it can reverse their order (docs/tiny-results.md, section 3).
+`trainer.evaluate` re-measures checkpoints one names and prints JSON; this
+command does it for a whole sweep and keeps the numbers where the report and
+notebooks look: one immutable Parquet part, `evaluations/<uuid>.parquet`, one
+row per trial.  `analysis.load.load_metrics` joins them to the tick rows they
+re-measure (columns `fid_eval`, `fid_eval_std`, `fid_eval_samples`,
+`fid_eval_repeats`), and figures of final FID per trial use them once every
+trial in the figure has one -- never a mix of logged and re-measured numbers.
+
+The snapshot is each trial's newest Ray checkpoint, which for a finished trial is
+its last tick.  Trials that did not finish (ERROR, RUNNING) are skipped and
+named.  Everything -- the folder, every selected trial's checkpoint, the
+overrides, that the folder is writable -- is checked before the first
+measurement, and the part is written once, atomically, after the last; an
+interrupted run writes nothing.  Only local sweep folders are supported:
+copy a bucket's sweep down first (its checkpoints are under `ray/`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from sweeps.plan import RAY_DIR
+from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
+from trainer.checkpoint import read_checkpoint_config, read_progress
+from trainer.config import TrainConfig, apply_overrides
+from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
+from trainer.evaluate import MAX_REPEATS, check_overrides, measure, resolve_checkpoint
+
+EVAL_DIR = "evaluations"
+# sweeps.runner.trial_dirname writes trial<index:04d>_<ray trial id>
+_TRIAL_DIR = re.compile(r"^trial\d{4,}_(?P<trial_id>.+)$")
+FINISHED = "TERMINATED"
+
+
+@dataclass(frozen=True)
+class Job:
+    trial_id: str
+    checkpoint: Path
+    config: TrainConfig
+
+
+def build_parser() -> OneLineArgumentParser:
+    p = OneLineArgumentParser(prog="python -m sweeps.evaluate",
+                              description="Re-measure the last snapshot of every finished trial of a sweep and store "
+                                          "the FIDs in <sweep>/evaluations/ for analysis.report.",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sweep_dir", type=Path, help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override metrics.* (e.g. metrics.fid_samples=10000), run.device or run.threads (repeatable)")
+    p.add_argument("--repeats", type=int, default=3, help=f"independent latent draws per trial, 1..{MAX_REPEATS} (default 3)")
+    p.add_argument("--trials", nargs="+", default=None, metavar="TRIAL_ID", help="only these trial ids (default: every finished trial)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="cache for datasets and metric statistics (default $GANAUG_CACHE or ~/.cache/ganaug)")
+    return p
+
+
+def trial_dirs(ray_dir: Path) -> dict[str, Path]:
+    """Ray trial folder per trial id, from the names `sweeps.runner.trial_dirname` gives them."""
+    found: dict[str, Path] = {}
+    for d in sorted(ray_dir.iterdir()) if ray_dir.is_dir() else []:
+        m = _TRIAL_DIR.match(d.name)
+        if m and d.is_dir():
+            found[m.group("trial_id")] = d
+    return found
+
+
+def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
+    """(store, jobs, skipped notes); every check happens here, before anything is measured."""
+    if not 1 <= args.repeats <= MAX_REPEATS:
+        raise UserInputError(f"--repeats {args.repeats}: must be between 1 and {MAX_REPEATS}")
+    check_overrides(args.overrides)
+    if any(item.partition("=")[0].strip() == "metrics.detector" for item in args.overrides):
+        raise UserInputError("--set metrics.detector: the report joins re-measured FIDs to ticks logged with the same "
+                             "detector; to measure with another detector use python -m trainer.evaluate")
+    sweep_dir = args.sweep_dir.expanduser().resolve()
+    if not (sweep_dir / SWEEP_FILE).is_file():
+        raise UserInputError(f"{args.sweep_dir}: not a sweep folder (no {SWEEP_FILE}); pass <storage>/<sweep>")
+    store = SweepStore(str(sweep_dir.parent), sweep_dir.name)
+    dirs = trial_dirs(sweep_dir / RAY_DIR)
+    statuses = store.read_statuses()
+    wanted = args.trials if args.trials is not None else sorted(statuses)
+    unknown = [t for t in wanted if t not in statuses]
+    if unknown:
+        raise UserInputError(f"--trials: {', '.join(unknown)} not in {args.sweep_dir} (its trials: {', '.join(sorted(statuses)) or 'none'})")
+    jobs, skipped = [], []
+    for trial_id in wanted:
+        status = statuses[trial_id].get("status")
+        if status != FINISHED:
+            skipped.append(f"{trial_id} ({status})")
+            continue
+        if trial_id not in dirs:
+            raise UserInputError(f"{trial_id}: no Ray trial folder under {sweep_dir / RAY_DIR} (was ray/ moved or deleted?)")
+        ckpt = resolve_checkpoint(dirs[trial_id])
+        read_progress(ckpt)   # an unreadable state.pt is refused now, not after other trials were measured
+        jobs.append(Job(trial_id, ckpt, apply_overrides(read_checkpoint_config(ckpt), args.overrides)))
+    if not jobs:
+        raise UserInputError(f"{args.sweep_dir}: no finished trial to measure" + (f" (skipped: {', '.join(skipped)})" if skipped else ""))
+    probe_writable(str(sweep_dir))
+    return store, jobs, skipped
+
+
+def row(store: SweepStore, job: Job, result: dict[str, Any], now: float) -> dict[str, Any]:
+    """One Parquet row: the trial key and tick the logged row has, plus what was measured and how."""
+    return {
+        "sweep": store.sweep, "trial_id": job.trial_id, "tick": int(result["tick"]), "kimg": float(result["kimg"]),
+        "detector": result["detector"], "fid_samples": int(result["fid_samples"]), "repeats": int(result["repeats"]),
+        "fid": float(result["fid"]), "fid_std": result["fid_std"], "kid": result["kid"],
+        "checkpoint": str(job.checkpoint.relative_to(Path(store.root))), "written_at": now,
+    }
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    store, jobs, skipped = plan(args)
+    if skipped:
+        print(f"skipping unfinished trials: {', '.join(skipped)}", file=sys.stderr)
+    suites: dict[str, Any] = {}
+    rows = []
+    for i, job in enumerate(jobs, 1):
+        result = measure(job.checkpoint, job.config, args.repeats, args.cache_dir, suites)
+        rows.append(row(store, job, result, time.time()))
+        std = f" ± {result['fid_std']:.3f}" if result["fid_std"] is not None else ""
+        print(f"[{i}/{len(jobs)}] {job.trial_id} tick {result['tick']} ({result['kimg']:.0f} kimg): "
+              f"FID {result['fid']:.3f}{std} ({result['fid_samples']} samples x {result['repeats']})", flush=True)
+    table = pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
+    path = store.write_table(f"{EVAL_DIR}/{uuid.uuid4().hex[:12]}.parquet", table)
+    print(f"wrote {len(rows)} rows to {path}")
+    return 0
+
+
+EVAL_SCHEMA = pa.schema([
+    ("sweep", pa.string()), ("trial_id", pa.string()), ("tick", pa.int64()), ("kimg", pa.float64()),
+    ("detector", pa.string()), ("fid_samples", pa.int64()), ("repeats", pa.int64()), ("fid", pa.float64()),
+    ("fid_std", pa.float64()), ("kid", pa.float64()), ("checkpoint", pa.string()), ("written_at", pa.float64()),
+])
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli_main(run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
