@@ -179,6 +179,7 @@ def with_evaluations(metrics: pd.DataFrame, evaluations: pd.DataFrame) -> pd.Dat
     """
     if evaluations.empty or metrics.empty:
         return metrics
+
     def key(df: pd.DataFrame) -> pd.MultiIndex:
         return pd.MultiIndex.from_arrays([df["sweep"].astype(str).to_numpy(), df["trial_id"].astype(str).to_numpy(),
                                           df["tick"].astype("int64").to_numpy(), df["detector"].astype(str).to_numpy()])

@@ -13,7 +13,7 @@ from trainer.errors import UserInputError
 
 EXPECTED_COUNTS = {
     ("fixed_p_grid", "smoke"): 2 * 3 * 2 + 2,
-    ("fixed_p_grid", "tiny"): 1 * 3 * 1 + 1,
+    ("fixed_p_grid", "tiny"): 2 * 3 * 1 + 2,
     ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
     ("ada_target_grid", "smoke"): 1 * 2 * 2,
     ("ada_target_grid", "tiny"): 2 * 1 * 1,
@@ -58,6 +58,9 @@ def test_fixed_p_grid_values() -> None:
     base = [t for t in smoke if t.variant == "baseline"]
     assert sorted(t.config.data.dataset_size for t in base) == [2000, 10_000]
     assert _values(base, lambda c: c.augment.mode) == {"none"}
+    tiny = expand(get_sweep("fixed_p_grid"), "tiny")   # docs/tiny-results.md: the shape needs 250 images at tiny
+    assert _values(tiny, lambda c: c.data.dataset_size) == {250, 2000} and _values(tiny, lambda c: c.run.total_kimg) == {400.0}
+    assert _values([t for t in tiny if t.variant == "main"], lambda c: c.augment.p) == {0.5}
     paper = expand(get_sweep("fixed_p_grid"), "paper")
     assert _values(paper, lambda c: c.augment.augpipe) >= {"blit", "geom", "color", "filter", "noise", "cutout", "bgcfnc"}
     assert _values([t for t in paper if t.variant == "main"], lambda c: c.augment.p) == {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}
