@@ -88,6 +88,9 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     if any(item.partition("=")[0].strip() == "metrics.detector" for item in args.overrides):
         raise UserInputError("--set metrics.detector: the report joins re-measured FIDs to ticks logged with the same "
                              "detector; to measure with another detector use python -m trainer.evaluate")
+    if "://" in str(args.sweep_dir) or str(args.sweep_dir).startswith(("s3:", "gs:")):
+        raise UserInputError(f"{args.sweep_dir}: sweeps.evaluate reads checkpoints from a local folder; copy the sweep "
+                             f"down first (its checkpoints are under {RAY_DIR}/)")
     sweep_dir = args.sweep_dir.expanduser().resolve()
     if not (sweep_dir / SWEEP_FILE).is_file():
         raise UserInputError(f"{args.sweep_dir}: not a sweep folder (no {SWEEP_FILE}); pass <storage>/<sweep>")
@@ -111,7 +114,10 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
         jobs.append(Job(trial_id, ckpt, apply_overrides(read_checkpoint_config(ckpt), args.overrides)))
     if not jobs:
         raise UserInputError(f"{args.sweep_dir}: no finished trial to measure" + (f" (skipped: {', '.join(skipped)})" if skipped else ""))
-    probe_writable(str(sweep_dir))
+    try:
+        probe_writable(str(sweep_dir))
+    except UserInputError as exc:   # its message names --storage, which this command does not have
+        raise UserInputError(f"{args.sweep_dir}: cannot write {EVAL_DIR}/ there ({str(exc).partition('(')[2].rstrip(')')})") from None
     return store, jobs, skipped
 
 
