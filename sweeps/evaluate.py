@@ -25,7 +25,6 @@ copy a bucket's sweep down first (its checkpoints are under `ray/`).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -47,6 +46,12 @@ EVAL_DIR = "evaluations"
 # sweeps.runner.trial_dirname writes trial<index:04d>_<ray trial id>
 _TRIAL_DIR = re.compile(r"^trial\d{4,}_(?P<trial_id>.+)$")
 FINISHED = "TERMINATED"
+# one row per re-measured trial; analysis.load.load_evaluations reads it (analysis imports nothing from sweeps, so the columns are spelled out on both sides)
+EVAL_SCHEMA = pa.schema([
+    ("sweep", pa.string()), ("trial_id", pa.string()), ("tick", pa.int64()), ("kimg", pa.float64()),
+    ("detector", pa.string()), ("fid_samples", pa.int64()), ("repeats", pa.int64()), ("fid", pa.float64()),
+    ("fid_std", pa.float64()), ("kid", pa.float64()), ("checkpoint", pa.string()), ("written_at", pa.float64()),
+])
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,7 @@ class Job:
 def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(prog="python -m sweeps.evaluate",
                               description="Re-measure the last snapshot of every finished trial of a sweep and store "
-                                          "the FIDs in <sweep>/evaluations/ for analysis.report.",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+                                          "the FIDs in <sweep>/evaluations/ for analysis.report.")
     p.add_argument("sweep_dir", type=Path, help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override metrics.* (e.g. metrics.fid_samples=10000), run.device or run.threads (repeatable)")
@@ -149,12 +153,6 @@ def run(argv: list[str]) -> int:
     print(f"wrote {len(rows)} rows to {path}")
     return 0
 
-
-EVAL_SCHEMA = pa.schema([
-    ("sweep", pa.string()), ("trial_id", pa.string()), ("tick", pa.int64()), ("kimg", pa.float64()),
-    ("detector", pa.string()), ("fid_samples", pa.int64()), ("repeats", pa.int64()), ("fid", pa.float64()),
-    ("fid_std", pa.float64()), ("kid", pa.float64()), ("checkpoint", pa.string()), ("written_at", pa.float64()),
-])
 
 
 def main(argv: list[str] | None = None) -> int:
