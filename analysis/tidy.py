@@ -110,7 +110,7 @@ def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | 
     note = None
     if which == "final":
         picked = rows.groupby(TRIAL_KEY, observed=True, sort=False).tail(1)
-        remeasured = _remeasured_finals(rows, picked)
+        remeasured = _remeasured_finals(picked)
         if remeasured is not None:
             picked, note = remeasured
     else:
@@ -125,7 +125,7 @@ def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | 
     return with_sizes(out)
 
 
-def _remeasured_finals(rows: pd.DataFrame, finals: pd.DataFrame) -> tuple[pd.DataFrame, str] | None:
+def _remeasured_finals(finals: pd.DataFrame) -> tuple[pd.DataFrame, str] | None:
     """FINALS with `fid` replaced by its re-measurement (`python -m sweeps.evaluate`), if every trial has one.
 
     All or nothing: a figure that ranked some trials on 10 000-sample FIDs and others on 2 000-sample ones
