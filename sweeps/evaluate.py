@@ -25,7 +25,6 @@ copy a bucket's sweep down first (its checkpoints are under `ray/`).
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 import uuid
@@ -36,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from sweeps.plan import RAY_DIR
+from sweeps.runner import trial_id_of_dirname
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.checkpoint import read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
@@ -43,8 +43,6 @@ from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.evaluate import MAX_REPEATS, check_overrides, measure, resolve_checkpoint
 
 EVAL_DIR = "evaluations"
-# sweeps.runner.trial_dirname writes trial<index:04d>_<ray trial id>
-_TRIAL_DIR = re.compile(r"^trial\d{4,}_(?P<trial_id>.+)$")
 FINISHED = "TERMINATED"
 # one row per re-measured trial; analysis.load.load_evaluations reads it (analysis imports nothing from sweeps, so the columns are spelled out on both sides)
 EVAL_SCHEMA = pa.schema([
@@ -78,9 +76,9 @@ def trial_dirs(ray_dir: Path) -> dict[str, Path]:
     """Ray trial folder per trial id, from the names `sweeps.runner.trial_dirname` gives them."""
     found: dict[str, Path] = {}
     for d in sorted(ray_dir.iterdir()) if ray_dir.is_dir() else []:
-        m = _TRIAL_DIR.match(d.name)
-        if m and d.is_dir():
-            found[m.group("trial_id")] = d
+        trial_id = trial_id_of_dirname(d.name)
+        if trial_id is not None and d.is_dir():
+            found[trial_id] = d
     return found
 
 

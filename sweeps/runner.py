@@ -42,6 +42,15 @@ def trial_dirname(trial: Any) -> str:
     return f"trial{int(trial.config['trial']['index']):04d}_{trial.trial_id}"
 
 
+_TRIAL_DIRNAME = re.compile(r"^trial\d{4,}_(?P<trial_id>.+)$")
+
+
+def trial_id_of_dirname(name: str) -> str | None:
+    """The Ray trial id in a folder name `trial_dirname` made (None for other names): sweeps.evaluate finds checkpoints by it."""
+    m = _TRIAL_DIRNAME.match(name)
+    return m.group("trial_id") if m else None
+
+
 def _progress_callback(total: int) -> Any:
     from ray import tune
 

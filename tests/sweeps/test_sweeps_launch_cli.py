@@ -111,3 +111,13 @@ def test_storage_uri_with_credentials_is_refused_without_echoing_them(tmp_path: 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "s3://bucket/runs" in err and "environment" in err
     assert "s3cr3t" not in err and "AKIAEXAMPLE" not in err
+
+
+def test_trial_id_of_dirname_inverts_trial_dirname() -> None:
+    from types import SimpleNamespace
+
+    from sweeps.runner import trial_dirname, trial_id_of_dirname
+
+    trial = SimpleNamespace(config={"trial": {"index": 12}}, trial_id="e0350_00012")
+    assert trial_dirname(trial) == "trial0012_e0350_00012" and trial_id_of_dirname(trial_dirname(trial)) == "e0350_00012"
+    assert trial_id_of_dirname("tuner.pkl") is None and trial_id_of_dirname("experiment_state-2026.json") is None
