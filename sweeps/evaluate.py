@@ -152,7 +152,6 @@ def run(argv: list[str]) -> int:
     return 0
 
 
-
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
