@@ -41,6 +41,7 @@ from trainer.checkpoint import read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.evaluate import MAX_REPEATS, check_overrides, measure, resolve_checkpoint
+from trainer.paths import resolve_paths
 
 EVAL_DIR = "evaluations"
 FINISHED = "TERMINATED"
@@ -113,7 +114,7 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
             raise UserInputError(f"{trial_id}: no Ray trial folder under {sweep_dir / RAY_DIR} (was ray/ moved or deleted?)")
         ckpt = resolve_checkpoint(dirs[trial_id])
         read_progress(ckpt)   # an unreadable state.pt is refused now, not after other trials were measured
-        jobs.append(Job(trial_id, ckpt, apply_overrides(read_checkpoint_config(ckpt), args.overrides)))
+        jobs.append(Job(trial_id, ckpt, resolve_paths(apply_overrides(read_checkpoint_config(ckpt), args.overrides))))
     if not jobs:
         raise UserInputError(f"{args.sweep_dir}: no finished trial to measure" + (f" (skipped: {', '.join(skipped)})" if skipped else ""))
     try:

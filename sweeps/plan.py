@@ -3,6 +3,9 @@
 Bad input must stop here with one line and exit code 2, having written
 nothing: the sweep name, the scale, every `--set`, every trial's config, the
 dataset paths and the storage (probed by writing and removing a temp file).
+Every path (--storage, data.source, metrics.detector_path) is made absolute
+here first, against the directory the user launched from, so the checks, the
+saved sweep.json and what the trials receive all mean the same files.
 A sweep folder that already holds results is only continued with `--resume`
 (building a new Tuner under the same name would start the grid over and mix
 two runs' rows).
@@ -10,6 +13,7 @@ two runs' rows).
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from sweeps.catalog import get_sweep
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.errors import UserInputError
+from trainer.paths import PATH_FIELDS, absolute_path, resolve_paths, resolve_set_items, resolve_value
 
 DEFAULT_SCALE = "smoke"
 RAY_DIR = "ray"   # Ray's experiment folder inside <storage>/<sweep>/
@@ -90,6 +95,10 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
         raise UserInputError(f"--storage {redact(storage)}: remove the credentials from the URI (they would be kept in "
                              f"Ray's experiment state and logs); give them through the environment, e.g. "
                              f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or GOOGLE_APPLICATION_CREDENTIALS")
+    # Paths mean what they mean here, in the driver's directory: Ray runs each trial in its own working
+    # directory (sweeps.runner), so only absolute paths and URIs may reach a trial (trainer/paths.py).
+    storage = absolute_path(storage)
+    sets = resolve_set_items(sets)
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
     if resume:
@@ -98,11 +107,35 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
                              f"or choose another --storage")
     scale = scale or DEFAULT_SCALE
-    trials = expand(spec, scale, sets)
+    trials = _with_resolved_paths(expand(spec, scale, sets))
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
     return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip())
+
+
+def _with_resolved_paths(trials: list[Trial]) -> list[Trial]:
+    """Trials whose path fields (also those a preset or catalog axis gives, e.g. paper's zip:datasets/…) are absolute."""
+    return [dataclasses.replace(t, config=resolve_paths(t.config),
+                                params={k: resolve_value(k, v) for k, v in t.params.items()}) for t in trials]
+
+
+def _shared_paths(plan: Plan, cols: list[str]) -> str:
+    """' key=value' for each path field every trial shares and that names a path: the dry run shows where data is read."""
+    out = ""
+    for key in PATH_FIELDS:
+        values = {_field(t, key) for t in plan.trials} if key not in cols else set()
+        value = next(iter(values)) if len(values) == 1 else None
+        if value not in (None, "procedural"):
+            out += f" {key}={value}"
+    return out
+
+
+def _field(trial: Trial, dotted: str) -> Any:
+    node: Any = trial.config
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
 
 
 def dry_run_table(plan: Plan) -> str:
@@ -112,7 +145,8 @@ def dry_run_table(plan: Plan) -> str:
     headers = list(rows[0]) if rows else ["trial"]
     cells = [[_fmt(r[h]) for h in headers] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials -> {plan.store.uri}",
+    lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials -> {plan.store.uri}"
+             + _shared_paths(plan, cols),
              "  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
@@ -133,6 +167,7 @@ def sweep_record(plan: Plan) -> dict[str, Any]:
         "set": plan.sets,
         "spec": plan.spec.model_dump(mode="json"),
         "command": plan.command,
+        "storage": redact(plan.store.storage),
         "created_at": time.time(),
         "ray_path": plan.ray_path,
         "trials": [{**trial_row(t, cols), "params": t.params} for t in plan.trials],

@@ -19,9 +19,12 @@ from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.store import SWEEP_FILE, StoreWriteError
-from sweeps.summary import build_trials, summary_text
+from sweeps.summary import build_trials, missing_results, summary_text
+from trainer.paths import absolute_path
 
 EXIT_OK, EXIT_TRIAL_ERRORS, EXIT_INTERRUPTED = 0, 1, 130
+# The logger of ray.init's "Token authentication is enabled for this Ray cluster" announcement (Ray 2.60).
+_RAY_AUTH_SETUP_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 def _env_before_ray() -> None:
@@ -32,6 +35,10 @@ def _env_before_ray() -> None:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # Checkpointing every tick (smoke) triggers Tune's "snapshotting too often" advice; the checkpoints are small.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Trials run in Ray's per-trial working directories (sweeps/trainable.py) and inherit this process's
+    # environment: a relative cache directory would be a different, empty cache in every trial.
+    if os.environ.get("GANAUG_CACHE"):
+        os.environ["GANAUG_CACHE"] = absolute_path(os.environ["GANAUG_CACHE"])
 
 
 def trial_name(trial: Any) -> str:
@@ -100,6 +107,11 @@ def _init_ray(plan: Plan) -> dict[str, float]:
     if plan.address:
         ray.init(address=plan.address, log_to_driver=False, logging_level=logging.WARNING)
     else:
+        # A new local runtime: Ray turns token authentication on by itself (a token in ~/.ray/auth_token) and
+        # says so in a WARNING that would be a new user's first line.  Only that announcement is hidden; the
+        # mode is Ray's default (token), and an explicit RAY_AUTH_MODE is honoured.  Joining a cluster
+        # (--address) changes nothing: there the README's RAY_AUTH_MODE=token and check_cluster apply.
+        logging.getLogger(_RAY_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     return dict(ray.cluster_resources())
 
@@ -134,9 +146,11 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
     )
 
 
-def _ray_errors(grid: Any) -> tuple[dict[int, tuple[str, str]], bool]:
-    """(trial index -> (trial id, error line)) for errored trials, and whether any trial was left unfinished."""
+def _ray_outcome(grid: Any) -> tuple[dict[int, tuple[str, str]], dict[int, str], bool]:
+    """What Ray says: (index -> (trial id, error line)) of errored trials, (index -> trial id) of finished ones,
+    and whether any trial was left unfinished."""
     errors: dict[int, tuple[str, str]] = {}
+    finished: dict[int, str] = {}
     unfinished = False
     trials = getattr(getattr(grid, "_experiment_analysis", None), "trials", None) or []
     for t in trials:
@@ -144,9 +158,11 @@ def _ray_errors(grid: Any) -> tuple[dict[int, tuple[str, str]], bool]:
         if t.status == "ERROR":
             err = t.error_file and _first_line_of(t)
             errors[idx] = (t.trial_id, err or "trial errored (see Ray logs)")
-        elif t.status != "TERMINATED":
+        elif t.status == "TERMINATED":
+            finished[idx] = t.trial_id
+        else:
             unfinished = True
-    return errors, unfinished
+    return errors, finished, unfinished
 
 
 def _first_line_of(trial: Any) -> str | None:
@@ -197,11 +213,17 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
             grid = _tuner(plan, trainable).fit()
         except KeyboardInterrupt:
             interrupted = True
-        errors, unfinished = _ray_errors(grid) if grid is not None else ({}, True)
+        errors, finished, unfinished = _ray_outcome(grid) if grid is not None else ({}, {}, True)
         interrupted = interrupted or unfinished
     finally:
         ray.shutdown()
-    df = build_trials(plan.trials, plan.store, errors, plan.store.read_metrics())
+    metrics = plan.store.read_metrics()
+    # A trial Ray calls finished must have left its record and rows in the store; if not, that is an error
+    # naming it (and where it looked), never a "pending" trial of an "interrupted" sweep.
+    vanished = missing_results(finished, plan.store, metrics)
+    for idx, (trial_id, what) in sorted(vanished.items()):
+        print(f"error: trial {idx} ({trial_id}) {what}", file=sys.stderr, flush=True)
+    df = build_trials(plan.trials, plan.store, errors, metrics, vanished)
     store_failed = False
     try:
         plan.store.write_trials(df)
@@ -215,4 +237,4 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_TRIAL_ERRORS if store_failed or (df["status"] == "ERROR").any() else EXIT_OK
+    return EXIT_TRIAL_ERRORS if store_failed or vanished or (df["status"] == "ERROR").any() else EXIT_OK

@@ -45,20 +45,51 @@ def _status(record: dict[str, Any] | None, ray_error: str | None) -> tuple[str, 
     return status, record.get("error") if status == "ERROR" else None
 
 
+def missing_results(finished: dict[int, str], store: SweepStore, metrics: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """Trial index -> (trial id, what is missing), for each trial Ray reports finished whose results are not in the store.
+
+    A finished trial has written a final status record (TERMINATED, or ERROR for a diverged run, which ends
+    without raising) and, unless it diverged, its tick rows.  Anything else means its writes went somewhere
+    no reader looks (e.g. a relative --storage resolved in Ray's per-trial working directory) or were lost:
+    the driver reports it rather than calling the trial pending.
+    """
+    records = store.read_statuses()
+    with_rows = set(metrics["trial_id"]) if not metrics.empty and "trial_id" in metrics else set()
+    out: dict[int, tuple[str, str]] = {}
+    for idx, trial_id in finished.items():
+        rec = records.get(trial_id)
+        problems = []
+        if rec is None:
+            problems.append(f"no status record trials/{trial_id}.json")
+        elif rec.get("status") not in ("TERMINATED", "ERROR"):
+            problems.append(f"its status record still says {rec.get('status')}")
+        if trial_id not in with_rows and not (rec or {}).get("diverged"):
+            problems.append("no metrics rows")
+        if problems:
+            out[idx] = (trial_id, "finished in Ray, but " + " and ".join(problems) + f" in {store.uri}")
+    return out
+
+
 def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, tuple[str, str]],
-                 metrics: pd.DataFrame) -> pd.DataFrame:
+                 metrics: pd.DataFrame, vanished: dict[int, tuple[str, str]] | None = None) -> pd.DataFrame:
     """One row per expanded trial: identity, status, error, retries, config JSON, final metrics, flat config columns.
 
     ray_errors: trial index -> (trial_id, first line of Ray's error) for trials Ray marked ERROR.
+    vanished: `missing_results` (trial index -> (trial_id, what is missing)): those trials are ERROR, whatever
+    their record says.
     """
     records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
     by_trial = dict(tuple(metrics.groupby("trial_id"))) if not metrics.empty else {}
+    vanished = vanished or {}
     rows = []
     for t in trials:
         rec = records.get(t.index)
         ray_id, ray_err = ray_errors.get(t.index, (None, None))
         trial_id = (rec or {}).get("trial_id") or ray_id
         status, error = _status(rec, ray_err)
+        if t.index in vanished:
+            trial_id, error = vanished[t.index]
+            status = "ERROR"
         attempt = int(rec["attempt"]) if rec else None
         row: dict[str, Any] = {
             "sweep": store.sweep, "trial_index": t.index, "trial_id": trial_id, "variant": t.variant,

@@ -20,6 +20,13 @@ function of its config and checkpoint), so a diverged trial records ERROR and
 ends without raising (Ray would otherwise retry it into the same NaN), and a
 resumed sweep fails it at once with the recorded reason.
 
+Ray Tune runs each trial in its own working directory (a per-trial folder in
+the Ray session's temp dir; RAY_CHDIR_TO_TRIAL_DIR).  We keep that default
+rather than switch it off: the driver resolves every path before shipping it
+(sweeps.plan, trainer/paths.py) and this module refuses a relative one, so a
+trial does the same wherever it runs -- and a local run keeps exercising the
+condition every cluster node has, where the driver's directory does not exist.
+
 Nothing here is module-level mutable state: Ray reuses worker processes
 (`reuse_actors=True`) between trials.
 """
@@ -35,13 +42,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
 from sweeps.store import RowBuffer, SweepStore
 from trainer.config import validate_config
 from trainer.errors import UserInputError
 from trainer.hooks import TickReport
+from trainer.paths import is_resolved, unresolved_paths
 
 # Columns copied into tune.report: enough for Ray's progress and schedulers; the full row is in Parquet.
 REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s")
@@ -58,6 +66,14 @@ class TrialSpec(BaseModel):
     index: int = Field(ge=0, description="Trial index in the expanded sweep (the --dry-run table)")
     variant: str = Field(description="Block of the sweep this trial comes from")
     config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
+
+    @field_validator("storage")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        # This process runs in Ray's per-trial working directory: a relative path would write elsewhere, silently.
+        if not is_resolved(v):
+            raise ValueError(f"storage {v!r} is relative; sweeps.plan resolves it on the driver")
+        return v
 
 
 # Fault injection for the reliability tests: "INDEX:TICK" makes trial INDEX diverge at that tick, as if its loss
@@ -144,6 +160,9 @@ def run_trial(config: dict[str, Any]) -> None:
 
     spec = TrialSpec.model_validate(config["trial"])
     cfg = validate_config(spec.config)
+    relative = unresolved_paths(cfg)
+    if relative:   # the driver resolves every path (sweeps.plan): here it would mean Ray's per-trial directory
+        raise UserInputError(f"relative path(s) reached a trial: {', '.join(relative)}")
     trial_id = tune.get_context().get_trial_id()
     store = SweepStore(spec.storage, spec.sweep)
     attempt, prev = _next_attempt(store, trial_id)

@@ -1,23 +1,85 @@
-"""The README's two commands are the truth CI runs: keep .ci/run and README in step."""
+"""The README's commands are the user contract: CI runs what it says, and the tests run the commands themselves.
+
+- `.ci/run` installs and tests exactly as the README's first lines say (text checks);
+- every command in the README's code blocks is either run here, as a subprocess from a fresh temporary working
+  directory (relative paths as typed; budgets shortened with `--set` only where the README's would take minutes),
+  or listed in NOT_RUN with the reason (it needs a cluster, a bucket, or it is the test run itself).  A command
+  added to the README without one or the other fails `test_every_readme_command_is_run_or_excused`;
+- the main command, `python -m sweeps.launch fixed_p_grid`, runs verbatim (default storage, smoke scale) once per
+  module, and the commands that read a finished sweep (trainer.evaluate, sweeps.evaluate, analysis.report, the
+  pandas snippet) reuse it.
+"""
 
 from __future__ import annotations
 
+import glob
+import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && pip install -e '.[test]'"
+MAIN = "python -m sweeps.launch fixed_p_grid"
+# A trainer run that takes seconds instead of a minute (the README's own budgets stay in the command).
+SHORT = ["--set", "run.total_kimg=2", "--set", "run.tick_kimg=1", "--set", "data.dataset_size=200",
+         "--set", "metrics.fid_samples=100", "--set", "metrics.fid_real=500", "--set", "metrics.kid=false",
+         "--set", "metrics.dout_samples=64", "--set", "metrics.leak_samples=64"]
+
+# README commands no test runs, and why.  Everything else in a README code block must be run below.
+NOT_RUN = {
+    f"{INSTALL} && python -m pytest": "it is this test run (CI: .ci/run)",
+    "python -m pytest": "it is this test run",
+    'python -m pytest -m "not e2e"': "a subset of this test run",
+    "python -m benchmarks.augment": "a benchmark: minutes of timing runs, not a correctness check",
+    "ray get-auth-token --generate": "writes the user's ~/.ray/auth_token for a cluster",
+    "ray up cluster.yaml": "needs a cloud account",
+    "ray dashboard cluster.yaml &": "needs a running cluster",
+    "RAY_AUTH_MODE=token ray job submit --address http://127.0.0.1:8265 --working-dir . -- \\": "needs a running cluster",
+    "python -m analysis.report s3://YOUR-BUCKET/gan-aug --out report/": "needs a bucket (S3 is tested against moto)",
+    "ray down cluster.yaml": "needs a running cluster",
+}
 
 
 def _code_lines(text: str) -> list[str]:
     return [ln.strip() for ln in re.findall(r"^    (\S.*)$", text, flags=re.M)]
 
 
+def _command(line: str) -> str:
+    """A README code line without its trailing `# comment`."""
+    return re.sub(r"\s+#\s.*$", "", line).strip()
+
+
+def readme_commands() -> list[str]:
+    return [_command(ln) for ln in _code_lines(README)]
+
+
+def readme_line(prefix: str) -> str:
+    """The one README command that starts with PREFIX (so a test runs what the README says, not a copy)."""
+    found = [c for c in readme_commands() if c.startswith(prefix)]
+    assert len(found) == 1, f"README has {len(found)} commands starting with {prefix!r}"
+    return found[0]
+
+
+def python_snippet() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+# ---- text: .ci/run and the README agree -----------------------------------------------------------------
+
 def test_readme_opens_with_the_two_commands() -> None:
-    readme = (ROOT / "README.md").read_text()
-    head = readme.split("\n## ")[0]
+    head = README.split("\n## ")[0]
     lines = _code_lines(head)
-    assert lines[:2] == [f"{INSTALL} && python -m sweeps.launch fixed_p_grid", f"{INSTALL} && python -m pytest"]
+    assert lines[:2] == [f"{INSTALL} && {MAIN}", f"{INSTALL} && python -m pytest"]
 
 
 def test_ci_runs_what_the_readme_says() -> None:
@@ -28,3 +90,154 @@ def test_ci_runs_what_the_readme_says() -> None:
         found = ci.find(step, pos + 1)
         assert found > pos, f".ci/run lacks, or reorders, README step {step!r}"
         pos = found
+
+
+# Prefixes of the commands the tests below run; each test finds its line with readme_line(prefix).
+RUN_HERE = (
+    f"{INSTALL} && {MAIN}", "python -m sweeps.launch ada_target_grid --dry-run", "python -m sweeps.launch ada_target_grid",
+    "python -m sweeps.launch leakage_grid", "python -m sweeps.launch fixed_p_grid --set", "python -m sweeps.launch overfitting",
+    "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
+    "python -m trainer.evaluate", "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
+    "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
+)
+
+
+def test_every_readme_command_is_run_or_excused() -> None:
+    commands = readme_commands()
+    covered = {c for c in commands if any(c.startswith(p) for p in RUN_HERE)}
+    assert sorted(set(commands) - covered - set(NOT_RUN)) == [], "README commands that no test runs"
+    assert sorted(set(NOT_RUN) - set(commands)) == [], "NOT_RUN names commands the README no longer has"
+
+
+# ---- running them ----------------------------------------------------------------------------------------
+
+def _env(home: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")   # this checkout, from any directory
+    env["PYTHONUNBUFFERED"] = "1"
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def sh(command: str, cwd: Path, timeout: float = 300, home: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a README command line through bash (globs and `~` as a user's shell has them), `python` = this venv's."""
+    env = _env(home)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _ok(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def smoke_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The README's main command, launch part verbatim, from a fresh directory: ./results/fixed_p_grid."""
+    cwd = tmp_path_factory.mktemp("readme-main")
+    command = readme_line(f"{INSTALL} && {MAIN}").split("&&")[-1].strip()
+    assert command == MAIN
+    return cwd, sh(command, cwd, timeout=1200)
+
+
+@pytest.mark.e2e
+def test_main_command_runs_verbatim_and_keeps_every_row(smoke_sweep: tuple[Path, subprocess.CompletedProcess]) -> None:
+    cwd, proc = smoke_sweep
+    out = _ok(proc)
+    sweep = cwd / "results" / "fixed_p_grid"
+    trials = pd.read_parquet(sweep / "trials.parquet")
+    (cwd / "elsewhere").mkdir()
+    expected = _ok(sh(f"{MAIN} --dry-run", cwd / "elsewhere")).strip().splitlines()[2:]
+    assert len(trials) == len(expected) == 14
+    assert trials["status"].tolist() == ["TERMINATED"] * 14, trials[["trial_index", "status", "error"]]
+    from sweeps.store import SweepStore
+    rows = SweepStore(str(cwd / "results"), "fixed_p_grid").read_metrics(dedup=False)
+    pairs = sorted(zip(rows["trial_id"], rows["tick"]))
+    assert pairs == sorted((tid, tick) for tid in trials["trial_id"] for tick in (1, 2, 3))   # 12 kimg, 4-kimg ticks
+    last = out.strip().splitlines()[-1]
+    assert last == f"figures: {sweep / 'report' / 'index.html'}", out[-2000:]
+    assert (sweep / "report" / "index.html").stat().st_size > 0
+    # a clean first screen: our own line first, no Ray start-up warning anywhere
+    assert out.splitlines()[0].startswith("sweep fixed_p_grid at scale smoke: 14 trials"), out[:500]
+    assert "Token authentication" not in proc.stdout + proc.stderr
+    record = json.loads((sweep / "sweep.json").read_text())
+    assert record["storage"] == str(cwd / "results") and record["ray_path"] == f"{sweep}/ray"
+
+
+@pytest.mark.e2e
+def test_pandas_snippet(smoke_sweep: tuple[Path, subprocess.CompletedProcess], monkeypatch: pytest.MonkeyPatch) -> None:
+    cwd, _ = smoke_sweep
+    monkeypatch.chdir(cwd)
+    scope: dict = {}
+    exec(compile(python_snippet(), "README.md", "exec"), scope)
+    assert len(scope["m"]) == 14 * 3 and set(scope["t"]["status"]) == {"TERMINATED"}
+    finals = scope["m"].groupby(["augpipe", "p_fixed"])["fid"].last()
+    assert len(finals) == 6 and finals.notna().all()   # 3 categories x 2 p (the baseline has no augpipe)
+
+
+@pytest.mark.e2e
+def test_trainer_evaluate_and_sweeps_evaluate(smoke_sweep: tuple[Path, subprocess.CompletedProcess]) -> None:
+    cwd, _ = smoke_sweep
+    one = readme_line("python -m trainer.evaluate").replace("fid_samples=10000", "fid_samples=200").replace("--repeats 3", "--repeats 2")
+    lines = _ok(sh(one, cwd)).strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["repeats"] == 2 and result["fid_samples"] == 200 and result["fid"] > 0
+    tids = sorted(pd.read_parquet(cwd / "results/fixed_p_grid/trials.parquet")["trial_id"])[:2]
+    many = readme_line("python -m sweeps.evaluate").replace("fid_samples=10000", "fid_samples=200")
+    out = _ok(sh(f"{many.replace('--repeats 3', '--repeats 2')} --trials {' '.join(tids)}", cwd))
+    assert "wrote 2 rows" in out
+    parts = glob.glob(str(cwd / "results/fixed_p_grid/evaluations/*.parquet"))
+    assert len(parts) == 1 and sorted(pd.read_parquet(parts[0])["trial_id"]) == tids
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("prefix", ["python -m analysis.report results/fixed_p_grid --out results",
+                                    "python -m analysis.report results/fixed_p_grid --out report/"])
+def test_report_commands(prefix: str, smoke_sweep: tuple[Path, subprocess.CompletedProcess]) -> None:
+    cwd, _ = smoke_sweep
+    command = readme_line(prefix)
+    _ok(sh(command, cwd))
+    out = cwd / shlex.split(command)[-1]
+    html = (out / "index.html").read_text()
+    assert "fixed_p_grid" in html and glob.glob(str(out / "*.png"))
+
+
+@pytest.mark.e2e
+def test_launch_commands_dry_run(tmp_path: Path) -> None:
+    """Every `sweeps.launch` line of the README parses, validates and opens its data: run with --dry-run appended
+    (the real launch path is the main command's test); ~/data/mnist is a random MNIST-format file (5 500 images, enough for the 5k trial) in a temporary HOME."""
+    sys.path.insert(0, str(ROOT / "tests" / "data"))
+    from datafiles import random_images, write_mnist
+    write_mnist(tmp_path / "data" / "mnist", random_images(5500, 16, 1, seed=3), gz=True)
+    counts = {}
+    for command in readme_commands():
+        if command.startswith("python -m sweeps.launch ") and command != f"{INSTALL} && {MAIN}":
+            dry = command if "--dry-run" in command else command + " --dry-run"
+            proc = sh(dry, tmp_path, timeout=120, home=tmp_path)
+            lines = _ok(proc).strip().splitlines()
+            counts[command.split()[3]] = len(lines) - 2
+            assert "-> " + str(tmp_path) in lines[0], lines[0]     # storage resolved where the command ran
+    assert counts == {"ada_target_grid": 4, "leakage_grid": 4, "fixed_p_grid": 6, "overfitting": 2, "diffaugment_grid": 8}
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()   # a dry run writes nothing
+    help_text = _ok(sh("python -m sweeps.launch --help", tmp_path))
+    assert "--storage" in help_text and "fixed_p_grid" in help_text
+
+
+@pytest.mark.e2e
+def test_trainer_commands_relative_out_and_resume(tmp_path: Path) -> None:
+    first, second = readme_line("python -m trainer --preset"), readme_line("python -m trainer --resume")
+    assert "--out runs/one" in first and "--resume runs/one" in second
+    _ok(sh(first + " " + shlex.join(SHORT), tmp_path))
+    run = tmp_path / "runs" / "one"
+    assert pd.read_parquet(run / "metrics.parquet")["tick"].tolist() == [1, 2]
+    assert json.loads((run / "config.json").read_text())["augment"]["mode"] == "diffaugment"
+    assert (run / "checkpoints" / "latest").is_dir() and (run / "samples" / "tick000002.png").is_file()
+    _ok(sh(second.replace("run.total_kimg=24", "run.total_kimg=3"), tmp_path))
+    assert pd.read_parquet(run / "metrics.parquet")["tick"].tolist() == [1, 2, 3]
+
+
+def test_check_cluster_command() -> None:
+    proc = sh(readme_line("python -m sweeps.check_cluster"), ROOT, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -6,7 +6,9 @@
 Bad input (unknown preset, bad --set, bad dataset, unusable output directory,
 bad checkpoint) prints one line on stderr and exits 2 before anything is
 written: the config is validated and the dataset loaded before the directory
-is created.  A diverging run (NaN/inf loss) prints one line and exits 1.
+is created.  Paths (--out, --resume, data.source, metrics.detector_path) are
+made absolute first (trainer/paths.py), so config.json names the same files
+from any directory a later --resume or trainer.evaluate runs in.  A diverging run (NaN/inf loss) prints one line and exits 1.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
+from trainer.paths import absolute_path, resolve_paths
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,18 +44,19 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
     if args.resume is None:
         if args.preset is None or args.out is None:
             raise UserInputError("--preset and --out are required (or --resume DIR to continue a run)")
-        cfg = apply_overrides(preset(args.preset), args.overrides)
-        _check_new_out(args.out)
-        return cfg, args.out, None
-    run_dir = args.resume
+        cfg = resolve_paths(apply_overrides(preset(args.preset), args.overrides))
+        out = Path(absolute_path(str(args.out)))
+        _check_new_out(out)
+        return cfg, out, None
+    run_dir = Path(absolute_path(str(args.resume)))
     if args.out is not None and args.out.resolve() != run_dir.resolve():
         raise UserInputError(f"--out {args.out} differs from --resume {run_dir}; a resumed run continues in its own directory")
     ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
     if ckpt is None:
         raise UserInputError(f"--resume {run_dir}: no checkpoint found (expected {run_dir}/checkpoints/latest/)")
-    saved_cfg = read_checkpoint_config(ckpt)
+    saved_cfg = resolve_paths(read_checkpoint_config(ckpt))
     base = preset(args.preset) if args.preset is not None else saved_cfg
-    cfg = apply_overrides(base, args.overrides)
+    cfg = resolve_paths(apply_overrides(base, args.overrides))
     # Refuse a changed config here, before config.json is rewritten (train() checks again, for other callers).
     check_resume_config(saved_cfg, cfg, read_progress(ckpt)["cur_nimg"] / 1000)
     return cfg, run_dir, ckpt

@@ -32,6 +32,7 @@ from trainer.checkpoint import (CONFIG_FILE, STATE_FILE, is_checkpoint_dir, read
                                 read_progress)
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
+from trainer.paths import resolve_paths
 from trainer.run_dir import latest_checkpoint
 
 MAX_REPEATS = 100
@@ -86,7 +87,7 @@ def plan(args: Any) -> list[tuple[Path, TrainConfig]]:
     for path in args.checkpoints:
         ckpt = resolve_checkpoint(path)
         read_progress(ckpt)   # an unreadable state.pt is refused now, not after other checkpoints were measured
-        out.append((ckpt, apply_overrides(read_checkpoint_config(ckpt), args.overrides)))
+        out.append((ckpt, resolve_paths(apply_overrides(read_checkpoint_config(ckpt), args.overrides))))
     return out
 
 

@@ -36,14 +36,17 @@ def launch_env() -> dict[str, str]:
     return env
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen:
+def start(args: list[str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
+    """The launch as a process in CWD (its relative paths mean what they mean there); this checkout is importable."""
     out = open(log, "w")
-    return subprocess.Popen([sys.executable, "-m", "sweeps.launch", *args], cwd=ROOT, env=launch_env(),
+    env = launch_env()
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen([sys.executable, "-m", "sweeps.launch", *args], cwd=cwd, env=env,
                             stdout=out, stderr=subprocess.STDOUT)
 
 
-def run(args: list[str], log: Path, timeout: float = 240) -> int:
-    proc = start(args, log)
+def run(args: list[str], log: Path, timeout: float = 240, cwd: Path = ROOT) -> int:
+    proc = start(args, log, cwd)
     try:
         return proc.wait(timeout=timeout)
     finally:
