@@ -24,7 +24,7 @@ from sweeps.catalog import get_sweep
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.errors import UserInputError
-from trainer.paths import PATH_FIELDS, absolute_path, resolve_paths, resolve_set_items, resolve_value
+from trainer.paths import PATH_FIELDS, absolute_path, config_value, resolve_paths, resolve_set_items, resolve_value
 
 DEFAULT_SCALE = "smoke"
 RAY_DIR = "ray"   # Ray's experiment folder inside <storage>/<sweep>/
@@ -124,18 +124,11 @@ def _shared_paths(plan: Plan, cols: list[str]) -> str:
     """' key=value' for each path field every trial shares and that names a path: the dry run shows where data is read."""
     out = ""
     for key in PATH_FIELDS:
-        values = {_field(t, key) for t in plan.trials} if key not in cols else set()
+        values = {config_value(t.config, key) for t in plan.trials} if key not in cols else set()
         value = next(iter(values)) if len(values) == 1 else None
         if value not in (None, "procedural"):
             out += f" {key}={value}"
     return out
-
-
-def _field(trial: Trial, dotted: str) -> Any:
-    node: Any = trial.config
-    for part in dotted.split("."):
-        node = getattr(node, part)
-    return node
 
 
 def dry_run_table(plan: Plan) -> str:

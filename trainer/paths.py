@@ -59,7 +59,8 @@ def resolve_set_items(items: list[str], base: str | None = None) -> list[str]:
     return out
 
 
-def _get(cfg: TrainConfig, dotted: str) -> Any:
+def config_value(cfg: TrainConfig, dotted: str) -> Any:
+    """The value at a dotted key of CFG, e.g. data.source."""
     node: Any = cfg
     for part in dotted.split("."):
         node = getattr(node, part)
@@ -68,8 +69,8 @@ def _get(cfg: TrainConfig, dotted: str) -> Any:
 
 def resolve_paths(cfg: TrainConfig, base: str | None = None) -> TrainConfig:
     """CFG with every path field absolute (validated again); the same object when nothing changes."""
-    changes = {k: resolve_value(k, _get(cfg, k), base) for k in PATH_FIELDS}
-    changes = {k: v for k, v in changes.items() if v != _get(cfg, k)}
+    changes = {k: resolve_value(k, config_value(cfg, k), base) for k in PATH_FIELDS}
+    changes = {k: v for k, v in changes.items() if v != config_value(cfg, k)}
     return apply_overrides(cfg, changes) if changes else cfg
 
 
@@ -77,7 +78,7 @@ def unresolved_paths(cfg: TrainConfig) -> list[str]:
     """`key=value` of every path field that is still relative (empty when the config may be shipped)."""
     bad = []
     for key in PATH_FIELDS:
-        value = _get(cfg, key)
+        value = config_value(cfg, key)
         path = value.partition(":")[2] if key == "data.source" else value
         if path and not is_resolved(path):
             bad.append(f"{key}={value}")
