@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from sweeps.plan import RAY_DIR
+from resultsformat import EVAL_COLUMNS, conform
+from resultsformat.layout import EVAL_DIR, RAY_DIR
 from sweeps.runner import trial_id_of_dirname
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.checkpoint import read_checkpoint_config, read_progress
@@ -42,14 +41,7 @@ from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.evaluate import MAX_REPEATS, check_overrides, measure, resolve_checkpoint
 
-EVAL_DIR = "evaluations"
 FINISHED = "TERMINATED"
-# one row per re-measured trial; analysis.load.load_evaluations reads it (analysis imports nothing from sweeps, so the columns are spelled out on both sides)
-EVAL_SCHEMA = pa.schema([
-    ("sweep", pa.string()), ("trial_id", pa.string()), ("tick", pa.int64()), ("kimg", pa.float64()),
-    ("detector", pa.string()), ("fid_samples", pa.int64()), ("repeats", pa.int64()), ("fid", pa.float64()),
-    ("fid_std", pa.float64()), ("kid", pa.float64()), ("checkpoint", pa.string()), ("written_at", pa.float64()),
-])
 
 
 @dataclass(frozen=True)
@@ -146,7 +138,7 @@ def run(argv: list[str]) -> int:
         std = f" ± {result['fid_std']:.3f}" if result["fid_std"] is not None else ""
         print(f"[{i}/{len(jobs)}] {job.trial_id} tick {result['tick']} ({result['kimg']:.0f} kimg): "
               f"FID {result['fid']:.3f}{std} ({result['fid_samples']} samples x {result['repeats']})", flush=True)
-    table = pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
+    table = conform(rows, EVAL_COLUMNS, "evaluation rows")   # one row per trial; analysis.load joins them to tick rows
     path = store.write_table(f"{EVAL_DIR}/{uuid.uuid4().hex[:12]}.parquet", table)
     print(f"wrote {len(rows)} rows to {path}")
     return 0
