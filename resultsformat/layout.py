@@ -46,7 +46,7 @@ SWEEP_JSON_KEYS = {
     "trials": "the --dry-run table: one object per trial, with its grid params",
 }
 
-_PART = re.compile(r"^(?P<trial>[^.]+)\.a(?P<attempt>\d+)\.(?P<kind>[tc])(?P<tick>\d+)\.[0-9a-f]+\.parquet$")
+_PART = re.compile(r"^(?P<trial>.+)\.a(?P<attempt>\d+)\.(?P<kind>[tc])(?P<tick>\d+)\.[0-9a-f]+\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class PartName:
 
 def part_name(trial_id: str, attempt: int, tick: int, *, compacted: bool = False) -> str:
     """The file name of a new metric part (unique: a random suffix)."""
-    if "." in trial_id or "/" in trial_id:
-        raise ValueError(f"trial id {trial_id!r} must not contain '.' or '/'")
+    if not trial_id or "/" in trial_id:
+        raise ValueError(f"trial id {trial_id!r} must be non-empty and contain no '/'")
     return f"{trial_id}.a{attempt}.{'c' if compacted else 't'}{tick:06d}.{uuid.uuid4().hex[:8]}.parquet"
 
 
