@@ -55,7 +55,7 @@ def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(prog="python -m sweeps.evaluate",
                               description="Re-measure the last snapshot of every finished trial of a sweep and store "
                                           "the FIDs in <sweep>/evaluations/ for analysis.report.")
-    p.add_argument("sweep_dir", type=Path, help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
+    p.add_argument("sweep_dir", help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override metrics.* (e.g. metrics.fid_samples=10000), run.device or run.threads (repeatable)")
     p.add_argument("--repeats", type=int, default=3, help=f"independent latent draws per trial, 1..{MAX_REPEATS} (default 3)")
@@ -82,10 +82,10 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     if any(item.partition("=")[0].strip() == "metrics.detector" for item in args.overrides):
         raise UserInputError("--set metrics.detector: the report joins re-measured FIDs to ticks logged with the same "
                              "detector; to measure with another detector use python -m trainer.evaluate")
-    if "://" in str(args.sweep_dir) or str(args.sweep_dir).startswith(("s3:", "gs:")):
+    if "://" in args.sweep_dir:   # kept a str until here: Path would turn s3://b/x into s3:/b/x
         raise UserInputError(f"{args.sweep_dir}: sweeps.evaluate reads checkpoints from a local folder; copy the sweep "
                              f"down first (its checkpoints are under {RAY_DIR}/)")
-    sweep_dir = args.sweep_dir.expanduser().resolve()
+    sweep_dir = Path(args.sweep_dir).expanduser().resolve()
     if not (sweep_dir / SWEEP_FILE).is_file():
         raise UserInputError(f"{args.sweep_dir}: not a sweep folder (no {SWEEP_FILE}); pass <storage>/<sweep>")
     store = SweepStore(str(sweep_dir.parent), sweep_dir.name)

@@ -167,7 +167,8 @@ def test_sweeps_evaluate_on_s3_says_why_not_in_one_line(s3_sweep: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "sweeps.evaluate", f"{STORAGE}/fixed_p_grid"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "copy the sweep down first" in proc.stderr
+    assert f"{STORAGE}/fixed_p_grid: sweeps.evaluate reads checkpoints from a local folder; copy the sweep down first" \
+        in proc.stderr
 
 
 def test_no_credentials_in_any_log_object_or_report(s3_sweep: Path, s3_env) -> None:
