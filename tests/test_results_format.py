@@ -78,9 +78,9 @@ def test_a_declared_column_is_all_it_takes(tmp_path: Path) -> None:
 
     from analysis import load_metrics
     from resultsformat import Column, conform, parquet_bytes
-    extended = (*TICK_COLUMNS, Column("r_v_ctrl", pa.float64(), "training", "r_v of the controller's probe"))
-    table = conform([{"sweep": "s", "trial_id": "A", "tick": 1, "attempt": 0, "r_v_ctrl": 0.25}], extended)
-    assert schema_problems(table.schema, extended) == [] and table.column("r_v_ctrl").to_pylist() == [0.25]
+    extended = (*TICK_COLUMNS, Column("example_metric", pa.float64(), "training", "a column added later"))
+    table = conform([{"sweep": "s", "trial_id": "A", "tick": 1, "attempt": 0, "example_metric": 0.25}], extended)
+    assert schema_problems(table.schema, extended) == [] and table.column("example_metric").to_pylist() == [0.25]
     (tmp_path / "s" / "metrics").mkdir(parents=True)
     (tmp_path / "s" / "metrics" / "A.a0.t000001.0000abcd.parquet").write_bytes(parquet_bytes(table))
-    assert load_metrics(tmp_path / "s")["r_v_ctrl"].tolist() == [0.25]
+    assert load_metrics(tmp_path / "s")["example_metric"].tolist() == [0.25]
