@@ -2,9 +2,9 @@
 
 DESIGN "Results store": a retried or resumed trial re-reports the ticks after its
 last checkpoint, so the raw parts may hold several rows for one (trial, tick).
-Readers must see exactly one: the newest attempt wins (highest `attempt`, ties
-broken by `written_at`).  Dedup happens here, once, so no figure can double-count
-a tick.
+Readers must see exactly one, by the results format's rule
+(`resultsformat.dedup`: newest attempt, then newest write; a null attempt is
+older than attempt 0), applied here once, so no figure can double-count a tick.
 
 Columns are typed so that figures need no guessing: strings become categoricals,
 ticks and sizes nullable Int64, metrics float64.  Known columns that a store did
@@ -25,26 +25,20 @@ import pyarrow.compute as pc
 from analysis.errors import NoTickRows, ResultsError
 from analysis.storefs import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
                               read_status_records, read_sweep_json)
+from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
+from resultsformat.columns import EVAL_JOIN, EVAL_KEY
+from resultsformat.dedup import dedup_evaluations
 
 KEY = ["sweep", "trial_id", "tick"]
-CATEGORY_COLS = ("sweep", "trial_id", "scale", "aug_mode", "augpipe", "heuristic", "diffaug_policy", "apply_to",
-                 "dataset", "detector")
-INT_COLS = ("attempt", "schema_version", "seed", "dataset_size", "resolution", "tick", "retries", "fid_eval_samples",
-            "fid_eval_repeats")
-BOOL_COLS = ("mirror",)
-FLOAT_COLS = ("p_fixed", "ada_target", "kimg", "wall_s", "img_per_s", "time_train_s", "time_metrics_s", "time_ckpt_s",
-              "p", "r_t", "r_v", "loss_G", "loss_D", "loss_r1", "D_real_train", "D_real_val", "D_fake",
-              "acc_real_train", "acc_real_val", "acc_fake", "fid", "kid", "leak_rot", "leak_color", "leak_blank",
-              "written_at", "fid_eval", "fid_eval_std")
-LIST_COLS = ("D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges")
-CONFIG_COLS = ("sweep", "trial_id", "schema_version", "scale", "seed", "aug_mode", "augpipe", "p_fixed", "ada_target",
-               "heuristic", "diffaug_policy", "apply_to", "dataset", "dataset_size", "mirror", "resolution")
-TRIAL_COLS = ("status", "error", "retries", "attempt", "config_json", "best_fid", "final_fid", "final_kimg")
+# Every column and type comes from the results format; readers only choose pandas types for them.
+_READ_COLUMNS = {c.name: c for c in (*TRIAL_COLUMNS, *TICK_COLUMNS, *JOINED_COLUMNS) if not pa.types.is_list(c.type)}
+CATEGORY_COLS = tuple(n for n, c in _READ_COLUMNS.items() if c.category)
+INT_COLS = tuple(n for n, c in _READ_COLUMNS.items() if c.type == pa.int64())
+CONFIG_COLS = ("sweep", "trial_id", *names(TICK_COLUMNS, "config"))
 
-
-_ARROW_TYPES = {**{c: pa.string() for c in CATEGORY_COLS}, **{c: pa.int64() for c in INT_COLS},
-                **{c: pa.bool_() for c in BOOL_COLS}, **{c: pa.float64() for c in FLOAT_COLS}}
-_OPTIONAL = {"retries", "written_at"}
+_ARROW_TYPES = {n: c.type for n, c in _READ_COLUMNS.items()}
+# absent from a table: added as nulls, except columns that belong to trials.parquet only, and the write stamp
+_OPTIONAL = {*names(TRIAL_COLUMNS)} - {*names(TICK_COLUMNS)} | {"written_at", "trial_index", "variant"}
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
@@ -60,12 +54,12 @@ def typed_table(table: pa.Table, *, add_missing: bool = True) -> pa.Table:
                 arr = arr.cast(typ) if arr.type != typ else arr
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise ResultsError(f"column {col!r} cannot be read as {typ}: {str(exc).splitlines()[0]}") from None
-            if typ == pa.string():
+            if _READ_COLUMNS[col].category:
                 arr = pc.dictionary_encode(arr)
             table = table.set_column(table.column_names.index(col), col, arr)
         elif add_missing and col not in _OPTIONAL:
             nulls = pa.nulls(n, typ)
-            table = table.append_column(col, pc.dictionary_encode(nulls) if typ == pa.string() else nulls)
+            table = table.append_column(col, pc.dictionary_encode(nulls) if _READ_COLUMNS[col].category else nulls)
     return table
 
 
@@ -101,41 +95,6 @@ def _read_metrics_table(sweeps: list[SweepDir], results: str | Path) -> pa.Table
     return concat(tables, str(results))
 
 
-def _codes(arr: pa.ChunkedArray) -> np.ndarray:
-    """Integer codes of a string column that sort like the strings themselves."""
-    enc = pc.dictionary_encode(arr.cast(pa.string())).combine_chunks()
-    rank = np.empty(len(enc.dictionary), dtype=np.int64)
-    rank[pc.array_sort_indices(enc.dictionary).to_numpy()] = np.arange(len(enc.dictionary))
-    return rank[enc.indices.to_numpy(zero_copy_only=False)]
-
-
-def dedup_newest(table: pa.Table) -> pa.Table:
-    """One row per (sweep, trial_id, tick): the highest attempt, then the latest written_at; sorted by that key."""
-    ok = pc.and_(pc.is_valid(table.column("trial_id")), pc.is_valid(table.column("tick")))
-    if not pc.all(ok).as_py():
-        table = table.filter(ok)
-    if table.num_rows == 0:
-        return table
-    sweep, trial = _codes(table.column("sweep")), _codes(table.column("trial_id"))
-    tick = table.column("tick").to_numpy()
-    attempt = pc.fill_null(table.column("attempt"), -1).to_numpy() if "attempt" in table.column_names \
-        else np.zeros(table.num_rows)
-    written = pc.fill_null(table.column("written_at"), -np.inf).to_numpy() if "written_at" in table.column_names \
-        else np.zeros(table.num_rows)
-    order = np.lexsort((written, attempt, tick, trial, sweep))
-    s, t, k = sweep[order], trial[order], tick[order]
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = (s[1:] != s[:-1]) | (t[1:] != t[:-1]) | (k[1:] != k[:-1])
-    kept = order[last]
-    if np.all(kept[1:] > kept[:-1]):  # already in key order (the usual case): a filter is cheaper than a gather
-        mask = np.zeros(table.num_rows, dtype=bool)
-        mask[kept] = True
-        return table.filter(pa.array(mask))
-    keep = pa.array(kept)
-    # column by column on combined chunks: Table.take on many promoted list chunks is several times slower
-    return pa.table([pc.take(col.combine_chunks(), keep) for col in table.columns], names=table.column_names)
-
-
 def load_metrics(path: str | Path) -> pd.DataFrame:
     """Tick rows of every sweep under PATH, deduplicated (newest attempt) and typed, sorted by sweep/trial/tick."""
     sweeps = find_sweeps(path)
@@ -144,11 +103,6 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
     return with_evaluations(to_pandas(dedup_newest(typed_table(table))), load_evaluations(sweeps))
-
-
-# Re-measured FIDs (python -m sweeps.evaluate) as they appear on tick rows: evaluation column -> tick-row column.
-EVAL_JOIN = {"fid": "fid_eval", "fid_std": "fid_eval_std", "fid_samples": "fid_eval_samples", "repeats": "fid_eval_repeats"}
-EVAL_KEY = ["sweep", "trial_id", "tick", "detector"]
 
 
 def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:
@@ -160,16 +114,16 @@ def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:
     for sweep in sweeps:
         tables += [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, evaluation_parts(sweep)) if t.num_rows]
     if not tables:
-        return pd.DataFrame(columns=EVAL_KEY + list(EVAL_JOIN))
-    df = concat(tables, "evaluations").to_pandas()
-    missing = [c for c in EVAL_KEY + ["fid"] if c not in df]
+        return pd.DataFrame(columns=[*EVAL_KEY, *EVAL_JOIN])
+    table = concat(tables, "evaluations")
+    missing = [c for c in [*EVAL_KEY, "fid"] if c not in table.column_names]
     if missing:
         raise ResultsError(f"evaluation rows lack required column(s) {', '.join(missing)}")
-    for col in ("fid_samples", "repeats", "written_at"):
+    df = dedup_evaluations(table).to_pandas()
+    for col in EVAL_JOIN:
         if col not in df:
             df[col] = np.nan
-    df = df.sort_values(["fid_samples", "repeats", "written_at"], kind="stable", na_position="first")
-    return df.drop_duplicates(EVAL_KEY, keep="last").reset_index(drop=True)
+    return df.reset_index(drop=True)
 
 
 def with_evaluations(metrics: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,8 @@
 """Write synthetic sweeps in the results-store layout (metrics parts, trials.parquet, samples, sweep.json).
 
-The layout is the one `sweeps.store` writes (DESIGN "Results store"), including
+The layout, part names, columns and sweep.json keys are the results format's
+(`resultsformat`), the same the real store writes: one merged part per finished
+trial-attempt, every table conformed to the declared schema.  That includes
 what makes reading it non-trivial: a retried trial whose second attempt
 re-reports ticks with different values, a same-attempt duplicate told apart only
 by `written_at`, metrics that are null between metric ticks, an ERROR trial with
@@ -19,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from analysis.synthetic_model import best_p, overfit_degree, quality, trial_grid
+from resultsformat import SCHEMA_VERSION, TICK_COLUMNS, TRIAL_COLUMNS, conform, parquet_bytes
+from resultsformat.layout import METRICS_DIR, SWEEP_FILE, TRIALS_FILE, part_name, sweep_json
 
 HIST_EDGES = np.linspace(-5.0, 5.0, 41)
 KIMG_PER_TICK = 4.0
@@ -59,7 +61,7 @@ def tick_rows(trials: pd.DataFrame, ticks: int, metrics_every: int = 4, seed: in
     noise = 0.02 * rng.standard_normal((3, len(u)))
     leak = _leak_columns(rows, is_metric, noise)
     out = rows.assign(
-        attempt=0, schema_version=1, scale="smoke", dataset="procedural", resolution=16,
+        attempt=0, schema_version=SCHEMA_VERSION, scale="smoke", dataset="procedural", resolution=16,
         tick=tick, kimg=tick * KIMG_PER_TICK, wall_s=tick * 12.0, img_per_s=330.0,
         time_train_s=10.0, time_metrics_s=np.where(is_metric, 2.0, 0.0), time_ckpt_s=0.0,
         p=p, r_t=np.clip(r_t + noise[0], -1, 1), r_v=(d_train - d_val) / (d_train - d_fake),
@@ -113,11 +115,24 @@ def retried(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([junk.assign(attempt=0), stale], ignore_index=True)
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+def _atomic_bytes(data: bytes, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _write_parts(sdir: Path, rows: pd.DataFrame, *, compacted: bool) -> None:
+    """ROWS as the store would hold them: one part per trial-attempt, named and typed by the results format."""
+    rows = rows.sort_values(["trial_id", "attempt", "tick"], kind="stable")
+    table = conform(rows, TICK_COLUMNS, "synthetic tick rows")
+    keys = list(zip(rows["trial_id"], rows["attempt"]))
+    starts = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]] + [len(keys)]
+    ticks = rows["tick"].to_numpy()
+    for lo, hi in zip(starts[:-1], starts[1:]):
+        trial_id, attempt = keys[lo]
+        name = part_name(str(trial_id), int(attempt), int(ticks[hi - 1] if compacted else ticks[lo]), compacted=compacted)
+        _atomic_bytes(parquet_bytes(table.slice(lo, hi - lo), small=not compacted), sdir / METRICS_DIR / name)
 
 
 def _trials_table(trials: pd.DataFrame, rows: pd.DataFrame, retried_id: str) -> pd.DataFrame:
@@ -139,7 +154,7 @@ def _trials_table(trials: pd.DataFrame, rows: pd.DataFrame, retried_id: str) -> 
 
 
 def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed: int = 0,
-                trials_per_part: int = 100, samples: bool = False) -> int:
+                samples: bool = False) -> int:
     """Write one sweep's directory; returns the number of raw tick rows written."""
     sdir = root / name
     rows = tick_rows(trials, ticks, seed=seed)
@@ -149,14 +164,17 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
     extra = retried(rows[rows["trial_id"] == first])
     mask = (rows["trial_id"] == first) & (rows["tick"] > ticks // 3)
     rows.loc[mask, "attempt"] = 1
-    ids = trials["trial_id"].to_numpy()
-    for k in range(0, len(ids), trials_per_part):
-        part = rows[rows["trial_id"].isin(ids[k:k + trials_per_part])]
-        _atomic_parquet(part, sdir / "metrics" / f"part-{k // trials_per_part:05d}.parquet")
-    _atomic_parquet(extra, sdir / "metrics" / "part-retry.parquet")
-    _atomic_parquet(_trials_table(trials, rows, first), sdir / "trials.parquet")
-    (sdir / "sweep.json").write_text(json.dumps({"name": name, "scale": "smoke", "trials": len(trials),
-                                                 "ticks": ticks, "synthetic": True}, indent=2))
+    # finished trials: one merged part per attempt; the stale same-attempt duplicate is a part left behind
+    stale = extra["attempt"] == 1
+    _write_parts(sdir, pd.concat([rows, extra[~stale]], ignore_index=True), compacted=True)
+    _write_parts(sdir, extra[stale], compacted=False)
+    trials_table = conform(_trials_table(trials, rows, first), TRIAL_COLUMNS, "synthetic trials")
+    _atomic_bytes(parquet_bytes(trials_table), sdir / TRIALS_FILE)
+    record = sweep_json(sweep=name, scale="smoke", set=[], spec={"name": name, "synthetic": True, "ticks": ticks},
+                        command=f"python -m analysis.synthetic {sdir.parent}",
+                        storage=str(sdir.parent), created_at=1.7e9, ray_path=None,
+                        trials=[{"trial": i, "params": {}} for i in range(len(trials))])
+    _atomic_bytes(json.dumps(record, indent=1).encode(), sdir / SWEEP_FILE)
     if samples:
         write_samples(sdir, rows[rows["tick"] == ticks])
     return len(rows) + len(extra)

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import MissingData, MixedDetectors
+from resultsformat import TICK_COLUMNS, names
 
 FidWhich = Literal["final", "best"]
 TRIAL_KEY = ["sweep", "trial_id"]
-CONFIG = ["seed", "aug_mode", "augpipe", "p_fixed", "ada_target", "heuristic", "diffaug_policy", "apply_to",
-          "dataset", "dataset_size", "mirror", "resolution"]
-LEAKS = ["leak_rot", "leak_color", "leak_blank"]
+# a trial's configuration (the format's config columns less its version and preset) and its leak measures
+CONFIG = [c for c in names(TICK_COLUMNS, "config") if c not in ("schema_version", "scale")]
+LEAKS = [c for c in names(TICK_COLUMNS, "metric") if c.startswith("leak_")]
 
 
 def fmt_count(n: float) -> str:

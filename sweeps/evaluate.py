@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from sweeps.plan import RAY_DIR
+from resultsformat import EVAL_COLUMNS, conform
+from resultsformat.layout import EVAL_DIR, RAY_DIR
 from sweeps.runner import trial_id_of_dirname
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.checkpoint import read_checkpoint_config, read_progress
@@ -43,14 +42,7 @@ from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.evaluate import MAX_REPEATS, check_overrides, measure, resolve_checkpoint
 from trainer.paths import resolve_paths
 
-EVAL_DIR = "evaluations"
 FINISHED = "TERMINATED"
-# one row per re-measured trial; analysis.load.load_evaluations reads it (analysis imports nothing from sweeps, so the columns are spelled out on both sides)
-EVAL_SCHEMA = pa.schema([
-    ("sweep", pa.string()), ("trial_id", pa.string()), ("tick", pa.int64()), ("kimg", pa.float64()),
-    ("detector", pa.string()), ("fid_samples", pa.int64()), ("repeats", pa.int64()), ("fid", pa.float64()),
-    ("fid_std", pa.float64()), ("kid", pa.float64()), ("checkpoint", pa.string()), ("written_at", pa.float64()),
-])
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,7 @@ def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(prog="python -m sweeps.evaluate",
                               description="Re-measure the last snapshot of every finished trial of a sweep and store "
                                           "the FIDs in <sweep>/evaluations/ for analysis.report.")
-    p.add_argument("sweep_dir", type=Path, help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
+    p.add_argument("sweep_dir", help="a local sweep folder, <storage>/<sweep> (holds sweep.json and ray/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override metrics.* (e.g. metrics.fid_samples=10000), run.device or run.threads (repeatable)")
     p.add_argument("--repeats", type=int, default=3, help=f"independent latent draws per trial, 1..{MAX_REPEATS} (default 3)")
@@ -91,10 +83,10 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     if any(item.partition("=")[0].strip() == "metrics.detector" for item in args.overrides):
         raise UserInputError("--set metrics.detector: the report joins re-measured FIDs to ticks logged with the same "
                              "detector; to measure with another detector use python -m trainer.evaluate")
-    if "://" in str(args.sweep_dir) or str(args.sweep_dir).startswith(("s3:", "gs:")):
+    if "://" in args.sweep_dir:   # kept a str until here: Path would turn s3://b/x into s3:/b/x
         raise UserInputError(f"{args.sweep_dir}: sweeps.evaluate reads checkpoints from a local folder; copy the sweep "
                              f"down first (its checkpoints are under {RAY_DIR}/)")
-    sweep_dir = args.sweep_dir.expanduser().resolve()
+    sweep_dir = Path(args.sweep_dir).expanduser().resolve()
     if not (sweep_dir / SWEEP_FILE).is_file():
         raise UserInputError(f"{args.sweep_dir}: not a sweep folder (no {SWEEP_FILE}); pass <storage>/<sweep>")
     store = SweepStore(str(sweep_dir.parent), sweep_dir.name)
@@ -147,7 +139,7 @@ def run(argv: list[str]) -> int:
         std = f" ± {result['fid_std']:.3f}" if result["fid_std"] is not None else ""
         print(f"[{i}/{len(jobs)}] {job.trial_id} tick {result['tick']} ({result['kimg']:.0f} kimg): "
               f"FID {result['fid']:.3f}{std} ({result['fid_samples']} samples x {result['repeats']})", flush=True)
-    table = pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
+    table = conform(rows, EVAL_COLUMNS, "evaluation rows")   # one row per trial; analysis.load joins them to tick rows
     path = store.write_table(f"{EVAL_DIR}/{uuid.uuid4().hex[:12]}.parquet", table)
     print(f"wrote {len(rows)} rows to {path}")
     return 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
+from resultsformat.layout import RAY_DIR, sweep_json
 from sweeps.catalog import get_sweep
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
@@ -27,7 +28,6 @@ from trainer.errors import UserInputError
 from trainer.paths import PATH_FIELDS, absolute_path, config_value, resolve_paths, resolve_set_items, resolve_value
 
 DEFAULT_SCALE = "smoke"
-RAY_DIR = "ray"   # Ray's experiment folder inside <storage>/<sweep>/
 
 
 @dataclass(frozen=True)
@@ -154,14 +154,14 @@ def _fmt(v: Any) -> str:
 def sweep_record(plan: Plan) -> dict[str, Any]:
     """The content of sweep.json: spec, scale, overrides, the command line (credentials redacted) and the trial table."""
     cols = varying_columns(plan.trials)
-    return {
-        "sweep": plan.spec.name,
-        "scale": plan.scale,
-        "set": plan.sets,
-        "spec": plan.spec.model_dump(mode="json"),
-        "command": plan.command,
-        "storage": redact(plan.store.storage),
-        "created_at": time.time(),
-        "ray_path": plan.ray_path,
-        "trials": [{**trial_row(t, cols), "params": t.params} for t in plan.trials],
-    }
+    return sweep_json(
+        sweep=plan.spec.name,
+        scale=plan.scale,
+        set=plan.sets,
+        spec=plan.spec.model_dump(mode="json"),
+        command=plan.command,
+        storage=redact(plan.store.storage),
+        created_at=time.time(),
+        ray_path=plan.ray_path,
+        trials=[{**trial_row(t, cols), "params": t.params} for t in plan.trials],
+    )

@@ -1,29 +1,26 @@
 """The Parquet results store of one sweep (DESIGN "Results store"): per-tick parts, trial status records, trials.parquet.
 
-Layout under `<storage>/<sweep>/`:
-
-    metrics/<trial_id>.a<attempt>.t<tick>.<uuid>.parquet   immutable parts, one row per trial x tick
-    metrics/<trial_id>.a<attempt>.compact.<uuid>.parquet  one attempt's parts merged when the trial ends
-    trials/<trial_id>.json                                status record written by the trial process
-    trials.parquet                                        one row per trial, assembled by the driver
-    sweep.json                                            spec, scale, overrides and command line
-    samples/<trial_id>/tick<NNNNNN>.png                   sample grids
+What the files are called, which columns they hold and which row wins is the
+results format's (`resultsformat`: layout, columns, dedup); this module is the
+writer and the store-side reader, through a pyarrow filesystem (local, s3://, gs://).
 
 Every row is written from the trial process, never through a driver callback
 (a slow callback stalls Ray's event loop for every trial).  Local files are
 written to a temp name in the same directory and renamed, so a reader never
 sees half a file; object stores (s3://, gs://) are atomic per object, so parts
-go straight to their final key.  A part's name carries the trial id, attempt
-and a random suffix, so concurrent or retried writers never collide.
+go straight to their final key.
 
-A retried or resumed trial re-reports the ticks after its last checkpoint.
-Readers therefore deduplicate on (trial_id, tick), keeping the newest attempt
-(then the newest `written_at`): exactly one row per trial x tick.
+A running paper-scale trial flushes about one part per tick (a tick takes
+minutes), so the store compacts each attempt's parts as it goes (`compact_attempt`,
+at every checkpoint and every `COMPACT_EVERY` parts): a running trial holds at
+most that many parts plus one merged part per attempt, and `load_metrics` on a
+running sweep lists hundreds of objects, not hundreds of thousands.  A
+compaction writes the merged part before deleting what it merged, so an
+interruption leaves duplicate rows, which the dedup rule drops; never a gap.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -36,13 +33,16 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
+from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
+                                  part_name)
 from trainer.errors import UserInputError
 
-METRICS_DIR = "metrics"
-TRIALS_DIR = "trials"
-SAMPLES_DIR = "samples"
-TRIALS_FILE = "trials.parquet"
-SWEEP_FILE = "sweep.json"
+__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "read_metrics", "probe_writable", "resolve_storage",
+           "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY"]
+
+# A running attempt's tick parts are merged once this many have accumulated (and at every checkpoint).
+COMPACT_EVERY = 20
 
 
 class StoreWriteError(OSError):
@@ -147,44 +147,56 @@ class SweepStore:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
-    def _table_bytes(self, table: pa.Table, small: bool = False) -> bytes:
-        buf = io.BytesIO()
-        if small:   # a few rows: Parquet's per-column statistics and compression cost more than they save
-            pq.write_table(table, buf, compression="none", use_dictionary=False, write_statistics=False)
-        else:
-            pq.write_table(table, buf, compression="zstd")
-        return buf.getvalue()
-
     def write_table(self, rel: str, table: pa.Table) -> str:
         """Write a small table as one Parquet file at `<root>/<rel>`, atomically."""
-        return self.write_bytes(rel, self._table_bytes(table, small=True))
+        return self.write_bytes(rel, parquet_bytes(table, small=True))
 
     def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int) -> str:
         """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`."""
         now = time.time()
         stamped = [{**r, "trial_id": trial_id, "attempt": attempt, "written_at": now} for r in rows]
-        first_tick = int(stamped[0].get("tick") or 0)
-        name = f"{trial_id}.a{attempt}.t{first_tick:06d}.{uuid.uuid4().hex[:8]}.parquet"
-        return self.write_bytes(f"{METRICS_DIR}/{name}", self._table_bytes(pa.Table.from_pylist(stamped), small=True))
+        table = conform(stamped, TICK_COLUMNS, f"tick rows of {trial_id}")
+        name = part_name(trial_id, attempt, int(stamped[0].get("tick") or 0))
+        return self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(table, small=True))
 
     def compact(self, trial_id: str) -> int:
-        """Merge each attempt's small parts of one trial into one part (written first), then delete the small ones.
+        """Merge each attempt's parts of one trial into one part; returns the number of parts left for the trial.
 
         Attempts stay separate, so the rows a retry superseded remain inspectable; readers dedup anyway.
-        Returns the number of parts left for the trial.
         """
-        by_attempt: dict[str, list[str]] = {}
-        for p in self._parts(prefix=f"{trial_id}."):
-            by_attempt.setdefault(p.rsplit("/", 1)[-1][len(trial_id) + 1:].split(".")[0], []).append(p)
-        for attempt, parts in by_attempt.items():
-            if len(parts) <= 1:
-                continue
-            merged = _concat([self._read_part(p) for p in parts])
-            name = f"{trial_id}.{attempt}.compact.{uuid.uuid4().hex[:8]}.parquet"
-            self.write_bytes(f"{METRICS_DIR}/{name}", self._table_bytes(pa.Table.from_pandas(merged, preserve_index=False)))
-            for p in parts:
+        attempts = sorted({a for a in (self._attempt_of(trial_id, p) for p in self._parts(attempt_prefix(trial_id)))
+                           if a is not None})
+        return sum(self.compact_attempt(trial_id, a) for a in attempts)
+
+    def compact_attempt(self, trial_id: str, attempt: int) -> int:
+        """Merge one attempt's parts into one (written first, then the merged ones deleted); returns parts left (0/1)."""
+        parts = self._parts(attempt_prefix(trial_id, attempt))
+        if len(parts) <= 1:
+            return len(parts)
+        tables = [t for t in (self._read_part(p, missing_ok=True) for p in parts) if t is not None]
+        merged = dedup_newest(conform(_concat(tables), TICK_COLUMNS, f"parts of {trial_id}"))
+        last_tick = max(merged.column("tick").to_pylist() or [0])
+        name = part_name(trial_id, attempt, int(last_tick), compacted=True)
+        self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(merged))
+        self._delete_parts(parts)
+        return 1
+
+    def _delete_parts(self, parts: list[str]) -> None:
+        """The second step of a compaction (a separate method so tests can interrupt between the two)."""
+        for p in parts:
+            try:
                 self.fs.delete_file(p)
-        return len(by_attempt)
+            except FileNotFoundError:
+                pass
+
+    @staticmethod
+    def _attempt_of(trial_id: str, path: str) -> int | None:
+        name = path.rsplit("/", 1)[-1]
+        parsed = parse_part_name(name)
+        if parsed is not None:
+            return parsed.attempt
+        rest = name[len(trial_id) + 1:].split(".")[0]   # parts named before resultsformat: <id>.a<N>.compact.<uuid>
+        return int(rest[1:]) if rest[:1] == "a" and rest[1:].isdigit() else None
 
     def write_status(self, trial_id: str, record: dict[str, Any]) -> None:
         self.write_json(f"{TRIALS_DIR}/{trial_id}.json", {**record, "trial_id": trial_id, "updated_at": time.time()})
@@ -202,7 +214,7 @@ class SweepStore:
         return out
 
     def write_trials(self, df: pd.DataFrame) -> str:
-        return self.write_bytes(TRIALS_FILE, self._table_bytes(pa.Table.from_pandas(df, preserve_index=False)))
+        return self.write_bytes(TRIALS_FILE, parquet_bytes(conform(df, TRIAL_COLUMNS, TRIALS_FILE)))
 
     # ---- reading -----------------------------------------------------------------------------------------
     def _list(self, rel: str) -> list[pafs.FileInfo]:
@@ -213,66 +225,63 @@ class SweepStore:
         return sorted(i.path for i in self._list(METRICS_DIR)
                       if i.base_name.endswith(".parquet") and i.base_name.startswith(prefix) and not i.base_name.startswith("."))
 
-    def _read_part(self, path: str) -> pa.Table:
-        return pq.read_table(path, filesystem=self.fs)
+    def _read_part(self, path: str, missing_ok: bool = False) -> pa.Table | None:
+        try:
+            return pq.read_table(path, filesystem=self.fs)
+        except FileNotFoundError:   # compacted away while we listed; its rows are in the merged part
+            if missing_ok:
+                return None
+            raise
 
     def read_metrics(self, dedup: bool = True) -> pd.DataFrame:
-        """All tick rows, one per (trial_id, tick): the newest attempt (then newest write) wins; dedup=False: every row."""
-        parts = self._parts()
-        if not parts:
+        """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row."""
+        tables = [t for t in (self._read_part(p, missing_ok=True) for p in self._parts()) if t is not None]
+        if not tables:
             return pd.DataFrame()
-        tables = []
-        for p in parts:
-            try:
-                tables.append(self._read_part(p))
-            except FileNotFoundError:   # compacted away while we listed; its rows are in the merged part
-                continue
         rows = _concat(tables)
-        return _dedup(rows) if dedup else rows
+        return (dedup_newest(rows) if dedup else rows).to_pandas()
 
     def read_trials(self) -> pd.DataFrame:
         return pq.read_table(self.path(TRIALS_FILE), filesystem=self.fs).to_pandas()
 
 
 class RowBuffer:
-    """Tick rows of one trial-attempt, written as one part per flush instead of one per tick.
+    """Tick rows of one trial-attempt, written as one part per flush instead of one per tick, compacted as they pile up.
 
     A Parquet part costs milliseconds whatever its row count, so rows are flushed when a
     checkpoint is about to be reported (every tick up to that checkpoint is then durable: a
     retry re-reports only ticks after it), at the end of the trial, and at least every
-    `flush_s` seconds so a running sweep stays observable.
+    `flush_s` seconds so a running sweep stays observable.  `flush(compact=True)` (at a
+    checkpoint), or `compact_every` parts since the last compaction, merges the attempt's parts.
     """
 
-    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = 30.0) -> None:
+    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = 30.0,
+                 compact_every: int = COMPACT_EVERY) -> None:
         self.store, self.trial_id, self.attempt, self.flush_s = store, trial_id, attempt, flush_s
+        self.compact_every = compact_every
         self.rows: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
+        self.loose_parts = 0
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         if time.monotonic() - self.last_flush >= self.flush_s:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, compact: bool = False) -> None:
         if self.rows:
             self.store.write_rows(self.rows, trial_id=self.trial_id, attempt=self.attempt)
             self.rows = []
+            self.loose_parts += 1
         self.last_flush = time.monotonic()
+        if self.loose_parts >= self.compact_every or (compact and self.loose_parts > 1):
+            self.store.compact_attempt(self.trial_id, self.attempt)
+            self.loose_parts = 0
 
 
-def _concat(tables: list[pa.Table]) -> pd.DataFrame:
-    """Concatenate parts whose schemas differ only by all-null columns (null promotes to the real type)."""
-    if not tables:
-        return pd.DataFrame()
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
-
-
-def _dedup(df: pd.DataFrame) -> pd.DataFrame:
-    if df.empty:
-        return df
-    df = df.sort_values(["trial_id", "tick", "attempt", "written_at"], kind="stable")
-    df = df.drop_duplicates(["trial_id", "tick"], keep="last")
-    return df.reset_index(drop=True)
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate parts whose schemas differ only by all-null or later-added columns (null promotes to the real type)."""
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def read_metrics(path: str | Path) -> pd.DataFrame:

@@ -6,7 +6,8 @@ state) and is validated with pydantic here, inside the trial, before training.
 
 - every tick row gets `sweep`, `trial_id`, `trial_index`, `attempt` and is written
   to the Parquet store from this (the trial) process, batched by `RowBuffer`: flushed
-  before each checkpoint is reported, at the last tick, and at least every 30 s;
+  before each checkpoint is reported, at the last tick, and at least every 30 s, and
+  the attempt's parts compacted at checkpoints so a long trial holds few objects;
 - when the loop offers a checkpoint (every `run.checkpoint_ticks` ticks), it is
   written to a temp dir and handed to `tune.report`, which copies it to storage
   synchronously; other ticks report metrics only;
@@ -104,7 +105,8 @@ class SweepHooks:
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
         if report.save_checkpoint is not None or report.is_last:
-            self.buffer.flush()   # before the checkpoint reaches Ray: every tick up to it is then in the store
+            # before the checkpoint reaches Ray: every tick up to it is then in the store (and merged into few parts)
+            self.buffer.flush(compact=True)
         tick = int(row["tick"])
         if report.samples is not None:
             self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", _png(report.samples))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("trainer", "sweeps", "analysis", "benchmarks")
+PACKAGES = ("trainer", "sweeps", "analysis", "benchmarks", "resultsformat")
 
 
 def _imports(path: Path) -> set[str]:
@@ -33,7 +33,12 @@ def _sources(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [("trainer", {"ray", "sweeps", "analysis"}), ("analysis", {"torch", "ray", "trainer", "sweeps", "torchvision"})])
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("trainer", {"ray", "sweeps", "analysis"}),
+    ("analysis", {"torch", "ray", "trainer", "sweeps", "torchvision"}),
+    # the results format is shared by all three: pyarrow (and numpy, which pyarrow brings) only
+    ("resultsformat", {"torch", "ray", "trainer", "sweeps", "analysis", "torchvision", "pandas", "matplotlib"}),
+])
 def test_forbidden_imports_in_source(package: str, forbidden: set[str]) -> None:
     offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & forbidden) for p in _sources(package)}
     assert {k: v for k, v in offenders.items() if v} == {}
@@ -41,6 +46,14 @@ def test_forbidden_imports_in_source(package: str, forbidden: set[str]) -> None:
 
 def test_analysis_import_pulls_in_no_torch_or_ray() -> None:
     code = "import sys, analysis, analysis.report; bad = [m for m in ('torch', 'ray') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_resultsformat_import_pulls_in_pyarrow_only() -> None:
+    code = ("import sys, resultsformat, resultsformat.layout; "
+            "bad = [m for m in ('torch', 'ray', 'pandas', 'trainer', 'sweeps', 'analysis') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -21,9 +21,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from resultsformat import SCHEMA_VERSION  # noqa: F401  (re-exported: the format owns its version)
 from trainer.errors import UserInputError
-
-SCHEMA_VERSION = 1
 
 AUGPIPE_SPECS = (
     "blit", "geom", "color", "filter", "noise", "cutout",
@@ -331,7 +330,7 @@ def ticks_total(cfg: TrainConfig) -> int:
 
 
 def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
-    """The config columns every tick row and trial row carries (DESIGN's Parquet schema)."""
+    """The values of the config columns every tick row and trial row carries (declared in resultsformat/columns.py)."""
     a, dcfg = cfg.augment, cfg.data
     return {
         "schema_version": SCHEMA_VERSION,

@@ -2,7 +2,8 @@
 
 Layout:
   DIR/config.json                the run's config
-  DIR/metrics.parquet            all tick rows so far (identity columns sweep=None, trial_id="single", attempt=0)
+  DIR/metrics.parquet            all tick rows so far, in the results format (resultsformat; identity
+                                 columns sweep=None, trial_id="single", attempt=0)
   DIR/checkpoints/latest/        config.json + state.pt of the newest checkpoint
   DIR/samples/tick<NNNNNN>.png   sample grid at each metrics tick
 Every file is replaced atomically; the checkpoint directory is swapped by two
@@ -11,7 +12,6 @@ renames, and a crash between them leaves `latest.old`, which resume accepts.
 
 from __future__ import annotations
 
-import io
 import shutil
 import signal
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from resultsformat import TICK_COLUMNS, conform, parquet_bytes
 from trainer.atomic import atomic_write_bytes
 from trainer.checkpoint import is_checkpoint_dir
 from trainer.hooks import TickReport
@@ -37,9 +38,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
-    buf = io.BytesIO()
-    pd.DataFrame(rows).to_parquet(buf, index=False)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, parquet_bytes(conform(rows, TICK_COLUMNS, str(path))))
 
 
 def read_rows(path: Path, up_to_tick: int) -> list[dict[str, Any]]:

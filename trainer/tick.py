@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-# Keys of MetricSuite.evaluate() (INTERFACES.md); null on ticks without metrics.
-METRIC_KEYS = (
-    "fid", "kid", "detector", "D_real_train", "D_real_val", "D_fake", "acc_real_train", "acc_real_val", "acc_fake",
-    "D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges",
-    "r_v", "leak_rot", "leak_color", "leak_blank", "time_fid_s", "time_leak_s",
-)
+from resultsformat import TICK_COLUMNS, names
+
+# Keys of MetricSuite.evaluate(): the format's "metric" columns; null on ticks without metrics.
+METRIC_KEYS = names(TICK_COLUMNS, "metric")
 
 
 @dataclass

@@ -23,7 +23,7 @@ def _retried_parts() -> list[pd.DataFrame]:
                          for t in (3, 4)])
     # ... and tick 4 of attempt 1 was written twice; the later write_at wins the tie
     stale = tick_frame([{"trial_id": "A", "tick": 4, "attempt": 1, "fid": 999.0, "written_at": 150.0}])
-    other = tick_frame([{"trial_id": "B", "tick": t, "fid": 50.0, "extra_col": "x"} for t in (1, 2)])
+    other = tick_frame([{"trial_id": "B", "tick": t, "fid": 50.0} for t in (1, 2)])
     return [second, other, first, stale]
 
 
@@ -37,14 +37,32 @@ def test_newest_attempt_wins_and_ties_break_on_written_at(tmp_path: Path) -> Non
     assert len(df) == 6 and not df.duplicated(["sweep", "trial_id", "tick"]).any()
 
 
+def test_null_attempt_is_older_than_attempt_zero(tmp_path: Path) -> None:
+    """The format's explicit rule: a row without an attempt is superseded by any numbered attempt, even a later write."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from resultsformat import dedup_newest
+    rows = pa.table({"sweep": ["s"] * 4, "trial_id": ["A"] * 4, "tick": [1, 1, 2, 2], "attempt": [None, 0, None, None],
+                     "written_at": [9.0, 1.0, 1.0, 2.0], "fid": [1.0, 2.0, 3.0, 4.0]})
+    assert dedup_newest(rows).column("fid").to_pylist() == [2.0, 4.0]
+    sdir = tmp_path / "s" / "metrics"
+    sdir.mkdir(parents=True)
+    pq.write_table(rows, sdir / "hand.parquet")
+    assert load_metrics(tmp_path / "s")["fid"].tolist() == [2.0, 4.0]
+
+
 def test_columns_are_typed_missing_ones_added_extra_ones_kept(tmp_path: Path) -> None:
-    write_sweep_parts(tmp_path, "fixed_p_grid", _retried_parts())
+    sdir = write_sweep_parts(tmp_path, "fixed_p_grid", _retried_parts())
+    # a part written by another tool (not through the format): an undeclared column, absent ones; readers cope
+    foreign = tick_frame([{"trial_id": "B", "tick": 3, "fid": 50.0, "extra_col": "x"}]).drop(columns=["detector"])
+    foreign.to_parquet(sdir / "metrics" / "foreign.parquet", index=False)
     df = load_metrics(tmp_path)
     assert str(df["tick"].dtype) == "Int64" and str(df["dataset_size"].dtype) == "Int64"
     assert df["fid"].dtype == np.float64 and str(df["mirror"].dtype) == "boolean"
     assert isinstance(df["aug_mode"].dtype, pd.CategoricalDtype)
     assert df["leak_rot"].isna().all() and df["D_real_val"].isna().all()  # absent in the parts: all-null
-    assert set(df.loc[df["trial_id"] == "B", "extra_col"]) == {"x"}
+    assert df.loc[(df["trial_id"] == "B") & (df["tick"] == 3), "extra_col"].tolist() == ["x"]
     assert df["sweep"].astype(str).unique().tolist() == ["fixed_p_grid"]
 
 

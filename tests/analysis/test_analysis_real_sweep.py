@@ -18,28 +18,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "analysis" / "notebooks"
-sys.path.insert(0, str(ROOT / "tests" / "sweeps"))
-from launch_helpers import FAST  # noqa: E402
-
-# The e2e sweeps' fast trial settings, but keeping each sweep's own dataset sizes (overfitting's are its axis).
-SMALL = [s for s in FAST if not s.startswith("data.dataset_size=")] + ["run.total_kimg=2"]
-
-pytestmark = pytest.mark.e2e
-
-
-def _launch(name: str, storage: Path, *extra: str) -> None:
-    sets = [a for s in [*SMALL, *extra] for a in ("--set", s)]
-    proc = subprocess.run([sys.executable, "-m", "sweeps.launch", name, "--storage", str(storage), *sets],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-
-
-@pytest.fixture(scope="module")
-def real_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("real_store")
-    _launch("fixed_p_grid", root, "augment.augpipe=blit", "data.dataset_size=200")
-    _launch("overfitting", root, "data.val_size=200")
-    return root
+pytestmark = pytest.mark.e2e   # `real_root` (two real sweeps, shared with tests/test_results_format.py) is in tests/conftest.py
 
 
 def test_report_draws_the_real_sweeps(real_root: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from launch_helpers import FAST, descendants, kill_tree, run, sets, start, wait_for  # noqa: E402
+from resultsformat.layout import parse_part_name  # noqa: E402
 from sweeps.launch import main  # noqa: E402
 from sweeps.store import SweepStore  # noqa: E402
 
@@ -30,8 +31,9 @@ def _dry_run_indices(args: list[str], capsys: pytest.CaptureFixture[str]) -> lis
 
 
 def _parts_with_tick(store: SweepStore, tick: int) -> list[str]:
+    """Parts showing a trial reached TICK: a tick part from it on, or a merged part up to it (compaction is ongoing)."""
     d = Path(store.path("metrics"))
-    return [n for n in os.listdir(d) if f".t{tick:06d}." in n] if d.is_dir() else []
+    return [n for n in os.listdir(d) if (p := parse_part_name(n)) and p.tick >= tick] if d.is_dir() else []
 
 
 def _status(store: SweepStore, index: int) -> dict | None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-DESIGN_COLUMNS = (
-    "schema_version", "scale", "seed", "aug_mode", "augpipe", "p_fixed", "ada_target", "heuristic", "diffaug_policy", "apply_to",
-    "dataset", "dataset_size", "mirror", "resolution", "tick", "kimg", "wall_s", "img_per_s", "time_train_s", "time_metrics_s",
-    "time_ckpt_s", "p", "r_t", "r_v", "loss_G", "loss_D", "loss_r1", "D_real_train", "D_real_val", "D_fake", "acc_real_train",
-    "acc_real_val", "acc_fake", "fid", "kid", "detector", "leak_rot", "leak_color", "leak_blank",
-)
+from resultsformat import TICK_COLUMNS, names
+
+# every column the training loop produces (the results format's config, progress, training and metric groups)
+DESIGN_COLUMNS = names(TICK_COLUMNS, "config", "progress", "training", "metric")
 
 
 def fast_overrides(**extra: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def test_rows_have_design_columns_and_metrics_on_last_tick() -> None:
     rows, hooks = _run(_cfg())
     assert [r["tick"] for r in rows] == [1, 2, 3] and hooks.rows == rows
     for r in rows:
-        assert set(DESIGN_COLUMNS) <= set(r)
+        assert set(r) == set(DESIGN_COLUMNS)     # exactly the declared columns: nothing undeclared
         assert r["scale"] == "smoke" and r["dataset_size"] == 200 and r["aug_mode"] == "none"
         assert r["p"] is None and -1 <= r["r_t"] <= 1
     assert rows[0]["fid"] is None and rows[1]["fid"] is None       # every_ticks=1000: only the last tick measures

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from resultsformat import TICK_COLUMNS, names
 from trainer.metrics.cache import metrics_cache_dir
 from trainer.metrics.d_outputs import dout_stats, score
 from trainer.metrics.detectors import BATCH, make_detector
@@ -36,11 +37,8 @@ if TYPE_CHECKING:
     from trainer.config import MetricsConfig
     from trainer.data import DatasetBundle
 
-RESULT_KEYS = (
-    "fid", "kid", "detector", "D_real_train", "D_real_val", "D_fake", "acc_real_train", "acc_real_val", "acc_fake",
-    "D_hist_real_train", "D_hist_real_val", "D_hist_fake", "D_hist_edges",
-    "r_v", "leak_rot", "leak_color", "leak_blank", "time_fid_s", "time_leak_s",
-)
+# The row keys evaluate() returns: the results format's "metric" columns (resultsformat/columns.py).
+RESULT_KEYS = names(TICK_COLUMNS, "metric")
 
 
 def _choose(total: int, count: int, seed: int) -> np.ndarray:

@@ -1,0 +1,89 @@
+"""The layout of a sweep folder, the names of its metric parts, and the keys of sweep.json.
+
+    <storage>/<sweep>/
+      metrics/<trial_id>.a<attempt>.t<tick>.<uuid>.parquet   tick rows flushed by a running trial (tick = first row's)
+      metrics/<trial_id>.a<attempt>.c<tick>.<uuid>.parquet   one attempt's rows up to <tick>, merged (compacted)
+      trials/<trial_id>.json                                 status record written by the trial process
+      trials.parquet                                         one row per trial, assembled by the driver
+      evaluations/<uuid>.parquet                             re-measured FIDs (`python -m sweeps.evaluate`)
+      samples/<trial_id>/tick<NNNNNN>.png                    sample grids
+      sweep.json                                             spec, scale, overrides, command line
+      ray/                                                   Ray Tune's experiment state and checkpoints
+    <run>/metrics.parquet                                    a single `python -m trainer` run: all its rows
+
+A part's name carries the trial id, the attempt and a random suffix, so
+concurrent or retried writers never collide, and a writer can find its own
+attempt's parts by prefix without reading them.  Parts are immutable: a
+compaction writes the merged part first and deletes what it merged after, so
+an interruption leaves duplicates (which the dedup rule drops), never a gap.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+METRICS_DIR = "metrics"
+TRIALS_DIR = "trials"
+SAMPLES_DIR = "samples"
+EVAL_DIR = "evaluations"
+RAY_DIR = "ray"
+TRIALS_FILE = "trials.parquet"
+SWEEP_FILE = "sweep.json"
+SINGLE_RUN_FILE = "metrics.parquet"
+
+# sweep.json: key -> meaning.  The launcher and the synthetic fixtures both build it through `sweep_json`.
+SWEEP_JSON_KEYS = {
+    "sweep": "sweep name",
+    "scale": "smoke, tiny or paper",
+    "set": "the --set overrides, paths made absolute on the driver",
+    "storage": "the storage root, absolute (credentials redacted)",
+    "spec": "the sweep's spec (axes, blocks), JSON",
+    "command": "the command line that launched it (credentials redacted)",
+    "created_at": "Unix time of the launch",
+    "ray_path": "Ray Tune's experiment folder (null when no Ray ran)",
+    "trials": "the --dry-run table: one object per trial, with its grid params",
+}
+
+_PART = re.compile(r"^(?P<trial>.+)\.a(?P<attempt>\d+)\.(?P<kind>[tc])(?P<tick>\d+)\.[0-9a-f]+\.parquet$")
+
+
+@dataclass(frozen=True)
+class PartName:
+    """What a metric part's name says: whose rows, which attempt, a tick part or a compacted one, and its tick."""
+
+    trial_id: str
+    attempt: int
+    compacted: bool
+    tick: int   # first tick of a tick part; last tick covered by a compacted part
+
+
+def part_name(trial_id: str, attempt: int, tick: int, *, compacted: bool = False) -> str:
+    """The file name of a new metric part (unique: a random suffix)."""
+    if not trial_id or "/" in trial_id:
+        raise ValueError(f"trial id {trial_id!r} must be non-empty and contain no '/'")
+    return f"{trial_id}.a{attempt}.{'c' if compacted else 't'}{tick:06d}.{uuid.uuid4().hex[:8]}.parquet"
+
+
+def parse_part_name(name: str) -> PartName | None:
+    """PartName of a metric part's file name, or None for any other name (temp files, foreign parts)."""
+    m = _PART.match(name)
+    if m is None:
+        return None
+    return PartName(m["trial"], int(m["attempt"]), m["kind"] == "c", int(m["tick"]))
+
+
+def attempt_prefix(trial_id: str, attempt: int | None = None) -> str:
+    """Name prefix of a trial's parts (of one attempt when given)."""
+    return f"{trial_id}." if attempt is None else f"{trial_id}.a{attempt}."
+
+
+def sweep_json(**fields: Any) -> dict[str, Any]:
+    """The content of sweep.json; refuses a missing or an undeclared key (so every writer writes the same keys)."""
+    missing = sorted(set(SWEEP_JSON_KEYS) - set(fields))
+    extra = sorted(set(fields) - set(SWEEP_JSON_KEYS))
+    if missing or extra:
+        raise ValueError(f"sweep.json: missing {missing}, undeclared {extra}")
+    return {k: fields[k] for k in SWEEP_JSON_KEYS}
