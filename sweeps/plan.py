@@ -28,6 +28,7 @@ from trainer.errors import UserInputError
 from trainer.paths import PATH_FIELDS, absolute_path, config_value, resolve_paths, resolve_set_items, resolve_value
 
 DEFAULT_SCALE = "smoke"
+RAY_STATE_FILE = "tuner.pkl"   # what tune.Tuner.can_restore looks for in RAY_DIR
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> t
         raise UserInputError(f"--resume: --scale {scale} differs from the sweep's scale {saved['scale']}; omit --scale")
     if sets and sets != saved["set"]:
         raise UserInputError(f"--resume: --set {' '.join(sets)} differs from the sweep's overrides {saved['set']}; omit --set")
+    if not store.exists(RAY_DIR, RAY_STATE_FILE):
+        raise UserInputError(f"--resume: {store.uri} holds no Ray experiment state ({RAY_DIR}/{RAY_STATE_FILE}), so "
+                             f"there is nothing to restore; remove that folder and launch without --resume")
     return saved["scale"], list(saved["set"])
 
 

@@ -18,8 +18,10 @@ import time
 from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
+from sweeps.ray_address import check_reachable
 from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
+from trainer.errors import UserInputError
 from trainer.paths import absolute_path
 
 EXIT_OK, EXIT_TRIAL_ERRORS, EXIT_INTERRUPTED = 0, 1, 130
@@ -104,16 +106,35 @@ def _init_ray(plan: Plan) -> dict[str, float]:
     # Our summary lists failed trials; Tune's own end-of-run complaints (no result.json: its loggers are off) are noise.
     logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-    if plan.address:
-        ray.init(address=plan.address, log_to_driver=False, logging_level=logging.WARNING)
-    else:
-        # A new local runtime: Ray turns token authentication on by itself (a token in ~/.ray/auth_token) and
-        # says so in a WARNING that would be a new user's first line.  Only that announcement is hidden; the
-        # mode is Ray's default (token), and an explicit RAY_AUTH_MODE is honoured.  Joining a cluster
-        # (--address) changes nothing: there the README's RAY_AUTH_MODE=token and check_cluster apply.
-        logging.getLogger(_RAY_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    check_reachable(plan.address)   # Ray would retry a dead address for minutes (docs/ray-notes.md)
+    try:
+        if plan.address:
+            ray.init(address=plan.address, log_to_driver=False, logging_level=logging.WARNING)
+        else:
+            # A new local runtime: Ray turns token authentication on by itself (a token in ~/.ray/auth_token) and
+            # says so in a WARNING that would be a new user's first line.  Only that announcement is hidden; the
+            # mode is Ray's default (token), and an explicit RAY_AUTH_MODE is honoured.  Joining a cluster
+            # (--address) changes nothing: there the README's RAY_AUTH_MODE=token and check_cluster apply.
+            logging.getLogger(_RAY_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        ray.shutdown()
+        where = f"--address {plan.address}" if plan.address else "a local Ray runtime"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserInputError(f"{where}: Ray did not start ({reason})") from None
     return dict(ray.cluster_resources())
+
+
+def _claim_folder(plan: Plan) -> None:
+    """Write sweep.json once Ray is up: a start that fails leaves no folder a later launch would refuse."""
+    if plan.resume:
+        return
+    import ray
+    try:
+        plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
+    except BaseException:
+        ray.shutdown()
+        raise
 
 
 def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
@@ -129,7 +150,7 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
     from ray import tune
     if plan.resume:
         if not tune.Tuner.can_restore(plan.ray_path):
-            raise RuntimeError(f"cannot restore Ray state at {plan.ray_path}")
+            raise UserInputError(f"--resume: cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
@@ -201,9 +222,8 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     from sweeps.trainable import run_trial
     trainable_fn = trainable_fn or run_trial
 
-    if not plan.resume:
-        plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     cluster = _init_ray(plan)
+    _claim_folder(plan)
     interrupted = False
     grid = None
     try:
