@@ -51,7 +51,7 @@ def trial_dirname(trial: Any) -> str:
     return f"trial{int(trial.config['trial']['index']):04d}_{trial.trial_id}"
 
 
-_TRIAL_DIRNAME = re.compile(r"^trial\d{4,}_(?P<trial_id>.+)$")
+_TRIAL_DIRNAME = re.compile(r"^trial(?P<index>\d{4,})_(?P<trial_id>.+)$")
 
 
 def trial_id_of_dirname(name: str) -> str | None:
@@ -169,31 +169,32 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
 
 def _ray_outcome(grid: Any) -> tuple[dict[int, tuple[str, str]], dict[int, str], bool]:
     """What Ray says: (index -> (trial id, error line)) of errored trials, (index -> trial id) of finished ones,
-    and whether any trial was left unfinished."""
+    and whether any trial was left unfinished.
+
+    Public ResultGrid API only (docs/ray-notes.md "The API we use"): each `Result.error`, `Result.metrics["done"]`
+    (set when the trainable returned), the trial folder `Result.path` (named by `trial_dirname`), and the grid's
+    terminated / errored counts.
+    """
     errors: dict[int, tuple[str, str]] = {}
     finished: dict[int, str] = {}
-    unfinished = False
-    trials = getattr(getattr(grid, "_experiment_analysis", None), "trials", None) or []
-    for t in trials:
-        idx = int(t.config["trial"]["index"])
-        if t.status == "ERROR":
-            err = t.error_file and _first_line_of(t)
-            errors[idx] = (t.trial_id, err or "trial errored (see Ray logs)")
-        elif t.status == "TERMINATED":
-            finished[idx] = t.trial_id
-        else:
-            unfinished = True
+    for result in grid:
+        m = _TRIAL_DIRNAME.match(str(result.path).rstrip("/").rsplit("/", 1)[-1])
+        if m is None:
+            continue
+        idx, trial_id = int(m.group("index")), m.group("trial_id")
+        if result.error is not None:
+            errors[idx] = (trial_id, _error_line(result.error) or "trial errored (see Ray logs)")
+        elif (result.metrics or {}).get("done"):
+            finished[idx] = trial_id
+    unfinished = grid.num_terminated + grid.num_errors < len(grid)
     return errors, finished, unfinished
 
 
-def _first_line_of(trial: Any) -> str | None:
-    try:
-        text = trial.get_pickled_error() or trial.get_error()
-    except Exception:   # noqa: BLE001 - error files may live on remote storage; the record has the reason anyway
-        return None
-    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+def _error_line(error: BaseException) -> str | None:
+    """The line of Ray's error text (a remote traceback) that names the exception, e.g. 'ValueError: boom'."""
+    lines = [ln.strip() for ln in str(error).strip().splitlines() if ln.strip()]
     named = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Diverged|Interrupt)\b", ln)]
-    return (named or lines or [None])[-1]
+    return (named or lines or [type(error).__name__])[-1]
 
 
 def _render_report(plan: Plan) -> str | None:
