@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trainer.config import TrainConfig, apply_overrides, flat_columns, preset
+from trainer.augment_config import applies, inapplicable_message
+from trainer.config import TrainConfig, apply_overrides, parse_overrides, preset
 from trainer.errors import UserInputError
 
 Scale = Literal["smoke", "tiny", "paper"]
@@ -146,33 +147,56 @@ def _blocks(spec: SweepSpec, scale: str) -> list[tuple[str, dict[str, Any], list
 
 
 def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None) -> list[Trial]:
-    """All trials of `spec` at `scale`, each validated; identical configs (after --set pins) are merged."""
+    """All trials of `spec` at `scale`, each validated; identical configs (after --set pins) are merged.
+
+    The layers are merged as dotted keys and applied to the preset in one step, so a layer that switches
+    `augment.mode` keeps the augment fields of other layers that the new mode takes, and fields the trial's
+    final mode does not take are skipped (a `--set augment.p` pins the fixed-p trials, not the baseline).
+    A `--set` augment field that no trial takes is an error.
+    """
     if scale not in SCALES:
         raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
-    user_set = list(user_set or [])
+    user = parse_overrides(list(user_set or []))
+    common = {**spec.base, **spec.scale_base.get(scale, {})}
     start = preset(scale)
-    start = apply_overrides(start, {**spec.base, **spec.scale_base.get(scale, {})})
-    apply_overrides(start, user_set)   # a bad --set fails here, naming the flag, before any axis is applied
+    apply_overrides(start, {**common, **user}, strict=False)   # a bad --set fails here, naming the flag
     trials: list[Trial] = []
     seen: set[str] = set()
     for variant, fixed, assignments in _blocks(spec, scale):
-        block_start = apply_overrides(start, fixed) if fixed else start
+        block = {**common, **fixed}
+        block_start = apply_overrides(start, block, strict=False)
         for assign in assignments:
             for seed in spec.seeds.at(scale):
                 overrides: dict[str, Any] = {}
                 for key, value in assign.items():
                     overrides.update(_resolve(key, value, block_start, spec, scale))
                 overrides["run.seed"] = seed
-                cfg = apply_overrides(apply_overrides(block_start, overrides), user_set)
+                cfg = apply_overrides(start, {**block, **overrides, **user}, strict=False)
                 ident = cfg.model_dump_json()
                 if ident in seen:
                     continue
                 seen.add(ident)
-                params = {k: _get(cfg, k) for k in {**fixed, **overrides}}   # final values (after --set pins)
+                params = {k: _get(cfg, k) for k in {**fixed, **overrides} if _applies(cfg, k)}   # final values
                 if FRACTION_KEY in assign:
                     params[FRACTION_KEY] = assign[FRACTION_KEY]
                 trials.append(Trial(len(trials), variant, params, cfg, spec.resources[scale]))
+    _check_user_fields_used(user, trials)
     return trials
+
+
+def _applies(cfg: TrainConfig, dotted: str) -> bool:
+    """False for an `augment.*` key the config's mode does not take (the one map: trainer.augment_config)."""
+    section, _, name = dotted.partition(".")
+    return section != "augment" or applies(cfg.augment.mode, name)
+
+
+def _check_user_fields_used(user: dict[str, Any], trials: list[Trial]) -> None:
+    for key in user:
+        if trials and not any(_applies(t.config, key) for t in trials):
+            modes = sorted({t.config.augment.mode for t in trials})
+            name = key.partition(".")[2]
+            raise UserInputError(f"--set {key}: no trial of this sweep takes it (modes here: {', '.join(modes)}); "
+                                 + "; ".join(inapplicable_message(m, name) for m in modes))
 
 
 def _get(cfg: TrainConfig, dotted: str) -> Any:
@@ -183,32 +207,26 @@ def _get(cfg: TrainConfig, dotted: str) -> Any:
 
 
 def varying_columns(trials: list[Trial]) -> list[str]:
-    """Keys set per trial whose value differs between trials (the columns of the trial table), in first-seen order."""
+    """Keys set per trial whose value differs between the trials it applies to (the trial table's columns), in first-seen order."""
     keys: list[str] = []
     for t in trials:
         keys.extend(k for k in t.params if k not in keys)
     out = []
     for k in keys:
         values = {json.dumps(t.params.get(k, _get(t.config, k) if k != FRACTION_KEY else None), sort_keys=True, default=str)
-                  for t in trials}
+                  for t in trials if _applies(t.config, k)}   # '-' where a key does not apply is no variation
         if len(values) > 1:
             out.append(k)
     return out
 
 
-# Config keys whose flat column (trainer.config.flat_columns) is null when the key does not apply to the mode.
-_FLAT_OF = {"augment.augpipe": "augpipe", "augment.p": "p_fixed", "augment.ada_target": "ada_target",
-            "augment.heuristic": "heuristic", "augment.diffaug_policy": "diffaug_policy", "augment.apply_to": "apply_to"}
-
-
 def trial_row(trial: Trial, columns: list[str]) -> dict[str, Any]:
     """The printable row of one trial: index, variant, its value of each varying key ('-' where it does not apply), resources."""
-    flat = flat_columns(trial.config)
     row: dict[str, Any] = {"trial": trial.index, "variant": trial.variant}
     for k in columns:
         if k == FRACTION_KEY:
             row[k] = trial.params.get(k, "-")
-        elif k in _FLAT_OF and flat[_FLAT_OF[k]] is None:
+        elif not _applies(trial.config, k):
             row[k] = "-"
         else:
             row[k] = _get(trial.config, k)

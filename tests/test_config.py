@@ -37,7 +37,7 @@ def test_override_sets_nested_values_and_parses_types() -> None:
     cfg = apply_overrides(preset("smoke"), ["augment.mode=fixed", "augment.p=0.4", "data.mirror=true", "data.dataset_size=null"])
     assert cfg.augment.mode == "fixed" and cfg.augment.p == pytest.approx(0.4)
     assert cfg.data.mirror is True and cfg.data.dataset_size is None
-    cfg2 = apply_overrides(cfg, {"augment.diffaug_policy": " translation , cutout "})
+    cfg2 = apply_overrides(cfg, {"augment.mode": "diffaugment", "augment.diffaug_policy": " translation , cutout "})
     assert cfg2.augment.diffaug_policy == "translation,cutout"
 
 
@@ -53,7 +53,7 @@ def test_override_sets_nested_values_and_parses_types() -> None:
         ("data.resolution=24", "power of two"),
         ("augment.p.x=1", "not a section"),
         ("nonsense", "key=value"),
-        ("augment.diffaug_policy=color,flip", "flip"),
+        ("augment.diffaug_policy=color,flip", "does not apply to augment.mode=ada"),
         ("run.tick_kimg=50", "total_kimg"),
     ],
 )

@@ -43,7 +43,7 @@ class Augmenter:
             self.pipe = make_pipe(cfg.augpipe, cfg.p).to(device)
         if cfg.mode == "ada":
             from trainer.augment import AdaController
-            self.controller = AdaController(cfg.ada_target, interval=cfg.ada_interval, speed_kimg=cfg.ada_kimg,
+            self.controller = AdaController(cfg.target, interval=cfg.ada_interval, speed_kimg=cfg.ada_kimg,
                                             heuristic=cfg.heuristic, p_init=cfg.p)
             self.pipe.p = float(self.controller.p)
         self.reals_d = cfg.mode != "none"

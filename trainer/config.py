@@ -20,18 +20,13 @@ import math
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from resultsformat import SCHEMA_VERSION  # noqa: F401  (re-exported: the format owns its version)
+from trainer.augment_config import (AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, AugmentConfig,  # noqa: F401 (re-exported)
+                                    drop_inapplicable, is_legacy)
 from trainer.errors import UserInputError
 
-AUGPIPE_SPECS = (
-    "blit", "geom", "color", "filter", "noise", "cutout",
-    "bg", "bgc", "bgcf", "bgcfn", "bgcfnc",
-    # single transforms, for ADA Fig 3 (leakage of one transform at a time)
-    "xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-    "brightness", "contrast", "lumaflip", "hue", "saturation",
-)
-DIFFAUG_OPS = ("color", "translation", "cutout")
 SOURCE_KINDS = ("procedural", "folder", "zip", "cifar10", "mnist", "npz")
 PRESETS = ("smoke", "tiny", "paper")
 
@@ -105,36 +100,6 @@ class LossConfig(_Frozen):
     ema_kimg: float = Field(10.0, ge=0.0, le=1000.0, description="Half-life of the EMA generator in kimg; 0 disables EMA")
 
 
-class AugmentConfig(_Frozen):
-    """How D's inputs are augmented (PAPERS §1-§4)."""
-
-    mode: Literal["none", "fixed", "ada", "diffaugment"] = Field("ada", description="none | fixed p | ada (adaptive p) | diffaugment")
-    augpipe: str = Field("bgc", description="ADA pipeline spec (fixed and ada modes)")
-    p: float = Field(0.0, ge=0.0, le=1.0, description="Fixed p, or ADA's initial p; clamped to [0, 1] by design")
-    ada_target: float = Field(0.6, gt=0.0, lt=1.0, description="Target of the overfitting heuristic (r_t: 0.6, r_v: 0.5)")
-    ada_interval: int = Field(4, ge=1, le=1000, description="Adjust p every N minibatches")
-    ada_kimg: float = Field(500.0, gt=0.0, le=100_000.0, description="Speed: kimg for p to move from 0 to 1")
-    heuristic: Literal["rt", "rv"] = Field("rt", description="Overfitting heuristic that drives ADA")
-    diffaug_policy: str = Field("color,translation,cutout", description="DiffAugment ops, comma-separated, applied in order")
-    apply_to: Literal["both", "reals_only", "d_only"] = Field("both", description="both: reals+fakes in D and G steps (the method); reals_only; d_only: both in the D step only")
-
-    @field_validator("augpipe")
-    @classmethod
-    def _spec(cls, v: str) -> str:
-        if v not in AUGPIPE_SPECS:
-            raise ValueError(f"unknown augpipe {v!r}; allowed: {', '.join(AUGPIPE_SPECS)}")
-        return v
-
-    @field_validator("diffaug_policy")
-    @classmethod
-    def _policy(cls, v: str) -> str:
-        names = [s.strip() for s in v.split(",") if s.strip()]
-        bad = [n for n in names if n not in DIFFAUG_OPS]
-        if bad or not names:
-            raise ValueError(f"unknown DiffAugment op(s) {bad or [v]}; allowed: {', '.join(DIFFAUG_OPS)}")
-        return ",".join(names)
-
-
 class MetricsConfig(_Frozen):
     """What is measured at metrics ticks and how many samples it costs."""
 
@@ -182,9 +147,17 @@ class TrainConfig(_Frozen):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    augment: AugmentConfig = Field(default_factory=AdaAugment, description="One model per augmentation mode (trainer/augment_config.py)")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_fields_of_its_mode(cls, v: Any) -> Any:
+        """An old config.json (every mode's fields) loads as what it ran; otherwise a field of another mode is an error."""
+        if isinstance(v, dict):
+            return drop_inapplicable(v, keep=set() if is_legacy(v) else set(v))
+        return v
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -251,7 +224,9 @@ def _first_error(exc: ValidationError) -> str:
     elif "input" in err and not isinstance(err["input"], (dict, list)):
         msg = f"{msg} (got {err['input']!r})"
     msg = msg.replace("Value error, ", "")
-    return f"{loc}: {msg}" if loc else msg
+    if loc.startswith("augment.") and loc.split(".")[1] in ("none", "fixed", "ada", "diffaugment"):
+        loc = "augment." + ".".join(loc.split(".")[2:])   # drop the union's tag: augment.fixed.p -> augment.p
+    return f"{loc}: {msg}" if loc and not msg.startswith(loc + ".") else msg
 
 
 def _parse_value(text: str) -> Any:
@@ -267,49 +242,69 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _known_fields(model: type[BaseModel]) -> list[str]:
-    return sorted(model.model_fields)
+def _section_fields(ann: Any) -> dict[str, FieldInfo] | None:
+    """The fields of a config section: a model's, or every member's for a union of models (augment); None for a value."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return dict(ann.model_fields)
+    members = get_args(ann)
+    if members and all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
+        return {name: info for m in members for name, info in m.model_fields.items()}
+    return None
 
 
 def set_path(d: dict[str, Any], dotted: str, value: Any) -> None:
     """Set `a.b.c` in a nested dict, refusing keys the config does not have."""
     parts = dotted.split(".")
     node: dict[str, Any] = d
-    model: type[BaseModel] = TrainConfig
+    fields = dict(TrainConfig.model_fields)
     for i, part in enumerate(parts):
-        if part not in model.model_fields:
+        if part not in fields:
             where = ".".join(parts[:i]) or "config"
-            raise UserInputError(f"unknown key {dotted!r}: {where} has no field {part!r}; allowed: {', '.join(_known_fields(model))}")
+            raise UserInputError(f"unknown key {dotted!r}: {where} has no field {part!r}; allowed: {', '.join(sorted(fields))}")
         if i == len(parts) - 1:
-            if value == "none" and type(None) in get_args(model.model_fields[part].annotation):
+            if value == "none" and type(None) in get_args(fields[part].annotation):
                 value = None  # `key=none` on an optional field means "unset", e.g. data.dataset_size=none
             node[part] = value
             return
-        ann = model.model_fields[part].annotation
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        section = _section_fields(fields[part].annotation)
+        if section is None:
             raise UserInputError(f"unknown key {dotted!r}: {'.'.join(parts[:i + 1])} is a value, not a section")
         node = node.setdefault(part, {})
-        model = ann
+        fields = section
 
 
-def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str]) -> TrainConfig:
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`key=value` strings as typed on a command line -> {dotted key: parsed value} (later ones win)."""
+    pairs: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"bad override {item!r}: expected key=value, e.g. augment.p=0.4")
+        pairs[key.strip()] = _parse_value(raw)
+    return pairs
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str], strict: bool = True) -> TrainConfig:
     """Return `cfg` with dotted-path overrides applied and the result validated.
 
     `overrides` is a mapping of dotted keys to values, or a list of `key=value`
     strings as typed on a command line.  Errors name the field and, for choice
-    fields, the allowed values.
+    fields, the allowed values.  strict=False skips `augment.*` fields that the
+    final mode does not take instead of refusing them.
     """
     if isinstance(overrides, list):
-        pairs: dict[str, Any] = {}
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep or not key.strip():
-                raise UserInputError(f"bad override {item!r}: expected key=value, e.g. augment.p=0.4")
-            pairs[key.strip()] = _parse_value(raw)
-        overrides = pairs
+        overrides = parse_overrides(overrides)
     d = cfg.model_dump()
     for key, value in overrides.items():
         set_path(d, key, value)
+    # Fields of the mode the config had before are dropped when an override switches the mode; a field set
+    # here that the final mode does not take is an error (strict) or skipped (a sweep's layers, --set on
+    # every trial of a grid that mixes modes).
+    explicit = {k.split(".", 1)[1] for k in overrides if k.startswith("augment.")}
+    try:
+        d["augment"] = drop_inapplicable(d["augment"], keep=explicit, strict=strict)
+    except ValueError as exc:
+        raise UserInputError(f"invalid config: {exc}") from None
     try:
         return TrainConfig.model_validate(d)
     except ValidationError as exc:
@@ -336,12 +331,12 @@ def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "seed": cfg.run.seed,
         "aug_mode": a.mode,
-        "augpipe": a.augpipe if a.mode in ("fixed", "ada") else None,
-        "p_fixed": a.p if a.mode == "fixed" else None,
-        "ada_target": a.ada_target if a.mode == "ada" else None,
-        "heuristic": a.heuristic if a.mode == "ada" else None,
-        "diffaug_policy": a.diffaug_policy if a.mode == "diffaugment" else None,
-        "apply_to": a.apply_to if a.mode != "none" else None,
+        "augpipe": getattr(a, "augpipe", None),
+        "p_fixed": a.p if a.mode == "fixed" else None,   # in ada mode p is only the initial p
+        "ada_target": a.target if a.mode == "ada" else None,
+        "heuristic": getattr(a, "heuristic", None),
+        "diffaug_policy": getattr(a, "diffaug_policy", None),
+        "apply_to": getattr(a, "apply_to", None),
         "dataset": dcfg.source,
         "dataset_size": dcfg.dataset_size,
         "mirror": dcfg.mirror,

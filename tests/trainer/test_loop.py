@@ -51,7 +51,8 @@ def test_same_seed_same_losses_other_seed_differs() -> None:
 @pytest.mark.parametrize(("mode", "arch"), [("fixed", "dcgan"), ("ada", "dcgan"), ("diffaugment", "stylegan2")])
 def test_resume_continues_exactly(tmp_path: Path, mode: str, arch: str) -> None:
     # stylegan2 also exercises the synthesis-noise stream and lazy R1 across the checkpoint
-    cfg = _cfg(**{"run.checkpoint_ticks": 1, "augment.mode": mode, "augment.p": 0.3, "augment.ada_kimg": 2.0,
+    per_mode = {"fixed": {"augment.p": 0.3}, "ada": {"augment.p": 0.3, "augment.ada_kimg": 2.0}, "diffaugment": {}}[mode]
+    cfg = _cfg(**{"run.checkpoint_ticks": 1, "augment.mode": mode, **per_mode,
                   "model.arch": arch, "model.z_dim": 32, "model.w_dim": 32, "loss.r1_interval": 4})
     full, hooks = _run(cfg, checkpoint_dir=tmp_path)
     ckpt = tmp_path / "tick000002"
@@ -104,7 +105,7 @@ def test_fixed_p_stays_put() -> None:
 
 
 def test_ada_rv_heuristic_probes_validation_reals() -> None:
-    rows, _ = _run(_cfg(**{"augment.mode": "ada", "augment.heuristic": "rv", "augment.ada_target": 0.5, "augment.ada_interval": 2}))
+    rows, _ = _run(_cfg(**{"augment.mode": "ada", "augment.heuristic": "rv", "augment.ada_interval": 2}))
     assert rows[0]["fid"] is None and rows[0]["r_v"] is not None      # from the controller's probe, not from metrics
     assert rows[0]["heuristic"] == "rv" and all(r["p"] is not None for r in rows)
     with pytest.raises(UserInputError, match="val_size"):

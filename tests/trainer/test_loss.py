@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from trainer.augmenter import Augmenter
-from trainer.config import AugmentConfig, ModelConfig
+from trainer.augment_config import augment_config
+from trainer.config import ModelConfig
 from trainer.loss import d_step_loss, g_step_loss, update_ema
 from trainer.networks import build_networks
 
@@ -36,7 +37,7 @@ def _setup(apply_to: str, mode: str = "fixed") -> tuple[nn.Module, nn.Module, Au
     def make(spec: str, p: float) -> RecordingPipe:
         made.append(RecordingPipe(spec, p))
         return made[-1]
-    aug = Augmenter(AugmentConfig(mode=mode, p=0.5, apply_to=apply_to), 8, torch.Generator(), torch.device("cpu"), make_pipe=make)
+    aug = Augmenter(augment_config(mode=mode, apply_to=apply_to, **({"p": 0.5} if mode != "diffaugment" else {})), 8, torch.Generator(), torch.device("cpu"), make_pipe=make)
     return G, D, aug, made[0] if made else None
 
 
@@ -92,7 +93,7 @@ def test_r1_is_taken_on_unaugmented_reals_through_augmentation() -> None:
 
 def test_mode_none_builds_and_calls_nothing() -> None:
     made: list[Any] = []
-    aug = Augmenter(AugmentConfig(mode="none"), 8, torch.Generator(), torch.device("cpu"), make_pipe=lambda s, p: made.append(s))
+    aug = Augmenter(augment_config(mode="none"), 8, torch.Generator(), torch.device("cpu"), make_pipe=lambda s, p: made.append(s))
     x = torch.randn(2, 3, 4, 4)
     assert made == [] and aug.p is None and aug.controller is None
     assert aug.real_d(x) is x and aug.fake_d(x) is x and aug.fake_g(x) is x
@@ -144,7 +145,7 @@ def test_diffaugment_mode_placement(monkeypatch: pytest.MonkeyPatch, apply_to: s
 def test_real_t_transforms_d_inputs_exactly_where_placed(apply_to: str, d_calls: int, g_calls: int) -> None:
     # With the real ADA pipe at p=1 (xflip/rot90/shift always drawn), record what D actually sees.
     G, D0 = build_networks(ModelConfig(arch="dcgan", z_dim=16, channel_base=128, channel_max=16), resolution=16, channels=3, seed=0)
-    aug = Augmenter(AugmentConfig(mode="fixed", augpipe="blit", p=1.0, apply_to=apply_to), 8,
+    aug = Augmenter(augment_config(mode="fixed", augpipe="blit", p=1.0, apply_to=apply_to), 8,
                     torch.Generator().manual_seed(3), torch.device("cpu"))
     seen: list[torch.Tensor] = []
 
@@ -182,7 +183,7 @@ class _DtypePipe(RecordingPipe):
 def test_augmentation_runs_in_full_precision_outside_autocast() -> None:
     G, D = build_networks(ModelConfig(arch="dcgan", z_dim=16, channel_base=128, channel_max=16), resolution=16, channels=3, seed=0)
     made: list[_DtypePipe] = []
-    aug = Augmenter(AugmentConfig(mode="fixed", p=0.5, apply_to="both"), 8, torch.Generator(), torch.device("cpu"),
+    aug = Augmenter(augment_config(mode="fixed", p=0.5, apply_to="both"), 8, torch.Generator(), torch.device("cpu"),
                     make_pipe=lambda s, p: made.append(_DtypePipe(s, p)) or made[-1])
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))

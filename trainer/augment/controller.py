@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 import torch
 
+from trainer.augment_config import DEFAULT_TARGETS
 from trainer.errors import UserInputError
 
 _STATS = ("sign", "train", "val", "fake")
-DEFAULT_TARGETS = {"rt": 0.6, "rv": 0.5}      # PAPERS §4
 
 
 def _empty() -> dict[str, list[float]]:
