@@ -34,10 +34,9 @@ from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.paths import resolve_paths
 from trainer.run_dir import latest_checkpoint
+from trainer.seeds import metrics_seed
 
 MAX_REPEATS = 100
-# Repeat r draws from metrics_seed(...) + r * REPEAT_STRIDE: far from the seeds of the run's other ticks.
-REPEAT_STRIDE = 1_000_003
 _CHANGEABLE_PREFIXES = ("metrics.",)
 _CHANGEABLE_KEYS = frozenset({"run.device", "run.threads"})
 
@@ -102,7 +101,7 @@ def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None =
 
     from trainer.data import load_dataset
     from trainer.device import resolve_device
-    from trainer.loop import measure_snapshot, metrics_seed
+    from trainer.loop import measure_snapshot
     from trainer.metrics import MetricSuite
     from trainer.state import TrainState
 
@@ -119,8 +118,7 @@ def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None =
     state = TrainState(cfg, setup, resolution=bundle.resolution, channels=bundle.channels, train_size=len(bundle.train))
     state.load_state_dict(saved)
     del saved
-    base = metrics_seed(cfg.run.seed, state.tick)
-    rows = [measure_snapshot(suite, state, base + r * REPEAT_STRIDE) for r in range(repeats)]
+    rows = [measure_snapshot(suite, state, metrics_seed(cfg.run.seed, state.tick, r)) for r in range(repeats)]
     fids = [float(r["fid"]) for r in rows]
     kids = [float(r["kid"]) for r in rows if r.get("kid") is not None]
     return {

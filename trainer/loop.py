@@ -29,13 +29,12 @@ from trainer.device import resolve_device
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
 from trainer.samples import sample_grid
+from trainer.seeds import metrics_seed
 from trainer.state import TrainState
 from trainer.step import minibatch_step
 from trainer.tick import METRIC_KEYS, TickStats
 
 __all__ = ["train", "TrainingDiverged", "METRIC_KEYS"]
-
-METRICS_STREAM_OFFSET = 9_999_991
 
 
 class TrainingDiverged(RuntimeError):
@@ -65,11 +64,6 @@ def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir:
     from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts
     suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
     return _Run(cfg, state, bundle, suite, hooks).run()
-
-
-def metrics_seed(run_seed: int, tick: int) -> int:
-    """Seed of the latents a metrics tick draws: fixed per (run, tick), so a saved snapshot can be re-measured exactly."""
-    return run_seed + METRICS_STREAM_OFFSET + tick
 
 
 def measure_snapshot(suite: Any, state: TrainState, seed: int) -> dict[str, Any]:

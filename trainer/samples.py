@@ -13,13 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-GRID_STREAM_OFFSET = 4_242_424
+from trainer.seeds import stream_seed
+
 
 
 @torch.no_grad()
 def sample_grid(G_ema: nn.Module, *, side: int, z_dim: int, seed: int, device: torch.device, chunk: int = 64) -> np.ndarray:
     """uint8 [side*H, side*W, C] grid of G_ema(z) for `side**2` fixed latents (row-major)."""
-    gen = torch.Generator(device=device).manual_seed(seed + GRID_STREAM_OFFSET)
+    gen = torch.Generator(device=device).manual_seed(stream_seed(seed, "samples"))
     n = side * side
     z = torch.randn((n, z_dim), generator=gen, device=device)
     imgs = torch.cat([G_ema(z[i:i + chunk], noise_generator=gen).float() for i in range(0, n, chunk)])

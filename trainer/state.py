@@ -6,7 +6,7 @@ No module-level state: Ray reuses worker processes between trials.  Its
 `state_dict()` holds only tensors, numbers, strings, lists and dicts, so a
 checkpoint loads with `torch.load(weights_only=True)`.
 
-Random streams (each a `torch.Generator` seeded from run.seed and a stream id):
+Random streams (each a `torch.Generator` seeded by `trainer.seeds.stream_seed` from run.seed):
 data order (CPU), latents, synthesis noise, augmentation (on the device), and
 the r_v probe (CPU).  Metrics and sample grids use their own throwaway
 generators so measuring never shifts training.
@@ -25,14 +25,10 @@ from trainer.augmenter import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
 from trainer.networks import build_networks
+from trainer.seeds import stream_seed
 
-STREAMS = ("data", "latent", "noise", "aug", "probe")
+STREAMS = ("data", "latent", "noise", "aug", "probe")   # the generators a checkpoint carries (trainer.seeds names)
 _CPU_STREAMS = ("data", "probe")
-
-
-def stream_seed(seed: int, stream: str) -> int:
-    """Distinct, stable seed per named random stream of a run."""
-    return (seed * 1_000_003 + 7919 * (STREAMS.index(stream) + 1)) % (2**63 - 1)
 
 
 class DataOrder:
@@ -73,7 +69,7 @@ class TrainState:
     def __init__(self, cfg: TrainConfig, setup: DeviceSetup, *, resolution: int, channels: int, train_size: int) -> None:
         self.cfg, self.setup = cfg, setup
         dev = setup.device
-        G, D = build_networks(cfg.model, resolution=resolution, channels=channels, seed=cfg.run.seed)
+        G, D = build_networks(cfg.model, resolution=resolution, channels=channels, seed=stream_seed(cfg.run.seed, "init"))
         self.G, self.D = G.to(dev), D.to(dev)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if setup.channels_last:

@@ -32,6 +32,7 @@ from trainer.metrics.detectors import BATCH, make_detector
 from trainer.metrics.fid_kid import StatsAccumulator, fid_from_stats, kid_from_features
 from trainer.metrics.leakage import LeakageMeter, LeakCollector
 from trainer.metrics.real_stats import RealStats, real_stats, uint8_to_float
+from trainer.seeds import stream_seed
 
 if TYPE_CHECKING:
     from trainer.config import MetricsConfig
@@ -63,8 +64,9 @@ class MetricSuite:
         self.detector_name: str = self.detector.name
         self.leakage = (LeakageMeter(tuple(cfg.leakage), data.full, dataset_name=data.name, metrics_dir=self.metrics_dir,
                                      device=self.device, n_ref=cfg.leak_samples) if cfg.leakage else None)
-        self.train_idx = _choose(len(data.train), cfg.dout_samples, seed)
-        self.val_idx = _choose(len(data.val), cfg.dout_samples, seed + 1) if data.val is not None and len(data.val) else None
+        self.train_idx = _choose(len(data.train), cfg.dout_samples, stream_seed(seed, "metric_reals", 0))
+        self.val_idx = (_choose(len(data.val), cfg.dout_samples, stream_seed(seed, "metric_reals", 1))
+                        if data.val is not None and len(data.val) else None)
         self._real: RealStats | None = None
         self.last_timings: dict[str, float] = {}
 
@@ -93,7 +95,7 @@ class MetricSuite:
             mu, sigma = gen.stats.result()
             fid = fid_from_stats(mu, sigma, real.mu, real.sigma)
             kid = (kid_from_features(np.concatenate(gen.kid_features), real.kid_features, cfg.kid_subsets,
-                                     cfg.kid_subset_size, seed=self.seed) if cfg.kid else None)
+                                     cfg.kid_subset_size, seed=stream_seed(self.seed, "kid")) if cfg.kid else None)
         with _Stopwatch(clock, "dout"):
             train_logits = self._score_reals(discriminator, self.data.train, self.train_idx)
             val_logits = self._score_reals(discriminator, self.data.val, self.val_idx) if self.val_idx is not None else None
