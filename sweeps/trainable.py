@@ -34,7 +34,6 @@ Nothing here is module-level mutable state: Ray reuses worker processes
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import socket
@@ -47,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
 from sweeps.store import RowBuffer, SweepStore
+from trainer.atomic import png_bytes
 from trainer.config import validate_config
 from trainer.errors import UserInputError
 from trainer.hooks import TickReport
@@ -109,7 +109,7 @@ class SweepHooks:
             self.buffer.flush(compact=True)
         tick = int(row["tick"])
         if report.samples is not None:
-            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", _png(report.samples))
+            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(report.samples))
         metrics = {k: row[k] for k in REPORT_KEYS if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)}
         metrics["attempt"] = self.attempt
         self.ticks += 1
@@ -127,14 +127,6 @@ class SweepHooks:
     def should_stop(self) -> bool:
         # Ray stops a trial by ending its actor or raising inside tune.report; nothing to poll here.
         return False
-
-
-def _png(image: Any) -> bytes:
-    from PIL import Image
-    buf = io.BytesIO()
-    arr = image if image.shape[-1] != 1 else image[..., 0]
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _next_attempt(store: SweepStore, trial_id: str) -> tuple[int, dict[str, Any] | None]:

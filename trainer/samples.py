@@ -32,12 +32,5 @@ def sample_grid(G_ema: nn.Module, *, side: int, z_dim: int, seed: int, device: t
 
 def save_png(grid: np.ndarray, path: Path) -> None:
     """Write a uint8 HxWxC (C = 1 or 3) grid as PNG, atomically."""
-    import io
-
-    from PIL import Image
-
-    from trainer.atomic import atomic_write_bytes
-    img = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    atomic_write_bytes(Path(path), buf.getvalue())
+    from trainer.atomic import atomic_write_bytes, png_bytes
+    atomic_write_bytes(Path(path), png_bytes(grid))

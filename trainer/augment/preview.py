@@ -13,15 +13,14 @@ and colour changes are obvious at a glance.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from trainer.augment.pipe import make_pipe
+from trainer.atomic import atomic_write_bytes, png_bytes
 from trainer.augment.specs import CATEGORIES, SPECS
 from trainer.errors import OneLineArgumentParser, UserInputError
 
@@ -74,16 +73,8 @@ def make_grid(spec: str, p: float, seed: int, resolution: int) -> tuple[np.ndarr
 
 
 def save_png(img: np.ndarray, out: Path) -> None:
-    """Atomic write: a temp file in the same directory, then os.replace."""
-    from PIL import Image
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(fd)
-    try:
-        Image.fromarray(img).save(tmp, format="PNG")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the grid as PNG, atomically (trainer.atomic)."""
+    atomic_write_bytes(out, png_bytes(img))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

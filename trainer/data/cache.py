@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+
+from trainer.atomic import atomic_path
 
 
 def default_cache_dir() -> Path:
@@ -58,9 +59,7 @@ def build_cached(path: Path, shape: tuple[int, ...], chunks: Callable[[], Iterat
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp.npy", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, prefix=path.stem + ".", suffix=".tmp.npy") as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         pos = 0
         for chunk in chunks():
@@ -71,10 +70,6 @@ def build_cached(path: Path, shape: tuple[int, ...], chunks: Callable[[], Iterat
         out.flush()
         del out
         _fsync(tmp)   # the data is on disk before the name is: a power loss cannot leave a short file at `path`
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return np.load(path, mmap_mode="r")
 
 

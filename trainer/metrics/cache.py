@@ -15,14 +15,13 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from trainer.atomic import atomic_write_bytes
+from trainer.atomic import atomic_path, atomic_write_bytes
 
 
 def metrics_cache_dir(cache_dir: Path | None) -> Path:
@@ -84,16 +83,9 @@ def atomic_download(url: str, path: Path, timeout: float) -> None:
     """Fetch `url` into `path` via a temp file in the same directory (no partial file on failure)."""
     import urllib.request
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, urllib.request.urlopen(url, timeout=timeout) as resp:
+    with atomic_path(path, suffix=".part") as tmp:
+        with open(tmp, "wb") as fh, urllib.request.urlopen(url, timeout=timeout) as resp:
             while chunk := resp.read(1 << 20):
                 fh.write(chunk)
         if os.path.getsize(tmp) == 0:
             raise OSError("empty download")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
