@@ -14,7 +14,6 @@ extra columns pass through untouched.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -217,14 +216,3 @@ def with_status_records(trials: pd.DataFrame, records: list[dict]) -> pd.DataFra
 def sweep_configs(path: str | Path) -> dict[str, dict | None]:
     """sweep name -> the sweep.json spec (None when the launcher wrote none)."""
     return {s.name: read_sweep_json(s) for s in find_sweeps(path)}
-
-
-def trial_config(trials: pd.DataFrame, sweep: str, trial_id: str) -> dict | None:
-    """The full TrainConfig of one trial, parsed from its config_json column."""
-    rows = trials[(trials["sweep"] == sweep) & (trials["trial_id"] == trial_id)]
-    if rows.empty or not isinstance(rows["config_json"].iloc[0], str):
-        return None
-    try:
-        return json.loads(rows["config_json"].iloc[0])
-    except json.JSONDecodeError:
-        return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
@@ -45,7 +45,6 @@ class Plan:
     max_concurrent: int | None = None
     max_failures: int = 2
     command: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ray_path(self) -> str:

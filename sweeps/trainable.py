@@ -94,7 +94,6 @@ class SweepHooks:
         self.store, self.spec, self.trial_id, self.attempt = store, spec, trial_id, attempt
         self.buffer = RowBuffer(store, trial_id, attempt)
         self.ticks = 0
-        self.last_row: dict[str, Any] = {}
         self.nan_at_tick = _nan_fault_tick(spec.index)
 
     def on_tick(self, report: TickReport) -> None:
@@ -113,7 +112,6 @@ class SweepHooks:
         metrics = {k: row[k] for k in REPORT_KEYS if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)}
         metrics["attempt"] = self.attempt
         self.ticks += 1
-        self.last_row = row
         if report.save_checkpoint is None:
             tune.report(metrics)
             return

@@ -3,9 +3,8 @@
 Usage: `pipe = make_pipe("bgc", p=0.2); y = pipe(x, generator=g)`.
 - `pipe.p` is a settable float, clamped to [0, 1] on set (the reference lets p
   exceed 1 and then leaks; we do not).
-- Every enabled transform has one gate per image: it applies when
-  rand < strength * p (strength is 1 for each transform of the spec, 0 for the
-  rest).  p = 0 returns the input object itself: an exact, free identity.
+- Every transform of the spec has one gate per image: it applies when
+  rand < p; the others never run.  p = 0 returns the input object itself: an exact, free identity.
 - Order: geometry (blit + geom, one matrix, one resampling) -> colour (one
   4x4 matrix) -> filter -> noise -> cutout.
 - Differentiable w.r.t. the input to any order (R1 is taken through it).
@@ -42,7 +41,7 @@ class AugmentPipe(torch.nn.Module):
     def __init__(self, spec: str, p: float = 0.0) -> None:
         super().__init__()
         self.spec = spec
-        self.strengths: dict[str, float] = {t: (1.0 if t in transforms_of(spec) else 0.0) for t in TRANSFORMS}
+        self.enabled: frozenset[str] = frozenset(transforms_of(spec))
         self._p = _clamp_p(p)
         self._forced: tuple[str, float] | None = None
 
@@ -65,11 +64,11 @@ class AugmentPipe(torch.nn.Module):
         return self
 
     def gate_probs(self) -> dict[str, float]:
-        """Gate probability of every transform for the next call (strength * p, or the forced one)."""
+        """Gate probability of every transform for the next call (p for the spec's transforms, or the forced one)."""
         if self._forced is not None:
             name, prob = self._forced
             return {t: (prob if t == name else 0.0) for t in TRANSFORMS}
-        return {t: min(s * self._p, 1.0) for t, s in self.strengths.items()}
+        return {t: (self._p if t in self.enabled else 0.0) for t in TRANSFORMS}
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if x.ndim != 4:

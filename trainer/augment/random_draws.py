@@ -36,5 +36,5 @@ class Draws:
         return torch.randn(x.shape, generator=self.generator, device=self._src, dtype=x.dtype).to(x.device)
 
     def gate(self, n: int, prob: float) -> torch.Tensor:
-        """One bool per image: True with probability `prob` (ADA: apply when rand < strength * p)."""
+        """One bool per image: True with probability `prob` (ADA: apply when rand < p)."""
         return self.rand(n) < prob

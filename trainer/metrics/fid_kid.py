@@ -83,11 +83,6 @@ def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2:
     return mean_term + float(s1.trace() + s2.trace()) - 2.0 * _trace_sqrt_product(s1, s2)
 
 
-def trace_sqrt_product(s1: np.ndarray, s2: np.ndarray) -> float:
-    """Tr(Re (S1 S2)^{1/2}) for symmetric PSD S1, S2, via S1^{1/2} S2 S1^{1/2} (see the module docstring)."""
-    return _trace_sqrt_product(_f64(s1), _f64(s2))
-
-
 def _trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor) -> float:
     w, v = torch.linalg.eigh(s1)
     root1 = (v * w.clamp(min=0.0).sqrt()) @ v.T
