@@ -1,4 +1,4 @@
-"""Session-wide test settings: a private cache dir, a headless plot backend, few threads.
+"""Session-wide test settings: a private cache dir, a headless plot backend, one torch thread per test.
 
 The cache (procedural data, detector weights, real-data statistics) goes into one
 temporary directory per test session, so tests never depend on what a developer's
@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,17 @@ def _launch(name: str, storage: Path, *extra: str) -> None:
     proc = subprocess.run([sys.executable, "-m", "sweeps.launch", name, "--storage", str(storage), *sets],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """One torch thread per test, restored after: the nets are tiny, other tests run alongside, determinism tests
+    want one thread.  Only where the test module already imported torch (analysis tests must not need it)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,7 +7,8 @@ than fp32 on most machines and would change results between CPU and GPU tests.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -42,3 +43,19 @@ def resolve_device(run: RunConfig) -> DeviceSetup:
     if use_cuda and run.amp:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return DeviceSetup(device=device, amp_dtype=amp_dtype, channels_last=use_cuda and run.channels_last)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with `threads` torch intra-op threads (None: unchanged), restoring the count after.
+
+    Ray reuses a worker process for the next trial (`reuse_actors=True`): a trial's thread count must not
+    leak into the next one, whose config may ask for another or for torch's default.
+    """
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

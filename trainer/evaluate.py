@@ -97,16 +97,19 @@ def measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None =
     SUITES, when given, keeps one dataset + MetricSuite per (data, metrics, seed, device) across calls: the
     checkpoints of one sweep share them, and building them (dataset, detector, real statistics) costs more than
     scoring a snapshot."""
-    import torch
+    from trainer.device import torch_threads
+    with torch_threads(cfg.run.threads):
+        return _measure(ckpt, cfg, repeats, cache_dir, suites)
 
+
+def _measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None,
+             suites: dict[str, Any] | None) -> dict[str, Any]:
     from trainer.data import load_dataset
     from trainer.device import resolve_device
     from trainer.loop import measure_snapshot
     from trainer.metrics import MetricSuite
     from trainer.state import TrainState
 
-    if cfg.run.threads is not None:
-        torch.set_num_threads(cfg.run.threads)
     _, saved = read_checkpoint(ckpt, map_location="cpu")
     setup = resolve_device(cfg.run)
     key = json.dumps([cfg.data.model_dump(mode="json"), cfg.metrics.model_dump(mode="json"), cfg.run.seed, str(setup.device)])

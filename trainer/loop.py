@@ -25,7 +25,7 @@ import torch
 from trainer.checkpoint import check_resume_config, read_checkpoint, serialize_state, write_checkpoint
 from trainer.config import TrainConfig, flat_columns
 from trainer.data import DatasetBundle, load_dataset, to_float
-from trainer.device import resolve_device
+from trainer.device import resolve_device, torch_threads
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
 from trainer.samples import sample_grid
@@ -47,8 +47,11 @@ def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir:
     resume: a checkpoint directory written by a `TickReport.save_checkpoint`;
     its config must equal `cfg` except for a longer `run.total_kimg`.
     """
-    if cfg.run.threads is not None:
-        torch.set_num_threads(cfg.run.threads)
+    with torch_threads(cfg.run.threads):
+        return _train(cfg, hooks, resume, cache_dir)
+
+
+def _train(cfg: TrainConfig, hooks: Hooks, resume: Path | None, cache_dir: Path | None) -> list[dict[str, Any]]:
     setup = resolve_device(cfg.run)
     saved = None
     if resume is not None:

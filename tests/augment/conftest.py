@@ -1,17 +1,9 @@
-"""Shared fixtures for the augmentation tests: a smooth test image batch and one-thread torch."""
+"""Shared fixtures for the augmentation tests: a smooth test image batch (one torch thread: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def smooth_batch(n: int, c: int = 3, size: int = 32, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -1,7 +1,6 @@
 """Shared fixtures of the metrics tests: one cache dir per session (trained nets are reused), data stand-ins.
 
-Torch runs single-threaded here: the networks are tiny, other test files run
-alongside, and the determinism tests want one thread anyway.
+Torch runs single-threaded (tests/conftest.py `_one_thread`).
 """
 
 from __future__ import annotations
@@ -10,19 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from metrics_standin import Bundle, StandInSource, standin_bundle  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
