@@ -39,6 +39,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +78,6 @@ class TrialSpec(BaseModel):
         return v
 
 
-# Fault injection for the reliability tests: "INDEX:TICK" makes trial INDEX diverge at that tick, as if its loss
-# had become NaN there (the trainer's own NaN detection is tested in tests/trainer).  Read per trial, never cached.
-FAULT_NAN_ENV = "GANAUG_FAULT_NAN_TRIAL"
-
-
-def _nan_fault_tick(index: int) -> int | None:
-    target, _, tick = os.environ.get(FAULT_NAN_ENV, "").partition(":")
-    return int(tick) if target.strip() == str(index) and tick.strip().isdigit() else None
-
-
 class SweepHooks:
     """trainer Hooks that write rows to the store and report to Ray; one instance per trial attempt."""
 
@@ -94,13 +85,8 @@ class SweepHooks:
         self.store, self.spec, self.trial_id, self.attempt = store, spec, trial_id, attempt
         self.buffer = RowBuffer(store, trial_id, attempt)
         self.ticks = 0
-        self.nan_at_tick = _nan_fault_tick(spec.index)
 
     def on_tick(self, report: TickReport) -> None:
-        if self.nan_at_tick is not None and int(report.row["tick"]) >= self.nan_at_tick:
-            from trainer.loop import TrainingDiverged
-            raise TrainingDiverged(f"loss_G became nan during tick {report.row['tick']} at kimg {report.row['kimg']:.3f} "
-                                   f"(injected by {FAULT_NAN_ENV})")
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
         if report.save_checkpoint is not None or report.is_last:
@@ -143,10 +129,12 @@ def _end_diverged(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: in
     tune.report({"diverged": 1, "attempt": attempt})
 
 
-def run_trial(config: dict[str, Any]) -> None:
+def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] = SweepHooks) -> None:
     """Ray Tune function trainable: validate, restore, train, record.
 
     config: {"trial": TrialSpec fields} (one value of the sweep's grid_search).
+    hooks_factory: the seam for fault-injection tests (a SweepHooks subclass that raises at some tick,
+    wrapped in a trainable passed to `sweeps.runner.run`); Ray calls this with the default.
     """
     from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
 
@@ -163,7 +151,7 @@ def run_trial(config: dict[str, Any]) -> None:
         return
     checkpoint = tune.get_checkpoint()
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
-    hooks = SweepHooks(store, spec, trial_id, attempt)
+    hooks = hooks_factory(store, spec, trial_id, attempt)
     try:
         if checkpoint is None:
             train(cfg, hooks)
