@@ -1,6 +1,6 @@
 """Load the results store into tidy pandas frames: one row per trial×tick, one row per trial.
 
-DESIGN "Results store": a retried or resumed trial re-reports the ticks after its
+docs/architecture.md "Results store": a retried or resumed trial re-reports the ticks after its
 last checkpoint, so the raw parts may hold several rows for one (trial, tick).
 Readers must see exactly one, by the results format's rule
 (`resultsformat.dedup`: newest attempt, then newest write; a null attempt is

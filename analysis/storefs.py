@@ -1,4 +1,4 @@
-"""Finding and reading the results store on a local disk or in a bucket (DESIGN "Results store").
+"""Finding and reading the results store on a local disk or in a bucket (docs/architecture.md "Results store").
 
 A RESULTS path is either one sweep directory (it holds `metrics/`) or a storage
 root holding several sweep directories; `s3://` and `gs://` URIs go through

@@ -1,4 +1,4 @@
-"""Augmentation throughput: images/s for forward + backward on CPU (PAPERS §3 reference table).
+"""Augmentation throughput: images/s for forward + backward on CPU (docs/papers.md §3 reference table).
 
     python -m benchmarks.augment [--quick]
 
@@ -7,7 +7,7 @@ noise, cutout, bgc, bgcfnc, and DiffAugment color,translation,cutout): batch
 64, p = 0.6, 2 threads, loss = output.square().mean(), backward to an input
 that requires grad.  The figure is the median over repetitions, because the
 machine is shared.  The reference's numbers at 32 px (measured on this machine
-by the lead, PAPERS §3) are printed next to ours with the ratio; they were not
+by the lead, docs/papers.md §3) are printed next to ours with the ratio; they were not
 measured in this run, so under load the ratios are pessimistic; the
 "loss_only" entry (the same loss and backward with no augmentation) is the
 floor every spec pays and shows how fast the machine is right now.  The 32 px

@@ -1,6 +1,6 @@
 """Benchmark of the embedded procedural dataset: generation rate, the 140k build, and loading from the cache.
 
-Prints one JSON object.  Figures of merit (DESIGN "Datasets": any N up to 140k,
+Prints one JSON object.  Figures of merit (docs/architecture.md "Datasets": any N up to 140k,
 generated, not downloaded):
 - `gen_img_per_s`: images/s of `procedural.generate` at 16, 32 and 64 px, one process, no cache,
   by wall clock and by CPU time (the CPU figure is what an idle core gives when other jobs share the machine);

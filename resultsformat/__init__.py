@@ -1,4 +1,4 @@
-"""The results format: the one definition of what a sweep writes and how it is read back (DESIGN "Results store").
+"""The results format: the one definition of what a sweep writes and how it is read back (docs/architecture.md "Results store").
 
 The Parquet results are the product's contract with its users' notebooks, so
 the contract has exactly one owner.  This package holds the column names,

@@ -1,7 +1,7 @@
 """The papers' grids as named sweeps (ADA Fig 1, 3, 4, 5, 7; DiffAugment Table 1 / Fig 1 and its data-fraction study).
 
 Each entry is data (a `SweepSpec`), so `--dry-run` can print exactly what would
-run and tests can assert on the grid.  Values marked (U) in PAPERS.md are
+run and tests can assert on the grid.  Values marked (U) in docs/papers.md are
 remembered rather than checked; they are ordinary axis values, easy to change.
 
 Scale policy: `smoke` keeps 2-3 values per axis and 1 CPU per trial so that the

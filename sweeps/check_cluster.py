@@ -1,6 +1,6 @@
 """`python -m sweeps.check_cluster [FILE ...]`: check a Ray cluster config offline, before `ray up` touches a cloud.
 
-Two layers (RAY_NOTES "Cluster launcher", issue #8 "Security"):
+Two layers (docs/ray-notes.md "Cluster launcher", issue #8 "Security"):
 
 1. Ray's own validator (`prepare_config` + `validate_config`, what `ray up` runs
    first): unknown keys such as `setup_comands`, an undefined `head_node_type`,

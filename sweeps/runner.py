@@ -1,6 +1,6 @@
 """Drives Ray Tune for a validated `Plan`: start or join Ray, run or restore the Tuner, write trials.parquet, summarise.
 
-Ray choices (RAY_NOTES.md): one grid_search over the expanded trials (each a
+Ray choices (docs/ray-notes.md): one grid_search over the expanded trials (each a
 plain dict validated again inside the trial), `with_resources` per scale,
 `reuse_actors=True` (14 s instead of 114 s for 40 no-op trials), Ray's own
 CSV/JSON/TensorBoard loggers off (our Parquet store is the record), bounded

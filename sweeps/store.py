@@ -1,4 +1,4 @@
-"""The Parquet results store of one sweep (DESIGN "Results store"): per-tick parts, trial status records, trials.parquet.
+"""The Parquet results store of one sweep (docs/architecture.md "Results store"): per-tick parts, trial status records, trials.parquet.
 
 What the files are called, which columns they hold and which row wins is the
 results format's (`resultsformat`: layout, columns, dedup); this module is the

@@ -1,4 +1,4 @@
-"""trials.parquet and the end-of-sweep summary (DESIGN "Results store": one row per trial).
+"""trials.parquet and the end-of-sweep summary (docs/architecture.md "Results store": one row per trial).
 
 The driver assembles trials.parquet from three sources, because none is
 complete alone: the expanded grid (every trial, even those that never started),

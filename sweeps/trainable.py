@@ -1,4 +1,4 @@
-"""The Ray Tune function trainable: one sweep trial = one `trainer.loop.train` run (DESIGN "Data flow").
+"""The Ray Tune function trainable: one sweep trial = one `trainer.loop.train` run (docs/architecture.md "Data flow").
 
 The trial's config arrives as a plain dict (Ray pickles it into the experiment
 state) and is validated with pydantic here, inside the trial, before training.

@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md, checked on the source and on a live import.
+"""The dependency rules of docs/architecture.md "Layers and import rules", checked on the source and on a live import.
 
 `trainer` must stay usable without Ray (the CLI, notebooks, other schedulers), and
 `analysis` must run on a laptop with no torch at all, so both are enforced here

@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("trainer", "sweeps", "analysis", "benchmarks", "tests", "docs")
 SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".ipynb", ".txt"}
 # Names of the notes that are not part of the repository, spelled so this file does not match itself.
-GONE = re.compile(r"\b(" + "|".join(("DESIGN", "PAPERS", "RAY_" + "NOTES", "INTER" + "FACES")) + r")\b(?!_)")
+GONE = re.compile(r"\b(" + "|".join(("DESIGN", "PAPERS", "RAY_" + "NOTES", "INTER" + "FACES", "STY" + "LE")) + r")\b(?!_)")
 DOC_PATH = re.compile(r"\bdocs/[\w./-]+?\.md\b")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 PAPER_SECTION = re.compile(r"docs/papers\.md\s+§(\d+)")
+NAMED_SECTION = re.compile(r'(docs/[\w-]+\.md)\s+"([^"]+)"')
 
 
 def _files() -> list[Path]:
@@ -63,6 +64,18 @@ def test_cited_paper_sections_exist() -> None:
     sections = set(re.findall(r"^## §(\d+)\.", (ROOT / "docs/papers.md").read_text(), flags=re.M))
     assert sections >= {"1", "2", "3", "4", "5"}
     bad = [f"{_where(p, n)}: §{m.group(1)}" for p, n, m in _hits(PAPER_SECTION) if m.group(1) not in sections]
+    assert bad == []
+
+
+def test_cited_named_sections_exist() -> None:
+    headings: dict[str, set[str]] = {}
+    bad = []
+    for p, n, m in _hits(NAMED_SECTION):
+        doc = ROOT / m.group(1)
+        if doc.is_file() and m.group(1) not in headings:
+            headings[m.group(1)] = {h.strip() for h in re.findall(r"^#+ (.+)$", doc.read_text(), flags=re.M)}
+        if m.group(2) not in headings.get(m.group(1), set()):
+            bad.append(f"{_where(p, n)}: {m.group(0)}")
     assert bad == []
 
 

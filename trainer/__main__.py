@@ -1,4 +1,4 @@
-"""`python -m trainer`: one training run without Ray, into a run directory (DESIGN "Public surface").
+"""`python -m trainer`: one training run without Ray, into a run directory (docs/architecture.md "Public surface").
 
     python -m trainer --preset smoke --out runs/smoke1 [--set key=value ...]
     python -m trainer --resume runs/smoke1 [--set run.total_kimg=24]

@@ -1,4 +1,4 @@
-"""Where augmentation is applied in the GAN step, and with which p (PAPERS §1, §3, §4; DiffAugment Table 1).
+"""Where augmentation is applied in the GAN step, and with which p (docs/papers.md §1, §3, §4; DiffAugment Table 1).
 
 The methods' one idea: D only ever sees augmented images, reals and fakes, in
 the D step and in the G step, with a differentiable T so G's gradient passes

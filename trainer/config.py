@@ -5,7 +5,7 @@ sweep axis or a `--set` flag fails at once with the field's name instead of
 silently training the wrong thing (the failure mode of untyped dicts).  Bounds
 live on the fields, so validation happens where options are declared.
 
-The scales (DESIGN "Scales"): `smoke` proves the machinery in seconds per run,
+The scales (docs/architecture.md "Scales"): `smoke` proves the machinery in seconds per run,
 `tiny` shows the papers' shapes on CPU in minutes, `paper` is ADA's paper256
 setup.  A scale changes budget, data and widths, never what an option means.
 
@@ -36,7 +36,7 @@ class _Frozen(BaseModel):
 
 
 class DataConfig(_Frozen):
-    """Which images, how many, and how they are split (DESIGN "Datasets")."""
+    """Which images, how many, and how they are split (docs/architecture.md "Datasets")."""
 
     source: str = Field("procedural", description="procedural | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
     dataset_size: int | None = Field(None, ge=1, le=10_000_000, description="Unique training images: seeded shuffle, then the first N; None = all")

@@ -1,7 +1,7 @@
 """The seam between the training loop and whoever drives it (CLI, Ray Tune, tests).
 
-The loop never imports Ray and never chooses file paths (STYLE: "seams for the
-scheduler").  At every tick it hands a `TickReport` to `Hooks.on_tick`; when the
+The loop never imports Ray and never chooses file paths (hooks are the seam between
+the trainer and whatever schedules it).  At every tick it hands a `TickReport` to `Hooks.on_tick`; when the
 report carries `save_checkpoint`, the hook decides where the checkpoint goes
 (a run directory for the CLI, a temp dir passed to `tune.report` for Ray).
 `should_stop` is polled between steps, so Ctrl-C or a scheduler can end a run
@@ -21,7 +21,7 @@ import numpy as np
 class TickReport:
     """One tick's results.
 
-    row: the tick row, with DESIGN's column names (nulls for metrics not computed).
+    row: the tick row, with the column names of docs/architecture.md (nulls for metrics not computed).
     save_checkpoint: when not None, call it with an empty directory to write a
         complete, resumable checkpoint there (atomically per file).
     samples: when not None, a uint8 HxWxC image: the grid of samples of this

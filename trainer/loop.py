@@ -1,4 +1,4 @@
-"""The training loop: minibatches of D and G steps, ticks, metrics, checkpoints (ADA §2-§3 training setup; PAPERS §1, §4).
+"""The training loop: minibatches of D and G steps, ticks, metrics, checkpoints (ADA §2-§3 training setup; docs/papers.md §1, §4).
 
 `train(cfg, hooks)` runs one training run and reports one row per tick (every
 `run.tick_kimg` thousand real images shown to D) through `hooks.on_tick`.  It

@@ -1,4 +1,4 @@
-"""The GAN objective: non-saturating logistic loss, lazy R1 through the augmentation (PAPERS §1; StyleGAN2 §B; ADA §2).
+"""The GAN objective: non-saturating logistic loss, lazy R1 through the augmentation (docs/papers.md §1; StyleGAN2 §B; ADA §2).
 
 D step:  softplus(D(T(G(z)))) + softplus(-D(T(x)))   (-log(1 - sigmoid) and -log sigmoid)
 G step:  softplus(-D(T(G(z))))                         (non-saturating: strong gradients early)

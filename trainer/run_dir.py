@@ -1,4 +1,4 @@
-"""The single-run directory of `python -m trainer` (DESIGN "Public surface": one training run without Ray).
+"""The single-run directory of `python -m trainer` (docs/architecture.md "Public surface": one training run without Ray).
 
 Layout:
   DIR/config.json                the run's config

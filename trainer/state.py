@@ -1,4 +1,4 @@
-"""Everything a training run owns and must carry across a checkpoint (ADA §4 "Resuming"; STYLE "small owned objects").
+"""Everything a training run owns and must carry across a checkpoint (docs/papers.md §4: resuming restores p and its counters).
 
 `TrainState` holds the networks (G, D, G_ema), optimisers, the run's random
 generators, the data order, the augmentation state and the progress counters.

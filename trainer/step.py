@@ -1,4 +1,4 @@
-"""One training minibatch: a D step (lazy R1), a G step, the EMA update (PAPERS §1; StyleGAN2 §B).
+"""One training minibatch: a D step (lazy R1), a G step, the EMA update (docs/papers.md §1; StyleGAN2 §B).
 
 Shared by the loop and `benchmarks/train_step.py`, so the benchmark times
 exactly what training runs.  AMP loss scaling (fp16 on CUDA) is handled here.

@@ -1,7 +1,7 @@
-"""Per-tick accumulators of the training loop and the metric columns of a tick row (DESIGN "Metrics in every tick row").
+"""Per-tick accumulators of the training loop and the metric columns of a tick row (docs/architecture.md "Metrics in every tick row").
 
 r_t here is the paper's E[sign(D(augmented real))] over all D steps of the
-tick (PAPERS §4), independent of whether ADA is on, so every run's rows show
+tick (docs/papers.md §4), independent of whether ADA is on, so every run's rows show
 how confidently D separates its training reals.
 """
 

@@ -1,4 +1,4 @@
-"""AdaController (PAPERS §4): direction, step size, clamping, r_v, missing stats and resume."""
+"""AdaController (docs/papers.md §4): direction, step size, clamping, r_v, missing stats and resume."""
 
 from __future__ import annotations
 

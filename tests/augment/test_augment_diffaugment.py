@@ -1,4 +1,4 @@
-"""DiffAugment ops (PAPERS §2): translation zero-fill, cutout size, colour ranges, policies, gradients."""
+"""DiffAugment ops (docs/papers.md §2): translation zero-fill, cutout size, colour ranges, policies, gradients."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_double_backward_reaches_input() -> None:
 
 
 def test_fused_colour_equals_the_three_ops_in_order() -> None:
-    """The fused colour map must equal brightness -> saturation -> contrast as PAPERS §2 defines them."""
+    """The fused colour map must equal brightness -> saturation -> contrast as docs/papers.md §2 defines them."""
     x = torch.rand(16, 3, 8, 8, dtype=torch.float64) * 2 - 1
     y = diffaugment(x, "color", _gen(8))
     g = _gen(8)

@@ -1,4 +1,4 @@
-"""Geometric invariants, the integer (gather) path vs the resampled path, and gradients (PAPERS §1, §3)."""
+"""Geometric invariants, the integer (gather) path vs the resampled path, and gradients (docs/papers.md §1, §3)."""
 
 from __future__ import annotations
 

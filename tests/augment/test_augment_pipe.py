@@ -1,4 +1,4 @@
-"""ADA pipe: identity at p=0, gate rates, parameter moments, replayability, shapes (PAPERS §3)."""
+"""ADA pipe: identity at p=0, gate rates, parameter moments, replayability, shapes (docs/papers.md §3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Synthetic stand-ins for trainer.data in the metrics tests: a factor source and in-memory image sets.
 
-They mimic what the metrics rely on in the embedded procedural data (DESIGN
+They mimic what the metrics rely on in the embedded procedural data (docs/architecture.md
 "Datasets"): a canonical "up" (sky above ground), a limited colour gamut,
 per-pixel texture (no flat regions), and known generative factors.  They let
 the metrics be tested on data whose properties the test controls.

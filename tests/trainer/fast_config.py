@@ -1,4 +1,4 @@
-"""Shared test settings for the trainer tests: a seconds-long config variant and DESIGN's tick-row columns."""
+"""Shared test settings for the trainer tests: a seconds-long config variant and the tick-row columns of docs/architecture.md."""
 
 from __future__ import annotations
 

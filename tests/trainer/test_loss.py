@@ -1,4 +1,4 @@
-"""Loss and augmentation placement: gradient paths through T (PAPERS §1), R1 through T, EMA, mode none."""
+"""Loss and augmentation placement: gradient paths through T (docs/papers.md §1), R1 through T, EMA, mode none."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class _DiffAugRecorder:
         return 0.5 * x + 0.1
 
 
-# (apply_to, T calls in the D step, T calls in the G step): PAPERS §1 and DiffAugment Table 1's three variants
+# (apply_to, T calls in the D step, T calls in the G step): docs/papers.md §1 and DiffAugment Table 1's three variants
 PLACEMENT = [("both", 2, 1), ("d_only", 2, 0), ("reals_only", 1, 0)]
 
 

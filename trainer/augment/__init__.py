@@ -1,4 +1,4 @@
-"""Differentiable augmentation for data-efficient GANs (PAPERS §1-§4).
+"""Differentiable augmentation for data-efficient GANs (docs/papers.md §1-§4).
 
 - `diffaugment`: DiffAugment's color / translation / cutout (Zhao et al. 2020).
 - `make_pipe` / `AugmentPipe`: ADA's pipeline (blit, geom, color, filter, noise,

@@ -1,4 +1,4 @@
-"""ADA's colour transforms as one 4x4 matrix per image (PAPERS §3 "colour", ADA App. B).
+"""ADA's colour transforms as one 4x4 matrix per image (docs/papers.md §3 "colour", ADA App. B).
 
 Order (forward): brightness, contrast, lumaflip, hue, saturation; the composed
 matrix acts on homogeneous RGB (r, g, b, 1).  Images live in [-1, 1], so

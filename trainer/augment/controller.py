@@ -1,4 +1,4 @@
-"""ADA's adaptive controller for the augmentation probability p (PAPERS §4, ADA §3).
+"""ADA's adaptive controller for the augmentation probability p (docs/papers.md §4, ADA §3).
 
 The training loop calls `observe(...)` after every D step and `update(batch)`
 once per minibatch; every `interval`-th update turns the accumulated logits

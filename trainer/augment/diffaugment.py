@@ -1,4 +1,4 @@
-"""DiffAugment (Zhao et al. 2020; PAPERS §2): color, translation, cutout on every image.
+"""DiffAugment (Zhao et al. 2020; docs/papers.md §2): color, translation, cutout on every image.
 
 Contract in one sentence: replace every D(x) with D(diffaugment(x)), for reals
 and fakes, in the D step and the G step.  There is no probability p; every op

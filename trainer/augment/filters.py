@@ -1,4 +1,4 @@
-"""ADA's image-space filter, noise and cutout (PAPERS §3 "filter", "noise", "cutout").
+"""ADA's image-space filter, noise and cutout (docs/papers.md §3 "filter", "noise", "cutout").
 
 imgfilter: the spectrum is split into 4 bands -- [0, 1/8], [1/8, 1/4],
 [1/4, 1/2], [1/2, 1] of Nyquist -- by differences of Hann-windowed sinc

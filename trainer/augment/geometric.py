@@ -1,4 +1,4 @@
-"""ADA's blit and geom transforms, composed into one matrix per image (PAPERS §3, ADA App. B).
+"""ADA's blit and geom transforms, composed into one matrix per image (docs/papers.md §3, ADA App. B).
 
 `geometry_matrices` draws every enabled transform per image, behind its own
 gate, and composes them into one output->input 3x3 matrix in centred pixel

@@ -1,4 +1,4 @@
-"""Batched homogeneous matrices: 3x3 for 2-D geometry, 4x4 for colour (PAPERS §3 "one matrix").
+"""Batched homogeneous matrices: 3x3 for 2-D geometry, 4x4 for colour (docs/papers.md §3 "one matrix").
 
 ADA composes every geometric transform of an image into one 3x3 matrix (so the
 image is resampled once) and every colour transform into one 4x4 matrix.  These

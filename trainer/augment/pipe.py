@@ -1,4 +1,4 @@
-"""`AugmentPipe`: ADA's augmentation pipeline as a differentiable module (PAPERS §1, §3).
+"""`AugmentPipe`: ADA's augmentation pipeline as a differentiable module (docs/papers.md §1, §3).
 
 Usage: `pipe = make_pipe("bgc", p=0.2); y = pipe(x, generator=g)`.
 - `pipe.p` is a settable float, clamped to [0, 1] on set (the reference lets p

@@ -1,4 +1,4 @@
-"""Picture grid of ADA's augmentations, for the docs (PAPERS §3; compare ADA Fig. 2/3 examples).
+"""Picture grid of ADA's augmentations, for the docs (docs/papers.md §3; compare ADA Fig. 2/3 examples).
 
     python -m trainer.augment.preview --spec bgc --p 0.8 --out grid.png [--seed N] [--resolution 64]
 

@@ -1,4 +1,4 @@
-"""Per-image random draws from an optional explicit generator (STYLE: replayable augmentation).
+"""Per-image random draws from an optional explicit generator (augmentation replays exactly).
 
 Every random number of the pipeline comes through one `Draws` object, so a
 given `torch.Generator` replays a batch's augmentation exactly.  Numbers are

@@ -1,4 +1,4 @@
-"""Anti-aliased resampling of a batch through per-image affine maps (PAPERS §3 "one resampling").
+"""Anti-aliased resampling of a batch through per-image affine maps (docs/papers.md §3 "one resampling").
 
 Like the reference, an image is upsampled 2x with a low-pass, sampled bilinearly
 (grid_sample) on a 2x grid and downsampled 2x with a low-pass; the image is

@@ -1,4 +1,4 @@
-"""Names of ADA's transforms, categories and pipeline specs (PAPERS §3, ADA Fig 3/4).
+"""Names of ADA's transforms, categories and pipeline specs (docs/papers.md §3, ADA Fig 3/4).
 
 One place that says which transform belongs to which category and what each
 `augpipe` spec contains, so the pipe, the preview and the tests agree.  The

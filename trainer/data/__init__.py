@@ -1,4 +1,4 @@
-"""Datasets for the GAN trainer: the embedded procedural set and readers of real data (DESIGN "Datasets").
+"""Datasets for the GAN trainer: the embedded procedural set and readers of real data (docs/architecture.md "Datasets").
 
 `load_dataset(cfg.data)` returns a `DatasetBundle`: the training subset (seeded
 shuffle then the first N, doubled by x-flips with `mirror`), held-out

@@ -1,6 +1,6 @@
 """Readers for array formats: CIFAR-10 python batches, MNIST IDX files, npz arrays.
 
-DESIGN "Datasets" (and the `tiny` scale's "MNIST-like or CIFAR-like" data).
+docs/architecture.md "Datasets" (and the `tiny` scale's "MNIST-like or CIFAR-like" data).
 These formats are decoded whole into RAM (they are small: CIFAR-10 is 150 MB),
 validated, and handed to the loader, which caches them at the configured
 resolution like any other source.

@@ -1,6 +1,6 @@
 """On-disk cache of materialised datasets: uint8 .npy files, written atomically, read memory-mapped.
 
-DESIGN "Datasets": the procedural set and any real set are turned, once, into
+docs/architecture.md "Datasets": the procedural set and any real set are turned, once, into
 one uint8 [N, H, W, C] .npy file under the cache dir, keyed by everything that
 determines its content.  Why a cache file rather than decoding on demand:
 a GAN reads every image thousands of times, PNG decoding in the training loop

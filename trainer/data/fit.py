@@ -1,6 +1,6 @@
 """Bringing real images to the configured resolution, or refusing to.
 
-DESIGN "Datasets": real data is read at its own size.  With `data.resize` the
+docs/architecture.md "Datasets": real data is read at its own size.  With `data.resize` the
 images are centre-cropped to a square and resampled with PIL's Lanczos filter
 (the filter dataset_tool-style converters use); without it, a size mismatch is
 a user error that names the expected and the found size, because silently

@@ -1,6 +1,6 @@
 """Readers for encoded image files: a folder tree, or a stylegan2-ada dataset_tool zip.
 
-DESIGN "Datasets": `folder:PATH` (recursive; png/jpg/jpeg/bmp/webp) and
+docs/architecture.md "Datasets": `folder:PATH` (recursive; png/jpg/jpeg/bmp/webp) and
 `zip:PATH` (ADA's paper256 input; images at any depth, `dataset.json` with
 labels optional and ignored, since these GANs are unconditional here).
 A first pass reads only the image headers -- sizes and modes -- so mixed sizes,

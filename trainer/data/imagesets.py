@@ -1,6 +1,6 @@
 """Views over uint8 image arrays: the whole set, a subset, and an x-flip-doubled set.
 
-DESIGN "Datasets" rules: subset = seeded shuffle then the first N; `mirror`
+docs/architecture.md "Datasets" rules: subset = seeded shuffle then the first N; `mirror`
 doubles the set with x-flips (ADA's "140k = 70k + flips").  These small classes
 implement the `ImageSet` protocol on top of an NHWC uint8 array that is either
 in RAM (small sets) or memory-mapped from the cache (large sets); `batch`

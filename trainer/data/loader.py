@@ -1,6 +1,6 @@
 """`load_dataset`: a DataConfig -> the training subset, the validation reals and the full FID reference.
 
-DESIGN "Datasets" rules, implemented here:
+docs/architecture.md "Datasets" rules, implemented here:
 - subset = seeded shuffle (PCG64(subset_seed), independent of the training seed,
   so every training seed of a sweep sees the same N images), then the first N;
 - validation reals are disjoint from the subset: for real data the last

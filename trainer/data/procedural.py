@@ -1,6 +1,6 @@
 """The embedded default dataset: warm-palette landscapes drawn from (seed, index).
 
-DESIGN "Datasets": the project needs a dataset with no download that still lets
+docs/architecture.md "Datasets": the project needs a dataset with no download that still lets
 the papers' effects show up.  Each image is a small scene -- a sky gradient with
 a sun on top, a ground band with strokes at the bottom, and 1-3 objects of one
 shape class standing on the ground, lit from above with shadows on the ground.

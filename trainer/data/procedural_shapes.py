@@ -1,6 +1,6 @@
 """Objects of the procedural dataset: signed-distance shapes standing on the ground.
 
-Part of the embedded default dataset (DESIGN "Datasets"; see procedural.py).
+Part of the embedded default dataset (docs/architecture.md "Datasets"; see procedural.py).
 Each shape is a signed distance field (negative inside, in units of the image
 side) evaluated for a whole sub-batch of images at once; its anti-aliased
 coverage is clip(0.5 - d * R, 0, 1).  Objects are lit from above (brighter at

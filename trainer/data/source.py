@@ -1,6 +1,6 @@
 """What every real-data reader returns: a lazily readable, validated source of images.
 
-DESIGN "Datasets" lists five real formats (folder, dataset_tool zip, CIFAR-10,
+docs/architecture.md "Datasets" lists five real formats (folder, dataset_tool zip, CIFAR-10,
 MNIST IDX, npz).  Each reader turns its format into a `Source`; the loader then
 materialises the source once into the cache (trainer/data/cache.py).  Readers
 do all their validation in `check` before any image is written, so a bad file

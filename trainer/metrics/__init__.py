@@ -1,6 +1,6 @@
 """Metrics at every metrics tick: FID/KID with pluggable detectors, D-output statistics, leakage.
 
-Public surface (the row keys are `RESULT_KEYS`; DESIGN's tick-row columns):
+Public surface (the row keys are `RESULT_KEYS`; the tick-row columns of docs/architecture.md):
 `MetricSuite(cfg, data, device, cache_dir=None, seed=0).evaluate(generate, discriminator) -> dict`.
 The building blocks are importable on their own for analysis and tests.
 """

@@ -10,7 +10,7 @@ ADA's validation heuristic
     r_v = (E[D_train] - E[D_val]) / (E[D_train] - E[D_fake])
 
 which is 0 when validation reals look like training reals and 1 when they look
-like fakes (PAPERS §4).  It is None without a validation set or when the
+like fakes (docs/papers.md §4).  It is None without a validation set or when the
 denominator vanishes (D cannot tell train from fake at all).
 """
 

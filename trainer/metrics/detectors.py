@@ -1,4 +1,4 @@
-"""Feature networks for FID/KID behind one interface, and the choice between them (DESIGN "Quality").
+"""Feature networks for FID/KID behind one interface, and the choice between them (docs/architecture.md "Metrics in every tick row").
 
 ADA and DiffAugment report FID on Inception-v3 pool features; that network is a
 100 MB download that an air-gapped machine or a CI run cannot fetch, and its

@@ -1,6 +1,6 @@
 """The three leakage measures together: one pass over held-out reals, then streaming over generated images.
 
-Augmentation "leaks" when G learns to reproduce it (PAPERS §1, ADA Fig 3).
+Augmentation "leaks" when G learns to reproduce it (docs/papers.md §1, ADA Fig 3).
 Each measure compares generated images with reals (see leak_rotation.py,
 leak_color.py, leak_blank.py for definitions and calibration); this module
 chooses the reals, computes their reference values once per suite, and turns

@@ -1,4 +1,4 @@
-"""MetricSuite: everything measured at a metrics tick, in one call (DESIGN "Metrics in every tick row").
+"""MetricSuite: everything measured at a metrics tick, in one call (docs/architecture.md "Metrics in every tick row").
 
 The training loop hands over two callables, a generator of fresh images and
 the raw discriminator, and gets back one dict with exactly the row keys of the

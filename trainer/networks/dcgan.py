@@ -1,4 +1,4 @@
-"""A classic balanced DCGAN pair (Radford et al. 2016) for the CPU scales (DESIGN "What a small scale can show").
+"""A classic balanced DCGAN pair (Radford et al. 2016) for the CPU scales (docs/architecture.md "Scales").
 
 G: z -> linear -> 4x4 map -> stride-2 transposed convs (BatchNorm + ReLU) -> the
 last transposed conv emits the image, tanh.  D mirrors it: stride-2 4x4 convs

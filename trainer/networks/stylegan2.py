@@ -1,4 +1,4 @@
-"""A compact StyleGAN2 generator and residual discriminator (Karras et al. 2020, StyleGAN2 §2, §4; used by ADA, PAPERS §5).
+"""A compact StyleGAN2 generator and residual discriminator (Karras et al. 2020, StyleGAN2 §2, §4; used by ADA, docs/papers.md §5).
 
 Generator: mapping network (z normalised, `mapping_layers` FC layers with lr
 multiplier 0.01) -> w, broadcast to every layer (no style mixing); synthesis
