@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
 from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
                                   part_name)
+from trainer.atomic import atomic_write_bytes
 from trainer.errors import UserInputError
 
 __all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "read_metrics", "probe_writable", "resolve_storage",
@@ -94,20 +95,12 @@ class SweepStore:
             with self.fs.open_output_stream(final) as out:
                 out.write(data)
             return final
-        tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            self.fs.create_dir(parent, recursive=True)
-            with self.fs.open_output_stream(tmp) as out:
-                out.write(data)
-            self.fs.move(tmp, final)
-        except BaseException as exc:
-            if self.fs.get_file_info(tmp).type != pafs.FileType.NotFound:
-                self.fs.delete_file(tmp)
-            if isinstance(exc, OSError) and not isinstance(exc, StoreWriteError):
-                reason = exc.strerror or str(exc).splitlines()[0]
-                raise StoreWriteError(f"results store {parent} is not writable ({reason}); rows written so far "
-                                      f"are intact") from exc
-            raise
+            atomic_write_bytes(Path(final), data)   # the one temp + rename (trainer.atomic)
+        except OSError as exc:
+            reason = exc.strerror or str(exc).splitlines()[0]
+            raise StoreWriteError(f"results store {parent} is not writable ({reason}); rows written so far "
+                                  f"are intact") from exc
         return final
 
     def create_json(self, rel: str, obj: Any) -> str:
