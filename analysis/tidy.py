@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analysis.aggregate import summarize
 from analysis.errors import MissingData, MixedDetectors
 from resultsformat import TICK_COLUMNS, names
 
@@ -152,13 +153,13 @@ def _last_non_null(metrics: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def spread(df: pd.DataFrame, by: list[str], value: str = "fid") -> pd.DataFrame:
-    """Median, min, max and count of VALUE over seeds (and any other unlisted axis) per group of BY."""
-    g = df.groupby(by, observed=True, sort=True, dropna=False)[value]
-    return g.agg(median="median", min="min", max="max", n="count").reset_index()
+    """VALUE over seeds (and any other unlisted axis) per group of BY: `analysis.aggregate.summarize`'s
+    center (median), lo, hi (95 % bootstrap CI for n >= 3, min-max for 2, the value for 1), n, interval_kind."""
+    return summarize(df, by, value)
 
 
 def over_training(metrics: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
-    """Per group of BY and kimg: median, min and max of VALUE across seeds (rows where VALUE exists)."""
+    """Per group of BY and kimg: `spread` of VALUE across seeds (rows where VALUE exists)."""
     rows = metrics[metrics[value].notna()]
     return spread(rows, by + ["kimg"], value)
 
