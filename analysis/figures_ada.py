@@ -84,7 +84,8 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     heur = ada["heuristic"].dropna().astype(str)
     key = "r_v" if len(heur) and (heur == "rv").all() else "r_t"
     best = best_fixed_p(per_trial(metrics, fid, detector)) if (rows["aug_mode"] == "fixed").any() else pd.DataFrame()
-    fig, axes = panels(2)
+    gap = key == "r_v" and "d_gap_train_val" in ada and bool(ada["d_gap_train_val"].notna().any())
+    fig, axes = panels(3 if gap else 2)
     target = ada["ada_target"].dropna()
     for i, (label, g) in enumerate(size_groups(ada)):
         median_line(axes[0], over_training(g, [], "p"), "kimg", color(i), label)
@@ -92,6 +93,9 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
         # r_v from the metric ticks' D outputs (1 000 images each), not the controller's last 4-minibatch value
         median_line(axes[1], over_training(measured if not measured.empty else g, [], key), "kimg", color(i),
                     f"ADA, {label}")
+        if gap:   # r_v's numerator alone, in logits: what to read where r_v's denominator is noise (r_v null)
+            median_line(axes[2], over_training(g[g["d_gap_train_val"].notna()], [], "d_gap_train_val"), "kimg",
+                        color(i), f"ADA, {label}")
         b = best[best["size_label"] == label] if not best.empty else best
         if not b.empty:
             bp, pipe = float(b["p_fixed"].iloc[0]), str(b["augpipe"].iloc[0])
@@ -107,6 +111,9 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     axes[0].set_title("(c) p over training" + (" (dashed = best fixed p)" if not best.empty else ""))
     axes[1].set_ylabel(f"overfitting heuristic {key}")
     axes[1].set_title(f"(d) {key} over training")
+    if gap:
+        axes[2].set_ylabel("E[D(train)] - E[D(validation)] (logits)")
+        axes[2].set_title("train - validation gap (r_v's numerator)")
     for ax in axes:
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)

@@ -82,14 +82,23 @@ def detectors(df: pd.DataFrame) -> list[str]:
 
 
 def one_detector(df: pd.DataFrame, detector: str | None = None) -> tuple[pd.DataFrame, str | None]:
-    """The rows of one detector: the one asked for, or the only one present; refuse to mix several."""
+    """The rows of one detector: the one asked for, or the only one present; refuse to mix several detectors, or
+    FIDs against reference sets of different sizes (`fid_ref_size`: a FID against 10 000 reals is not one against
+    70 000; rows written before the column existed have it null and are not checked)."""
     if detector is not None:
-        return df[df["detector"] == detector], detector
-    found = detectors(df)
-    if len(found) > 1:
-        raise MixedDetectors(f"FIDs from different detectors ({', '.join(found)}) cannot share a plot; "
-                             f"pass detector= one of them (the report draws one figure per detector)")
-    return df, (found[0] if found else None)
+        df = df[df["detector"] == detector]
+    else:
+        found = detectors(df)
+        if len(found) > 1:
+            raise MixedDetectors(f"FIDs from different detectors ({', '.join(found)}) cannot share a plot; "
+                                 f"pass detector= one of them (the report draws one figure per detector)")
+        detector = found[0] if found else None
+    if "fid_ref_size" in df and "fid" in df:
+        refs = sorted({int(v) for v in df.loc[df["fid"].notna(), "fid_ref_size"].dropna().unique()})
+        if len(refs) > 1:
+            raise MixedDetectors(f"FIDs against reference sets of different sizes ({', '.join(map(str, refs))} real "
+                                 f"images) cannot share a plot; load the runs of one metrics.fid_real separately")
+    return df, detector
 
 
 def fid_label(detector: str | None, which: FidWhich | None = None, note: str | None = None, *, log: bool = False) -> str:

@@ -209,8 +209,11 @@ def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) 
     for size, slope in ((2000, 0.2), (50_000, 0.05)):
         for tick in (1, 2, 3):
             rows.append({"trial_id": f"ada_{size}", "tick": tick, "aug_mode": "ada", "augpipe": "bgc", "heuristic": heur,
-                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4, "r_v": 0.01 * tick,
-                         "D_real_val": 0.0 if tick > 1 else None})   # tick 1's r_v is the controller's, not measured
+                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4,
+                         # tick 1 is not a metric tick: only the controller's probe (r_v_ctrl); ticks 2, 3 measure
+                         # r_v = (D_train - D_val) / (D_train - D_fake) = 0.01 * tick
+                         **({"r_v_ctrl": 0.5} if tick == 1 else
+                            {"r_v": 0.01 * tick, "D_real_train": 1.0, "D_real_val": 0.0, "D_fake": 1.0 - 100.0 / tick})})
     fig = F.fig5cd_p_and_rt(_load(tmp_path, "ada_target_grid", rows))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     name = "r_v" if heur == "rv" else "r_t"
@@ -299,3 +302,12 @@ def test_every_figure_draws_from_the_synthetic_study(synthetic_metrics: pd.DataF
         assert any(ax.has_data() for ax in fig.axes), spec.name
     imgs = F.fig3_samples(F.for_sweeps(synthetic_metrics, ("leakage_grid",)), synthetic_root).axes
     assert sum(len(ax.get_images()) for ax in imgs) == 3 * 4  # 3 transforms x 4 chosen p
+
+
+def test_figures_refuse_fids_against_reference_sets_of_different_sizes(tmp_path: Path) -> None:
+    rows = [{"trial_id": f"{mode}_{size}_{ref}", "tick": 1, "aug_mode": mode, "dataset_size": size, "fid": 5.0,
+             "fid_ref_size": ref} for mode in ("none", "ada") for size in (1000, 10_000) for ref in (10_000, 70_000)]
+    m = _load(tmp_path, "dataset_size_grid", rows)
+    with pytest.raises(MixedDetectors, match="reference sets of different sizes \\(10000, 70000 real images\\)"):
+        F.fig7_fid_vs_size(m)
+    F.fig7_fid_vs_size(m[m["fid_ref_size"] == 10_000])   # one reference: drawn
