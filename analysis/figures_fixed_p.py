@@ -19,6 +19,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from analysis.aggregate import claim, fmt_stat, paired_difference
 from analysis.plotting import (KIMG_LABEL, PIPE_NAMES, band, color, interval_note, log_y, median_line, panels, single,
                                suptitle, with_n)
 from analysis.tidy import (FidWhich, fid_label, one_detector, over_training, per_trial, present, require,
@@ -74,6 +75,22 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
     fig.legend(handles, labels, fontsize=8, title="category", loc="outside right center")
     return suptitle(fig, f"ADA Fig 4a-c: FID vs fixed augmentation probability p "
                          f"(bars: {interval_note(spread(fixed, ['augpipe', 'p_fixed', 'size_label']))})")
+
+
+def fig4_vs_baseline_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """Each fixed-p point against no augmentation at its size, paired on the training seed: the difference of FIDs
+    with its interval and the sentence the report may write (a win only when the interval excludes 0)."""
+    trials = per_trial(metrics, fid, detector)
+    base = trials[trials["aug_mode"] == "none"].assign(arm="none")
+    fixed = trials[trials["aug_mode"] == "fixed"]
+    require(fixed if not base.empty else fixed.iloc[0:0], "fixed-p runs and a no-augmentation baseline", "fixed_p_grid")
+    rows = []
+    for (pipe, p), g in fixed.groupby(["augpipe", "p_fixed"], observed=True, sort=True):
+        both = pd.concat([g.assign(arm="fixed"), base[base["size_label"].isin(set(g["size_label"]))]])
+        for _, d in paired_difference(both, ["size_label"], "arm", "fixed", "none").iterrows():
+            rows.append({"training set": d["size_label"], "augmentation": f"{pipe} p={p:g}",
+                         "FID(aug) - FID(none)": fmt_stat(d), "verdict": claim(d, f"{pipe} p={p:g}", "none")})
+    return pd.DataFrame(rows)
 
 
 def _draw_noise(ax: Axes, runs: pd.DataFrame, c: str) -> None:
@@ -174,5 +191,5 @@ def fig3_leakage_vs_p(metrics: pd.DataFrame, *, transforms: Sequence[str] | None
         ax.set_ylim(min(0.0, float(rows[col].min()) - 0.05 * top), top)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    return suptitle(fig, "Leakage measures vs p (final metric tick; dots = runs, lines = median over seeds, bars: "
+    return suptitle(fig, "Leakage measures vs p (final metric tick; dots = runs; lines and bars: "
                          f"{interval_note(None)})")

@@ -89,8 +89,9 @@ def error_bars(ax: Axes, x: Sequence[float], stats: pd.DataFrame, c: str) -> Non
 
 def interval_note(stats: pd.DataFrame | None = None) -> str:
     """What the bands/bars mean, for a figure title (aggregate.KIND_TEXT of the kinds present)."""
-    kinds = ["bootstrap95", "min-max", "single"] if stats is None else \
-        [k for k in ("bootstrap95", "min-max", "single") if k in set(stats["interval_kind"])]
+    if stats is None:   # curves: the kind can change along a curve, so state the rule
+        return "median over seeds, 95% bootstrap CI (n≥3), min-max (n=2)"
+    kinds = [k for k in ("bootstrap95", "min-max", "single") if k in set(stats["interval_kind"])]
     return "; ".join(KIND_TEXT[k] for k in kinds)
 
 

@@ -91,3 +91,18 @@ def test_figures_put_n_in_the_legend_and_mark_a_single_run(tmp_path: Path) -> No
     band = three.axes[0].collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == 30.0 and band.max() == 302.0          # no augmentation, seeds 0..2: FID 30..32 and 300..302
     assert "95% bootstrap CI over seeds" in " ".join(three._suptitle.get_text().split())
+
+
+def test_report_table_claims_a_win_only_from_the_paired_interval(tmp_path: Path) -> None:
+    rows = []
+    for size, seed in itertools.product((250, 2000), range(3)):
+        base = 10.0 + 3 * seed                                   # seeds differ far more than the effect
+        rows.append({"trial_id": f"none_{size}_{seed}", "tick": 1, "seed": seed, "dataset_size": size, "fid": base})
+        delta = -0.5 if size == 250 else (0.5 if seed == 1 else -0.5)
+        rows.append({"trial_id": f"geom_{size}_{seed}", "tick": 1, "seed": seed, "dataset_size": size,
+                     "aug_mode": "fixed", "augpipe": "geom", "p_fixed": 0.5, "fid": base + delta})
+    write_sweep_parts(tmp_path, "fixed_p_grid", [tick_frame(rows)])
+    table = F.fig4_vs_baseline_table(load_metrics(tmp_path / "fixed_p_grid")).set_index("training set")
+    assert table.loc["250", "verdict"].startswith("geom p=0.5 beats none: difference geom p=0.5 - none = -0.5 [-0.5, -0.5]")
+    assert table.loc["2k", "verdict"].startswith("geom p=0.5 vs none: no difference claimed (interval includes 0)")
+    assert table.loc["2k", "FID(aug) - FID(none)"] == "-0.5 [-0.5, 0.5] (n=3, 95% CI)"
