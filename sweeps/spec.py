@@ -181,7 +181,7 @@ def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None, seeds
                     overrides.update(_resolve(key, value, block_start, spec, scale))
                 overrides["run.seed"] = seed
                 cfg = apply_overrides(apply_overrides(block_start, overrides), user_set)
-                ident = cfg.model_dump_json()
+                ident = effective_identity(cfg)
                 if ident in seen:
                     continue
                 seen.add(ident)
@@ -190,6 +190,21 @@ def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None, seeds
                     params[FRACTION_KEY] = assign[FRACTION_KEY]
                 trials.append(Trial(len(trials), variant, params, cfg, spec.resources[scale]))
     return trials
+
+
+# Augment fields that act only in some modes (the rest act in every mode, or are equal across a sweep).
+_MODE_ONLY = {"augpipe": ("fixed", "ada"), "p": ("fixed", "ada"), "ada_target": ("ada",), "heuristic": ("ada",),
+              "diffaug_policy": ("diffaugment",), "apply_to": ("fixed", "ada", "diffaugment")}
+
+
+def effective_identity(cfg: TrainConfig) -> str:
+    """The config as JSON without augment fields its mode ignores: two trials that train identically merge
+    (e.g. `--set augment.mode=none` on a grid over augpipe and p, or over an ADA axis value that also sets the
+    heuristic), even though their unused fields differ."""
+    dump = cfg.model_dump(mode="json")
+    mode = dump["augment"]["mode"]
+    dump["augment"] = {k: v for k, v in dump["augment"].items() if mode in _MODE_ONLY.get(k, (mode,))}
+    return json.dumps(dump, sort_keys=True)
 
 
 def _get(cfg: TrainConfig, dotted: str) -> Any:

@@ -219,3 +219,15 @@ def test_tiny_ada_uses_the_heuristic_that_engages_unless_it_is_swept(name: str) 
     ada = [t.config.augment for t in expand(spec, "tiny") if t.config.augment.mode == "ada"]
     if not swept:
         assert {(a.heuristic, a.ada_target) for a in ada} <= {("rv", 0.1)}
+
+
+def test_pinning_a_mode_merges_trials_that_differ_only_in_fields_the_mode_ignores() -> None:
+    # docs/tiny-results.md "Re-run on seeds": the no-augmentation runs of a grid over augpipe x p are one run per seed
+    none = expand(get_sweep("fixed_p_grid"), "tiny", ["data.dataset_size=250", "augment.mode=none"])
+    assert [(t.config.augment.mode, t.config.run.seed) for t in none] == [("none", s) for s in range(3)]
+    # and the ADA axis value that also sets heuristic / target does not keep a second "none" trial alive
+    over = expand(get_sweep("overfitting"), "tiny", ["augment.mode=none"])
+    assert sorted((t.config.data.dataset_size, t.config.run.seed) for t in over) == [
+        (n, s) for n in (2000, 50_000) for s in range(3)]
+    # fields that act in the mode still keep trials apart
+    assert len(expand(get_sweep("fixed_p_grid"), "tiny", ["data.dataset_size=250", "augment.augpipe=geom"])) == 6
