@@ -113,7 +113,7 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     axes[1].set_title(f"(d) {key} over training")
     if gap:
         axes[2].set_ylabel("E[D(train)] - E[D(validation)] (logits)")
-        axes[2].set_title("train - validation gap (r_v's numerator)")
+        axes[2].set_title("(e) train - validation gap (r_v's numerator)")
     for ax in axes:
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)

@@ -62,7 +62,10 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
                 median_line(ax, stats, "p_fixed", color(i), cat, marker="o", show_band=False)
                 _draw_noise(ax, g[g["augpipe"] == cat], color(i))
         if not b.empty:
-            ax.axhline(float(b["center"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label="no augmentation")
+            ax.axhline(float(b["center"].iloc[0]), color="k", linestyle="--", linewidth=1.2,
+                       label=with_n("no augmentation", b))
+            if float(b["hi"].iloc[0]) > float(b["lo"].iloc[0]):   # the baseline's interval over seeds
+                ax.axhspan(float(b["lo"].iloc[0]), float(b["hi"].iloc[0]), color="k", alpha=0.08, linewidth=0)
             base_runs = trials[(trials["aug_mode"] == "none") & (trials["size_label"] == label)]
             if len(base_runs) == 1 and "fid_std" in base_runs and base_runs["fid_std"].notna().all():
                 mid, sd = float(base_runs["fid"].iloc[0]), float(base_runs["fid_std"].iloc[0])
