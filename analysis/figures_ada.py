@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis.errors import MissingData
-from analysis.plotting import AUG_NAMES, KIMG_LABEL, color, log_size_axis, log_y, median_line, panels, suptitle
+from analysis.plotting import (AUG_NAMES, KIMG_LABEL, color, error_bars, interval_note, log_size_axis, log_y, median_line,
+                               panels, suptitle, with_n)
 from analysis.tidy import FidWhich, fid_label, over_training, per_trial, require, size_groups, spread, with_sizes
 
 HEURISTICS = {"rt": "r_t (sign of D on training reals)", "rv": "r_v (validation set)"}
@@ -27,9 +28,9 @@ def best_fixed_p(trials: pd.DataFrame, augpipe: str | None = None) -> pd.DataFra
     if augpipe is not None and (fixed["augpipe"] == augpipe).any():
         fixed = fixed[fixed["augpipe"] == augpipe]
     if fixed.empty:
-        return pd.DataFrame(columns=["size_label", "augpipe", "p_fixed", "median"])
+        return pd.DataFrame(columns=["size_label", "augpipe", "p_fixed", "center"])
     stats = spread(fixed, ["size_label", "augpipe", "p_fixed"])
-    return stats.loc[stats.groupby("size_label")["median"].idxmin()].reset_index(drop=True)
+    return stats.loc[stats.groupby("size_label")["center"].idxmin()].reset_index(drop=True)
 
 
 def fig5ab_fid_vs_target(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
@@ -44,12 +45,12 @@ def fig5ab_fid_vs_target(metrics: pd.DataFrame, *, fid: FidWhich = "final", dete
     for k, (ax, heur) in enumerate(zip(axes, heuristics)):
         for i, (label, g) in enumerate(size_groups(ada[ada["heuristic"] == heur])):
             stats = spread(g, ["ada_target"])
-            ax.plot(stats["ada_target"], stats["median"], color=color(i), marker="o", markersize=4, label=label)
-            ax.errorbar(stats["ada_target"], stats["median"], yerr=[stats["median"] - stats["min"],
-                        stats["max"] - stats["median"]], fmt="none", ecolor=color(i), capsize=2)
+            ax.plot(stats["ada_target"], stats["center"], color=color(i), marker="o", markersize=4,
+                    label=with_n(label, stats))
+            error_bars(ax, stats["ada_target"], stats, color(i))
             b = best[best["size_label"] == label]
             if not b.empty:
-                ax.axhline(float(b["median"].iloc[0]), color=color(i), linestyle="--", linewidth=1)
+                ax.axhline(float(b["center"].iloc[0]), color=color(i), linestyle="--", linewidth=1)
         ax.set_title(f"({'ab'[k] if k < 2 else k}) heuristic {HEURISTICS[heur]}")
         ax.set_xlabel("ADA target value")
         log_y(ax)  # sizes differ by 10x in FID: on a linear axis the large sets look flat
@@ -59,7 +60,7 @@ def fig5ab_fid_vs_target(metrics: pd.DataFrame, *, fid: FidWhich = "final", dete
     if not best.empty:
         handles.append(Line2D([], [], color="gray", linestyle="--", label="best fixed p (same colour = same size)"))
     fig.legend(handles=handles, fontsize=8, title="training set", loc="outside lower center", ncol=len(handles))
-    return suptitle(fig, "ADA Fig 5a,b: FID vs ADA target, lower is better (median, min-max over seeds)")
+    return suptitle(fig, f"ADA Fig 5a,b: FID vs ADA target, lower is better ({interval_note(spread(ada, ['trial_id']))})")
 
 
 def _default_ada(rows: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +84,8 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     heur = ada["heuristic"].dropna().astype(str)
     key = "r_v" if len(heur) and (heur == "rv").all() else "r_t"
     best = best_fixed_p(per_trial(metrics, fid, detector)) if (rows["aug_mode"] == "fixed").any() else pd.DataFrame()
-    fig, axes = panels(2)
+    gap = key == "r_v" and "d_gap_train_val" in ada and bool(ada["d_gap_train_val"].notna().any())
+    fig, axes = panels(3 if gap else 2)
     target = ada["ada_target"].dropna()
     for i, (label, g) in enumerate(size_groups(ada)):
         median_line(axes[0], over_training(g, [], "p"), "kimg", color(i), label)
@@ -91,6 +93,9 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
         # r_v from the metric ticks' D outputs (1 000 images each), not the controller's last 4-minibatch value
         median_line(axes[1], over_training(measured if not measured.empty else g, [], key), "kimg", color(i),
                     f"ADA, {label}")
+        if gap:   # r_v's numerator alone, in logits: what to read where r_v's denominator is noise (r_v null)
+            median_line(axes[2], over_training(g[g["d_gap_train_val"].notna()], [], "d_gap_train_val"), "kimg",
+                        color(i), f"ADA, {label}")
         b = best[best["size_label"] == label] if not best.empty else best
         if not b.empty:
             bp, pipe = float(b["p_fixed"].iloc[0]), str(b["augpipe"].iloc[0])
@@ -106,12 +111,15 @@ def fig5cd_p_and_rt(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector:
     axes[0].set_title("(c) p over training" + (" (dashed = best fixed p)" if not best.empty else ""))
     axes[1].set_ylabel(f"overfitting heuristic {key}")
     axes[1].set_title(f"(d) {key} over training")
+    if gap:
+        axes[2].set_ylabel("E[D(train)] - E[D(validation)] (logits)")
+        axes[2].set_title("(e) train - validation gap (r_v's numerator)")
     for ax in axes:
         ax.set_xlabel(KIMG_LABEL)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="training set" if ax is axes[0] else None)
     note = f"heuristic {heur.iloc[0]}, target {target.iloc[0]:g}" if len(heur) and len(target) else "ADA"
-    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and {key} over training ({note})")
+    return suptitle(fig, f"ADA Fig 5c,d: adaptive p and {key} over training ({note}; bands: {interval_note(None)})")
 
 
 def fig7_fid_vs_size(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
@@ -134,7 +142,8 @@ def fig7_fid_vs_size(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector
     ax.set_ylabel(fid_label(trials.attrs.get("detector") or _det(trials), fid, trials.attrs.get("fid_note"), log=True))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    return suptitle(fig, "ADA Fig 7: FID vs training-set size, lower is better (median, min-max over seeds)")
+    bars = spread(trials, ["aug_mode", "n_eff"])
+    return suptitle(fig, f"ADA Fig 7: FID vs training-set size, lower is better (bands: {interval_note(bars)})")
 
 
 def _det(trials: pd.DataFrame) -> str | None:

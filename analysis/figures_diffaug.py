@@ -5,7 +5,8 @@ DiffAugment §4 reports FID at 100%, 20% and 10% of the data for each policy
 (G learns the augmented distribution: the augmentations leak), to D's step only
 (G gets no useful gradient), or to reals and fakes in both D and G steps (the
 method).  Fraction = dataset_size / the largest size in the sweep (taken as the
-full set).  Cells are medians over seeds; the bars show min-max.
+full set).  Cells are medians over seeds; `attrs["text"]` holds each cell as value [interval] (n) -- what the
+report prints -- and the bars show the interval (analysis.aggregate).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.plotting import color, panels, suptitle
+from analysis.aggregate import fmt_stat
+from analysis.plotting import color, interval_note, panels, suptitle
 from analysis.tidy import FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
 
 BASELINE = "no augmentation"
@@ -56,13 +58,21 @@ def diffaug_policy_table(metrics: pd.DataFrame, fid: FidWhich = "final", detecto
     rows = require(rows[rows["apply_to"] == "both"], "DiffAugment runs applied to both reals and fakes",
                    "diffaugment_grid")
     stats = spread(rows, ["policy", "fraction", "fraction_label"])
-    table = stats.pivot_table(index="policy", columns="fraction", values="median", aggfunc="first")
+    table = stats.pivot_table(index="policy", columns="fraction", values="center", aggfunc="first")
     table = table[sorted(table.columns, reverse=True)]
     labels = dict(zip(stats["fraction"], stats["fraction_label"]))
     table.columns = [labels[f] for f in table.columns]
     table = table.reindex(_policy_order(table.index))
     table.columns.name, table.index.name = "data fraction", "policy"
+    text = _text(stats.assign(fraction_label=stats["fraction_label"]), "policy", "fraction_label")
+    table.attrs["text"] = text.reindex(index=table.index, columns=table.columns)
     return table
+
+
+def _text(stats: pd.DataFrame, index: str, columns: str) -> pd.DataFrame:
+    """The cells of a stats pivot as 'value [lo, hi] (n=…)' strings (analysis.aggregate.fmt_stat)."""
+    cells = stats.assign(_cell=[fmt_stat(r) for _, r in stats.iterrows()])
+    return cells.pivot_table(index=index, columns=columns, values="_cell", aggfunc="first")
 
 
 def diffaug_apply_to_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
@@ -73,12 +83,13 @@ def diffaug_apply_to_table(metrics: pd.DataFrame, fid: FidWhich = "final", detec
     frac = float(ablated["fraction"].max())
     at = rows[np.isclose(rows["fraction"], frac)]
     stats = spread(at[at["aug_mode"] == "diffaugment"], ["policy", "apply_to"])
-    table = stats.pivot_table(index="policy", columns="apply_to", values="median", aggfunc="first")
+    table = stats.pivot_table(index="policy", columns="apply_to", values="center", aggfunc="first")
     table = table[[c for c in APPLY_TO if c in table.columns]]
     table = table.loc[[p for p in table.index if p in set(ablated["policy"])]]
     base = at[at["aug_mode"] == "none"]["fid"]
     table.attrs.update(baseline=float(base.median()) if len(base) else None, fraction=str(at["fraction_label"].iloc[0]))
     table.columns.name, table.index.name = "applied to", "policy"
+    table.attrs["text"] = _text(stats, "policy", "apply_to").reindex(index=table.index, columns=table.columns)
     return table
 
 
@@ -87,8 +98,11 @@ def _grouped_bars(ax, stats: pd.DataFrame, group: str, bar: str, groups: list, b
     for j, b in enumerate(bars):
         s = stats[stats[bar] == b].set_index(group).reindex(groups)
         x = np.arange(len(groups)) + (j - (len(bars) - 1) / 2) * width
-        err = [(s["median"] - s["min"]).to_numpy(float), (s["max"] - s["median"]).to_numpy(float)]
-        ax.bar(x, s["median"].to_numpy(float), width, yerr=err, capsize=2, color=color(j), label=names.get(b, b))
+        err = [(s["center"] - s["lo"]).to_numpy(float), (s["hi"] - s["center"]).to_numpy(float)]
+        ns = sorted({int(n) for n in s["n"].dropna()})
+        n = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}" if ns else "n=0"
+        ax.bar(x, s["center"].to_numpy(float), width, yerr=err, capsize=2, color=color(j),
+               label=f"{names.get(b, b)} ({n}{', single run' if ns == [1] else ''})")
     ax.set_xticks(np.arange(len(groups)))
     ax.set_xticklabels(groups)
 
@@ -105,7 +119,7 @@ def fig_diffaug_policy_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", d
     axes[0].set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
     axes[0].legend(fontsize=8, title="DiffAugment policy")
     axes[0].grid(alpha=0.3, axis="y")
-    return suptitle(fig, "DiffAugment: FID per policy and data fraction (median, min-max over seeds)")
+    return suptitle(fig, f"DiffAugment: FID per policy and data fraction ({interval_note(stats)})")
 
 
 def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
@@ -119,10 +133,11 @@ def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final",
     _grouped_bars(ax, stats, "policy", "apply_to", list(table.index), list(table.columns), APPLY_TO)
     if table.attrs.get("baseline") is not None:
         ax.axhline(table.attrs["baseline"], color="k", linestyle="--", linewidth=1.2, label=BASELINE)
-    ax.set_ylim(0, 1.45 * float(stats["max"].max()))  # headroom for the legend above the bars
+    ax.set_ylim(0, 1.45 * float(stats["hi"].max()))  # headroom for the legend above the bars
     ax.set_xlabel("DiffAugment policy")
     ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
     ax.legend(fontsize=8, title="augmentation applied to", loc="upper left", ncol=2)
     ax.grid(alpha=0.3, axis="y")
     where = table.attrs["fraction"]
-    return suptitle(fig, f"DiffAugment ablation: where to augment ({where if 'images' in where else where + ' of the data'})")
+    return suptitle(fig, f"DiffAugment ablation: where to augment ({where if 'images' in where else where + ' of the data'}; "
+                         f"{interval_note(stats)})")

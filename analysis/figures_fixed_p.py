@@ -19,7 +19,9 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.plotting import KIMG_LABEL, PIPE_NAMES, color, log_y, median_line, panels, single, suptitle
+from analysis.aggregate import claim, fmt_stat, paired_difference
+from analysis.plotting import (KIMG_LABEL, PIPE_NAMES, band, color, interval_note, log_y, median_line, panels, single,
+                               suptitle, with_n)
 from analysis.tidy import (FidWhich, fid_label, one_detector, over_training, per_trial, present, require,
                            size_groups, spread)
 
@@ -35,7 +37,7 @@ def baseline_fid(trials: pd.DataFrame) -> pd.DataFrame:
     base = trials[trials["aug_mode"] == "none"]
     if base.empty:
         base = trials[(trials["aug_mode"] == "fixed") & (trials["p_fixed"] == 0)]
-    return spread(base, ["size_label"]) if not base.empty else pd.DataFrame(columns=["size_label", "median"])
+    return spread(base, ["size_label"]) if not base.empty else pd.DataFrame(columns=["size_label", "center"])
 
 
 def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None,
@@ -54,13 +56,16 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
             stats = spread(g[g["augpipe"] == cat], ["p_fixed"])
             if not stats.empty and not b.empty and not (stats["p_fixed"] == 0).any():
                 # every category starts from the same point: p = 0 is training without augmentation (as in the paper)
-                start = b[["median", "min", "max", "n"]].iloc[[0]].assign(p_fixed=0.0)
+                start = b[["center", "lo", "hi", "n", "interval_kind"]].iloc[[0]].assign(p_fixed=0.0)
                 stats = pd.concat([start, stats], ignore_index=True)
             if not stats.empty:
                 median_line(ax, stats, "p_fixed", color(i), cat, marker="o", show_band=False)
                 _draw_noise(ax, g[g["augpipe"] == cat], color(i))
         if not b.empty:
-            ax.axhline(float(b["median"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label="no augmentation")
+            ax.axhline(float(b["center"].iloc[0]), color="k", linestyle="--", linewidth=1.2,
+                       label=with_n("no augmentation", b))
+            if float(b["hi"].iloc[0]) > float(b["lo"].iloc[0]):   # the baseline's interval over seeds
+                ax.axhspan(float(b["lo"].iloc[0]), float(b["hi"].iloc[0]), color="k", alpha=0.08, linewidth=0)
             base_runs = trials[(trials["aug_mode"] == "none") & (trials["size_label"] == label)]
             if len(base_runs) == 1 and "fid_std" in base_runs and base_runs["fid_std"].notna().all():
                 mid, sd = float(base_runs["fid"].iloc[0]), float(base_runs["fid_std"].iloc[0])
@@ -71,7 +76,24 @@ def fig4_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
     axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note")))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, title="category", loc="outside right center")
-    return suptitle(fig, "ADA Fig 4a-c: FID vs fixed augmentation probability p (median over seeds)")
+    return suptitle(fig, f"ADA Fig 4a-c: FID vs fixed augmentation probability p "
+                         f"(bars: {interval_note(spread(fixed, ['augpipe', 'p_fixed', 'size_label']))})")
+
+
+def fig4_vs_baseline_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """Each fixed-p point against no augmentation at its size, paired on the training seed: the difference of FIDs
+    with its interval and the sentence the report may write (a win only when the interval excludes 0)."""
+    trials = per_trial(metrics, fid, detector)
+    base = trials[trials["aug_mode"] == "none"].assign(arm="none")
+    fixed = trials[trials["aug_mode"] == "fixed"]
+    require(fixed if not base.empty else fixed.iloc[0:0], "fixed-p runs and a no-augmentation baseline", "fixed_p_grid")
+    rows = []
+    for (pipe, p), g in fixed.groupby(["augpipe", "p_fixed"], observed=True, sort=True):
+        both = pd.concat([g.assign(arm="fixed"), base[base["size_label"].isin(set(g["size_label"]))]])
+        for _, d in paired_difference(both, ["size_label"], "arm", "fixed", "none").iterrows():
+            rows.append({"training set": d["size_label"], "augmentation": f"{pipe} p={p:g}",
+                         "FID(aug) - FID(none)": fmt_stat(d), "verdict": claim(d, f"{pipe} p={p:g}", "none")})
+    return pd.DataFrame(rows)
 
 
 def _draw_noise(ax: Axes, runs: pd.DataFrame, c: str) -> None:
@@ -108,11 +130,14 @@ def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = Non
     cmap = colormaps["viridis"]
     for i, (label, run) in enumerate(runs.items()):
         stats = over_training(run, [], "fid")
-        ax.plot(stats["kimg"], stats["median"], color=cmap(i / max(len(runs) - 1, 1)), label=label)
+        c = cmap(i / max(len(runs) - 1, 1))
+        ax.plot(stats["kimg"], stats["center"], color=c, label=with_n(label, stats))
+        band(ax, stats["kimg"], stats["lo"], stats["hi"], c)
     log_y(ax)
     ax.set_xlabel(KIMG_LABEL)
     ax.set_ylabel(fid_label(det, log=True))
-    ax.set_title(f"ADA Fig 4d: FID over training, {category}, training set {size_label}")
+    ax.set_title(f"ADA Fig 4d: FID over training, {category}, training set {size_label}\n(bands: {interval_note(None)})",
+                 fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3, which="both")
     return fig
@@ -135,14 +160,15 @@ def fig3_fid_vs_p(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: s
     for i, (ax, pipe) in enumerate(zip(axes, pipes)):
         g = rows[rows["augpipe"] == pipe]
         ax.scatter(g["p_fixed"], g["fid"], s=14, color=color(i), alpha=0.6, label="one run")
-        median_line(ax, spread(g, ["p_fixed"]), "p_fixed", color(i), "median", show_band=False)
+        median_line(ax, spread(g, ["p_fixed"]), "p_fixed", color(i), "median over seeds", show_band=False)
         ax.set_title(PIPE_NAMES.get(pipe, pipe) + f", training set {g['size_label'].iloc[0]}")
         ax.set_xlabel("augmentation probability p")
         ax.set_xlim(-0.03, 1.03)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note")))
     axes[0].legend(fontsize=8)
-    return suptitle(fig, "ADA Fig 3: leaking — FID vs p for single transforms (a rise near p = 1 means it leaks)")
+    return suptitle(fig, "ADA Fig 3: leaking — FID vs p for single transforms (a rise near p = 1 means it leaks; "
+                         f"bars: {interval_note(spread(rows, ['augpipe', 'p_fixed']))})")
 
 
 def fig3_leakage_vs_p(metrics: pd.DataFrame, *, transforms: Sequence[str] | None = None) -> Figure:
@@ -168,4 +194,5 @@ def fig3_leakage_vs_p(metrics: pd.DataFrame, *, transforms: Sequence[str] | None
         ax.set_ylim(min(0.0, float(rows[col].min()) - 0.05 * top), top)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    return suptitle(fig, "Leakage measures vs p (final metric tick; dots = runs, lines = median)")
+    return suptitle(fig, "Leakage measures vs p (final metric tick; dots = runs; lines and bars: "
+                         f"{interval_note(None)})")

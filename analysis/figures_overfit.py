@@ -17,7 +17,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.plotting import AUG_NAMES, KIMG_LABEL, band, clip_warmup, color, panels, single, suptitle
+from analysis.aggregate import n_label
+from analysis.plotting import (AUG_NAMES, KIMG_LABEL, band, clip_warmup, color, interval_note, panels, single, suptitle,
+                               with_n)
 from analysis.tidy import (fid_label, one_detector, over_training, require, rolling, size_groups, smoothing_window,
                            spread_pick, with_sizes)
 
@@ -37,16 +39,17 @@ def fig1a_fid_over_training(metrics: pd.DataFrame, *, detector: str | None = Non
     for i, (label, g) in enumerate(reversed(groups)):
         stats = over_training(g, [], "fid").sort_values("kimg")
         c = color(i)
-        ax.plot(stats["kimg"], stats["median"], color=c, label=label)
-        band(ax, stats["kimg"], stats["min"], stats["max"], c)
-        best = stats.loc[stats["median"].idxmin()]
-        ax.plot([best["kimg"]], [best["median"]], "o", color=c, markersize=5)
+        ax.plot(stats["kimg"], stats["center"], color=c, label=with_n(label, stats))
+        band(ax, stats["kimg"], stats["lo"], stats["hi"], c)
+        best = stats.loc[stats["center"].idxmin()]
+        ax.plot([best["kimg"]], [best["center"]], "o", color=c, markersize=5)
         kimg_all += stats["kimg"].tolist()
-        fid_all += stats["median"].tolist()
+        fid_all += stats["center"].tolist()
     clip_warmup(ax, kimg_all, fid_all)
     ax.set_xlabel(KIMG_LABEL)
     ax.set_ylabel(fid_label(det))
-    ax.set_title(f"ADA Fig 1a: FID over training, {AUG_NAMES.get(aug_mode, aug_mode)}", fontsize=11)
+    ax.set_title(f"ADA Fig 1a: FID over training, {AUG_NAMES.get(aug_mode, aug_mode)}\n(bands: {interval_note(None)})",
+                 fontsize=10)
     ax.legend(title="training set (dot = best FID)", fontsize=8, title_fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -86,6 +89,8 @@ def _window(rows: pd.DataFrame, col: str) -> int:
 
 
 def _d_panel(ax: Axes, g: pd.DataFrame, window: int) -> None:
+    """One size's three D-output curves: the band is the interval over seeds when there are several seeds, else
+    (one run) ±1 std of D's outputs within that run, read from the logged histograms."""
     for key, name, c in D_SERIES:
         col = f"D_{key}"
         sub = g[g[col].notna()]
@@ -96,14 +101,14 @@ def _d_panel(ax: Axes, g: pd.DataFrame, window: int) -> None:
         has_std = bool(std.notna().any())
         if has_std:
             stats["std"] = std.groupby(sub["kimg"]).mean().reindex(stats["kimg"]).to_numpy()
-        stats = rolling(stats, ["median", "min", "max"] + (["std"] if has_std else []), window)
-        ax.plot(stats["kimg"], stats["median"], color=c, label=name)
-        if has_std:
+        stats = rolling(stats, ["center", "lo", "hi"] + (["std"] if has_std else []), window)
+        ax.plot(stats["kimg"], stats["center"], color=c, label=with_n(name, stats))
+        if has_std and int(stats["n"].max()) <= 1:
             ok = stats["std"].notna()
-            ax.fill_between(stats["kimg"][ok], (stats["median"] - stats["std"])[ok],
-                            (stats["median"] + stats["std"])[ok], color=c, alpha=0.15, linewidth=0)
+            ax.fill_between(stats["kimg"][ok], (stats["center"] - stats["std"])[ok],
+                            (stats["center"] + stats["std"])[ok], color=c, alpha=0.15, linewidth=0)
         else:
-            band(ax, stats["kimg"], stats["min"], stats["max"], c)
+            band(ax, stats["kimg"], stats["lo"], stats["hi"], c)
 
 
 def fig1bc_d_outputs(metrics: pd.DataFrame, *, aug_mode: str = "none", max_panels: int = 6) -> Figure:
@@ -122,7 +127,9 @@ def fig1bc_d_outputs(metrics: pd.DataFrame, *, aug_mode: str = "none", max_panel
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("D output (raw logit)")
     axes[0].legend(fontsize=8, loc="upper left")
-    spread_note = "bands ±1 std of D outputs" if with_hist else "bands min-max over seeds"
+    several = int(rows.groupby("kimg", observed=True)["trial_id"].nunique().max()) > 1 if len(rows) else False
+    spread_note = ("bands ±1 std of D outputs within the run" if with_hist and not several
+                   else f"bands: {interval_note(None)}")
     if window > 1:
         spread_note += f"; rolling mean over {window} ticks"
     return suptitle(fig, f"ADA Fig 1b,c: D outputs over training, {AUG_NAMES.get(aug_mode, aug_mode)} — "
@@ -148,6 +155,7 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
     modes = [m for m in ("none", "fixed", "ada", "diffaugment") if (rows["aug_mode"] == m).any()]
     fig, axes = panels(len(groups), sharey=True)
     window = _window(rows, "acc_real_train")
+    n_of: dict[str, str] = {}
     for ax, (label, g) in zip(axes, groups):
         for i, mode in enumerate(modes):
             sub = g[g["aug_mode"] == mode]
@@ -155,17 +163,20 @@ def fig_diffaug_accuracy(metrics: pd.DataFrame, *, max_panels: int = 6) -> Figur
                 continue
             c = color(i * 3)
             for col, ls in (("acc_real_train", "-"), ("acc_real_val", "--")):
-                stats = rolling(over_training(sub, [], col),
-                                ["median"], window)
-                ax.plot(stats["kimg"], stats["median"], color=c, linestyle=ls)
+                stats = rolling(over_training(sub, [], col), ["center", "lo", "hi"], window)
+                ax.plot(stats["kimg"], stats["center"], color=c, linestyle=ls)
+                band(ax, stats["kimg"], stats["lo"], stats["hi"], c)
+                n_of[mode] = n_label(stats)
         ax.set_title(f"training set {label}")
         ax.set_xlabel(KIMG_LABEL)
         ax.set_ylim(0.0, 1.02)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("D accuracy on reals")
-    handles = [Line2D([], [], color=color(i * 3), label=AUG_NAMES.get(m, m)) for i, m in enumerate(modes)]
+    handles = [Line2D([], [], color=color(i * 3), label=f"{AUG_NAMES.get(m, m)} ({n_of.get(m, 'n=0')})")
+               for i, m in enumerate(modes)]
     handles += [Line2D([], [], color="k", linestyle="-", label="training set"),
                 Line2D([], [], color="k", linestyle="--", label="validation set")]
     axes[0].legend(handles=handles, fontsize=8, loc="lower left")
     note = f"; rolling mean over {window} ticks" if window > 1 else ""
-    return suptitle(fig, f"DiffAugment Fig 1: D accuracy on training vs validation reals (a gap = D overfits{note})")
+    return suptitle(fig, f"DiffAugment Fig 1: D accuracy on training vs validation reals (a gap = D overfits{note}; "
+                         f"bands: {interval_note(None)})")

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.errors import NoTickRows, ResultsError
+from analysis.legacy_columns import split_r_v
 from analysis.storefs import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
                               read_status_records, read_sweep_json)
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
@@ -101,7 +102,8 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("trial_id", "tick") if c not in table.column_names]
     if missing:
         raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
-    return with_evaluations(to_pandas(dedup_newest(typed_table(table))), load_evaluations(sweeps))
+    metrics = split_r_v(to_pandas(dedup_newest(typed_table(table))))   # old rows: r_v's two estimators split
+    return with_evaluations(metrics, load_evaluations(sweeps))
 
 
 def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from analysis.aggregate import KIND_TEXT, n_label
 from analysis.tidy import fmt_count
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
@@ -53,7 +54,7 @@ def color(i: int) -> str:
 
 
 def band(ax: Axes, x: Sequence[float], lo: Sequence[float], hi: Sequence[float], c: str) -> None:
-    """Shade min-max across seeds; skipped when there is a single seed (lo == hi)."""
+    """Shade the interval across seeds (analysis.aggregate); nothing to shade for a single seed (lo == hi)."""
     lo_a, hi_a = np.asarray(lo, float), np.asarray(hi, float)
     if len(lo_a) and np.nanmax(hi_a - lo_a) > 0:
         ax.fill_between(x, lo_a, hi_a, color=c, alpha=0.18, linewidth=0)
@@ -61,12 +62,37 @@ def band(ax: Axes, x: Sequence[float], lo: Sequence[float], hi: Sequence[float],
 
 def median_line(ax: Axes, stats: pd.DataFrame, x: str, c: str, label: str, *, marker: str | None = None,
                 linestyle: str = "-", show_band: bool = True) -> None:
-    """Plot a `spread()` frame: the median as a line, min-max as a band."""
+    """Plot a `spread()` frame: the median as a line, its interval over seeds as a band (or error bars when
+    SHOW_BAND is False), and n in the legend label."""
     stats = stats.sort_values(x)
-    ax.plot(stats[x].to_numpy(float), stats["median"].to_numpy(float), color=c, label=label, marker=marker,
-            linestyle=linestyle, markersize=4)
+    xs, ys = stats[x].to_numpy(float), stats["center"].to_numpy(float)
+    ax.plot(xs, ys, color=c, label=with_n(label, stats), marker=marker, linestyle=linestyle, markersize=4)
+    if not show_band:
+        error_bars(ax, xs, stats, c)
+        return
     if show_band:
-        band(ax, stats[x].to_numpy(float), stats["min"].to_numpy(float), stats["max"].to_numpy(float), c)
+        band(ax, stats[x].to_numpy(float), stats["lo"].to_numpy(float), stats["hi"].to_numpy(float), c)
+
+
+def with_n(label: str, stats: pd.DataFrame) -> str:
+    """A legend label carrying the seeds behind it: 'geom (n=3)', 'ADA (n=1, single run)'."""
+    return f"{label} ({n_label(stats)})"
+
+
+def error_bars(ax: Axes, x: Sequence[float], stats: pd.DataFrame, c: str) -> None:
+    """Error bars from a `spread()` frame's lo/hi around its centre (points with a single run get none)."""
+    ctr = stats["center"].to_numpy(float)
+    lo, hi = ctr - stats["lo"].to_numpy(float), stats["hi"].to_numpy(float) - ctr
+    if len(ctr) and np.nanmax(hi + lo) > 0:
+        ax.errorbar(np.asarray(x, float), ctr, yerr=[lo, hi], fmt="none", ecolor=c, capsize=2, linewidth=1)
+
+
+def interval_note(stats: pd.DataFrame | None = None) -> str:
+    """What the bands/bars mean, for a figure title (aggregate.KIND_TEXT of the kinds present)."""
+    if stats is None:   # curves: the kind can change along a curve, so state the rule
+        return "median over seeds, 95% bootstrap CI (n≥3), min-max (n=2)"
+    kinds = [k for k in ("bootstrap95", "min-max", "single") if k in set(stats["interval_kind"])]
+    return "; ".join(KIND_TEXT[k] for k in kinds)
 
 
 def log_size_axis(ax: Axes, sizes: Sequence[float]) -> None:

@@ -151,8 +151,9 @@ def render_figures(metrics: pd.DataFrame, results: str, stage: Path, content: Re
             except MissingData as exc:
                 content.skipped.append((caption, str(exc)))
                 continue
-            table.to_csv(stage / f"{tspec.name}{suffix}.csv")
-            content.tables.append((tspec.name + suffix, caption, table))
+            shown = table.attrs.get("text", table)   # value [interval] (n) per cell (analysis.aggregate)
+            shown.to_csv(stage / f"{tspec.name}{suffix}.csv")
+            content.tables.append((tspec.name + suffix, caption, shown))
 
 
 def _default_workers() -> int:

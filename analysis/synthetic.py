@@ -170,7 +170,7 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
     _write_parts(sdir, extra[stale], compacted=False)
     trials_table = conform(_trials_table(trials, rows, first), TRIAL_COLUMNS, "synthetic trials")
     _atomic_bytes(parquet_bytes(trials_table), sdir / TRIALS_FILE)
-    record = sweep_json(sweep=name, scale="smoke", set=[], spec={"name": name, "synthetic": True, "ticks": ticks},
+    record = sweep_json(sweep=name, scale="smoke", set=[], seeds=None, spec={"name": name, "synthetic": True, "ticks": ticks},
                         command=f"python -m analysis.synthetic {sdir.parent}",
                         storage=str(sdir.parent), created_at=1.7e9, ray_path=None,
                         trials=[{"trial": i, "params": {}} for i in range(len(trials))])

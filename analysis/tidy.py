@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analysis.aggregate import summarize
 from analysis.errors import MissingData, MixedDetectors
 from resultsformat import TICK_COLUMNS, names
 
@@ -81,14 +82,23 @@ def detectors(df: pd.DataFrame) -> list[str]:
 
 
 def one_detector(df: pd.DataFrame, detector: str | None = None) -> tuple[pd.DataFrame, str | None]:
-    """The rows of one detector: the one asked for, or the only one present; refuse to mix several."""
+    """The rows of one detector: the one asked for, or the only one present; refuse to mix several detectors, or
+    FIDs against reference sets of different sizes (`fid_ref_size`: a FID against 10 000 reals is not one against
+    70 000; rows written before the column existed have it null and are not checked)."""
     if detector is not None:
-        return df[df["detector"] == detector], detector
-    found = detectors(df)
-    if len(found) > 1:
-        raise MixedDetectors(f"FIDs from different detectors ({', '.join(found)}) cannot share a plot; "
-                             f"pass detector= one of them (the report draws one figure per detector)")
-    return df, (found[0] if found else None)
+        df = df[df["detector"] == detector]
+    else:
+        found = detectors(df)
+        if len(found) > 1:
+            raise MixedDetectors(f"FIDs from different detectors ({', '.join(found)}) cannot share a plot; "
+                                 f"pass detector= one of them (the report draws one figure per detector)")
+        detector = found[0] if found else None
+    if "fid_ref_size" in df and "fid" in df:
+        refs = sorted({int(v) for v in df.loc[df["fid"].notna(), "fid_ref_size"].dropna().unique()})
+        if len(refs) > 1:
+            raise MixedDetectors(f"FIDs against reference sets of different sizes ({', '.join(map(str, refs))} real "
+                                 f"images) cannot share a plot; load the runs of one metrics.fid_real separately")
+    return df, detector
 
 
 def fid_label(detector: str | None, which: FidWhich | None = None, note: str | None = None, *, log: bool = False) -> str:
@@ -152,13 +162,13 @@ def _last_non_null(metrics: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def spread(df: pd.DataFrame, by: list[str], value: str = "fid") -> pd.DataFrame:
-    """Median, min, max and count of VALUE over seeds (and any other unlisted axis) per group of BY."""
-    g = df.groupby(by, observed=True, sort=True, dropna=False)[value]
-    return g.agg(median="median", min="min", max="max", n="count").reset_index()
+    """VALUE over seeds (and any other unlisted axis) per group of BY: `analysis.aggregate.summarize`'s
+    center (median), lo, hi (95 % bootstrap CI for n >= 3, min-max for 2, the value for 1), n, interval_kind."""
+    return summarize(df, by, value)
 
 
 def over_training(metrics: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
-    """Per group of BY and kimg: median, min and max of VALUE across seeds (rows where VALUE exists)."""
+    """Per group of BY and kimg: `spread` of VALUE across seeds (rows where VALUE exists)."""
     rows = metrics[metrics[value].notna()]
     return spread(rows, by + ["kimg"], value)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 # Bump when a column changes meaning or type (never for an added column: readers fill absent columns with nulls).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: r_v is the metric suite's only, the controller's probe is r_v_ctrl (analysis/legacy_columns.py reads 1)
 
 STR, INT, FLOAT, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 FLOAT_LIST = pa.list_(pa.float64())
@@ -75,7 +75,9 @@ _PROGRESS = (
 )
 _TRAINING = (
     Column("p", FLOAT, "training", "augmentation probability at the end of the tick (null without augmentation)"),
-    Column("r_t", FLOAT, "training", "E[sign(D(augmented reals))] over the tick's D steps"),
+    Column("r_t", FLOAT, "training", "E[sign(D(augmented training reals))] over every D step of the tick (the only r_t)"),
+    Column("r_v_ctrl", FLOAT, "training", "r_v from the ADA controller's probe: training G, minibatches of training and "
+           "validation reals and fakes over its last adjustment window (rv runs; every tick)"),
     Column("loss_G", FLOAT, "training", "mean G loss over the tick"),
     Column("loss_D", FLOAT, "training", "mean D loss over the tick"),
     Column("loss_r1", FLOAT, "training", "mean R1 penalty over the tick's R1 steps"),
@@ -84,6 +86,8 @@ _METRIC = (
     Column("fid", FLOAT, "metric", "FID of G_ema at a metrics tick (null on other ticks)"),
     Column("kid", FLOAT, "metric", "KID of G_ema at a metrics tick"),
     Column("detector", STR, "metric", "feature detector of fid and kid: offline, inception or random", True),
+    Column("fid_ref_size", INT, "metric", "real images behind FID's reference statistics (`metrics.fid_real`, capped by "
+           "the dataset); figures never mix sizes"),
     Column("D_real_train", FLOAT, "metric", "mean raw D output on training reals"),
     Column("D_real_val", FLOAT, "metric", "mean raw D output on validation reals"),
     Column("D_fake", FLOAT, "metric", "mean raw D output on generated images"),
@@ -94,7 +98,9 @@ _METRIC = (
     Column("D_hist_real_val", FLOAT_LIST, "metric", "histogram (densities) of D outputs on validation reals"),
     Column("D_hist_fake", FLOAT_LIST, "metric", "histogram (densities) of D outputs on generated images"),
     Column("D_hist_edges", FLOAT_LIST, "metric", "bin edges of the three histograms"),
-    Column("r_v", FLOAT, "metric", "ADA's validation heuristic (metric suite, else the controller's probe)"),
+    Column("r_v", FLOAT, "metric", "ADA's (E[D_train] - E[D_val]) / (E[D_train] - E[D_fake]) from the metric suite's "
+           "fixed sets at metric ticks; null elsewhere and when |E[D_train] - E[D_fake]| <= 3 standard errors"),
+    Column("d_gap_train_val", FLOAT, "metric", "E[D_train] - E[D_val] in logits: r_v's numerator, from the same logits"),
     Column("leak_rot", FLOAT, "metric", "rotation leak of generated images (0: none)"),
     Column("leak_color", FLOAT, "metric", "colour leak of generated images (0: none)"),
     Column("leak_blank", FLOAT, "metric", "blank-image leak of generated images (0: none)"),

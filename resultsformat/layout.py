@@ -39,6 +39,7 @@ SWEEP_JSON_KEYS = {
     "sweep": "sweep name",
     "scale": "smoke, tiny or paper",
     "set": "the --set overrides, paths made absolute on the driver",
+    "seeds": "the --seeds count (run.seed 0..N-1 per configuration), null for the sweep's own seeds",
     "storage": "the storage root, absolute (credentials redacted)",
     "spec": "the sweep's spec (axes, blocks), JSON",
     "command": "the command line that launched it (credentials redacted)",

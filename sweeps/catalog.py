@@ -33,6 +33,7 @@ _FULL_POLICY = "color,translation,cutout"
 # (it tracks how well D separates reals from fakes, not memorisation; at 2k it creeps past 0.6 only after ~650
 # kimg), so r_t = 0.6 is not reached in a tiny budget and p stays 0, while r_v rises from ~0 to 0.3 at 2k and
 # stays below 0.05 at 50k (docs/tiny-results.md).
+# Every tiny sweep that runs ADA without sweeping its heuristic uses this (an axis value that sets all three keys).
 _TINY_ADA = {"augment.mode": "ada", "augment.heuristic": "rv", "augment.ada_target": 0.1}
 
 _RESOURCES = {
@@ -42,6 +43,10 @@ _RESOURCES = {
 }
 # ADA's speed scaled with the budget (smoke: 12 kimg, tiny: 150-400 kimg, paper: 25 000 kimg).
 _ADA_SPEED = {"smoke": {"augment.ada_kimg": 10.0}, "tiny": {"augment.ada_kimg": 100.0}}
+# Seeds are an axis of every sweep: the ADA paper reports the median of 3 training runs, and one run of a tiny trial
+# says nothing about the spread between runs.  `smoke` keeps one (it checks the machinery); `--seeds N` on
+# sweeps.launch overrides the count.  run.seed is the training seed only: the data subset (data.subset_seed) stays.
+_SEEDS = Axis(smoke=(0,), tiny=(0, 1, 2), paper=(0, 1, 2))
 
 FIXED_P_GRID = SweepSpec(
     name="fixed_p_grid",
@@ -57,6 +62,7 @@ FIXED_P_GRID = SweepSpec(
         "augment.p": Axis(smoke=(0.3, 0.7), tiny=(0.5,), paper=_P_STEP_01[1:9]),
     },
     variants=(Variant(name="baseline", set={"augment.mode": "none"}, over=("data.dataset_size",)),),
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 
@@ -75,6 +81,7 @@ ADA_TARGET_GRID = SweepSpec(
     },
     variants=(Variant(name="fixed_p", set={"augment.mode": "fixed", "augment.augpipe": "bgc"}, over=("data.dataset_size",),
                       axes={"augment.p": Axis(smoke=(), tiny=(), paper=(0.2, 0.5))}),),
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 
@@ -90,10 +97,10 @@ DATASET_SIZE_GRID = SweepSpec(
             tiny=(2000, 10_000, 50_000),
             paper=(1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000, {"data.dataset_size": 70_000, "data.mirror": True}),
         ),
-        "augment.mode": Axis(smoke=("none", "ada", "diffaugment"), tiny=("none", "ada", "diffaugment"),
+        "augment.mode": Axis(smoke=("none", "ada", "diffaugment"), tiny=("none", _TINY_ADA, "diffaugment"),
                              paper=("none", "ada", "diffaugment")),
     },
-    seeds=Axis(smoke=(0,), tiny=(0,), paper=(0, 1, 2)),
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 
@@ -107,8 +114,10 @@ LEAKAGE_GRID = SweepSpec(
     axes={
         "augment.augpipe": Axis(smoke=("scale", "rotate90", "color"), tiny=("scale", "rotate90"),
                                 paper=("scale", "rotate90", "color")),
-        "augment.p": Axis(smoke=(0.0, 1.0), tiny=(0.5, 1.0), paper=_P_STEP_01),
+        # p = 0 at every scale: the leak measures' own reading without augmentation (their negative control)
+        "augment.p": Axis(smoke=(0.0, 1.0), tiny=(0.0, 0.5, 1.0), paper=_P_STEP_01),
     },
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 
@@ -118,10 +127,12 @@ OVERFITTING = SweepSpec(
                 "measured every tick: validation reals drift toward generated as D overfits.",
     figure="ADA Fig 1b,c (and DiffAugment Fig 1: D accuracy on train vs validation)",
     base={"augment.mode": "none", "metrics.every_ticks": 1},
-    scale_base={"tiny": {**_ADA_SPEED["tiny"], "run.total_kimg": 400.0}, "paper": {"metrics.fid_samples": 10_000}},
+    scale_base={"tiny": {**_ADA_SPEED["tiny"], "run.total_kimg": 400.0},
+                "paper": {"metrics.fid_samples": 10_000}},
     axes={"data.dataset_size": Axis(smoke=(1000, 5000), tiny=(2000, 50_000), paper=(20_000, 50_000))},
     variants=(Variant(name="augmented", set={"data.dataset_size": 2000}, axes={
-        "augment.mode": Axis(smoke=(), tiny=("ada", "diffaugment"), paper=("ada", "diffaugment"))}),),
+        "augment.mode": Axis(smoke=(), tiny=(_TINY_ADA, "diffaugment"), paper=("ada", "diffaugment"))}),),
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 
@@ -148,6 +159,7 @@ DIFFAUGMENT_GRID = SweepSpec(
     ),
     scale_base={"tiny": {"run.total_kimg": 120.0}},
     full_size={"paper": 70_000},
+    seeds=_SEEDS,
     resources=_RESOURCES,
 )
 

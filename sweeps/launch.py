@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default="./results", help="results root: a directory, file://, s3:// or gs:// URI (default ./results)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every trial, e.g. run.total_kimg=4; on an axis key it pins that axis (repeatable)")
+    p.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="train every configuration with run.seed 0..N-1 (default: the sweep's seeds at the scale, "
+                        "3 at tiny and paper, 1 at smoke); the data subset stays the same")
     p.add_argument("--dry-run", action="store_true", help="print the trial table and exit without starting Ray")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --storage; finished trials are skipped")
     p.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting a local runtime")
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
                          address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
-                         argv=argv, check_data=not args.dry_run)
+                         argv=argv, check_data=not args.dry_run, seeds=args.seeds)
         if args.dry_run:
             _print(dry_run_table(plan))
             check_datasets(plan.trials)   # after the table: it is worth seeing even where the data is missing

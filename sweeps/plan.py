@@ -44,6 +44,7 @@ class Plan:
     address: str | None = None
     max_concurrent: int | None = None
     max_failures: int = 2
+    seeds: int | None = None
     command: str = ""
 
     @property
@@ -64,7 +65,8 @@ def check_datasets(trials: list[Trial]) -> None:
         check_split(data, totals[key])
 
 
-def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> tuple[str, list[str]]:
+def _resume_settings(store: SweepStore, scale: str | None, sets: list[str],
+                     seeds: int | None) -> tuple[str, list[str], int | None]:
     saved = store.read_json(SWEEP_FILE)
     if saved is None:
         raise UserInputError(f"--resume: nothing to resume at {store.uri} (no {SWEEP_FILE}); run without --resume first")
@@ -75,12 +77,17 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> t
     if not store.exists(RAY_DIR, RAY_STATE_FILE):
         raise UserInputError(f"--resume: {store.uri} holds no Ray experiment state ({RAY_DIR}/{RAY_STATE_FILE}), so "
                              f"there is nothing to restore; remove that folder and launch without --resume")
-    return saved["scale"], list(saved["set"])
+    saved_seeds = saved.get("seeds")   # absent in sweep.json files written before --seeds existed
+    if seeds is not None and seeds != saved_seeds:
+        raise UserInputError(f"--resume: --seeds {seeds} differs from the sweep's ({saved_seeds or 'the catalog default'}); "
+                             f"omit --seeds")
+    return saved["scale"], list(saved["set"]), saved_seeds
 
 
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
-              max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True) -> Plan:
+              max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True,
+              seeds: int | None = None) -> Plan:
     """Validate a launch request completely, without starting Ray or creating anything.
 
     check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
@@ -105,16 +112,16 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
     if resume:
-        scale, sets = _resume_settings(store, scale, sets)
+        scale, sets, seeds = _resume_settings(store, scale, sets, seeds)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
                              f"or choose another --storage")
     scale = scale or DEFAULT_SCALE
-    trials = _with_resolved_paths(expand(spec, scale, sets))
+    trials = _with_resolved_paths(expand(spec, scale, sets, seeds))
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip())
+    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, seeds, command.strip())
 
 
 def _with_resolved_paths(trials: list[Trial]) -> list[Trial]:
@@ -141,7 +148,9 @@ def dry_run_table(plan: Plan) -> str:
     headers = list(rows[0]) if rows else ["trial"]
     cells = [[_fmt(r[h]) for h in headers] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials -> {plan.store.uri}"
+    seeds = sorted({t.config.run.seed for t in plan.trials})
+    lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials, "
+             f"{len(seeds)} seed(s) per configuration (run.seed {', '.join(map(str, seeds))}) -> {plan.store.uri}"
              + _shared_paths(plan, cols),
              "  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
@@ -161,6 +170,7 @@ def sweep_record(plan: Plan) -> dict[str, Any]:
         sweep=plan.spec.name,
         scale=plan.scale,
         set=plan.sets,
+        seeds=plan.seeds,
         spec=plan.spec.model_dump(mode="json"),
         command=plan.command,
         storage=redact(plan.store.storage),

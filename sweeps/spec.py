@@ -146,16 +146,32 @@ def _blocks(spec: SweepSpec, scale: str) -> list[tuple[str, dict[str, Any], list
     return blocks
 
 
-def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None) -> list[Trial]:
+MAX_SEEDS = 100
+
+
+def seed_values(spec: SweepSpec, scale: str, seeds: int | None = None) -> tuple[int, ...]:
+    """run.seed values of every configuration: the spec's at SCALE, or 0..SEEDS-1 when `--seeds` gives a count.
+
+    Only the training seed varies; data.subset_seed is not touched, so every seed trains on the same subset."""
+    if seeds is None:
+        return tuple(int(s) for s in spec.seeds.at(scale))
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise UserInputError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds!r}")
+    return tuple(range(seeds))
+
+
+def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None, seeds: int | None = None) -> list[Trial]:
     """All trials of `spec` at `scale`, each validated; identical configs (after --set pins) are merged.
 
     The layers are merged as dotted keys and applied to the preset in one step, so a layer that switches
     `augment.mode` keeps the augment fields of other layers that the new mode takes, and fields the trial's
     final mode does not take are skipped (a `--set augment.p` pins the fixed-p trials, not the baseline).
-    A `--set` augment field that no trial takes is an error.
+    A `--set` augment field that no trial takes is an error.  SEEDS (`--seeds N`) replaces the spec's
+    seeds at this scale by 0..N-1.
     """
     if scale not in SCALES:
         raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
+    seed_list = seed_values(spec, scale, seeds)
     user = parse_overrides(list(user_set or []))
     common = {**spec.base, **spec.scale_base.get(scale, {})}
     start = preset(scale)
@@ -166,7 +182,7 @@ def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None) -> li
         block = {**common, **fixed}
         block_start = apply_overrides(start, block, strict=False)
         for assign in assignments:
-            for seed in spec.seeds.at(scale):
+            for seed in seed_list:
                 overrides: dict[str, Any] = {}
                 for key, value in assign.items():
                     overrides.update(_resolve(key, value, block_start, spec, scale))

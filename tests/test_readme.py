@@ -95,7 +95,8 @@ def test_ci_runs_what_the_readme_says() -> None:
 # Prefixes of the commands the tests below run; each test finds its line with readme_line(prefix).
 RUN_HERE = (
     f"{INSTALL} && {MAIN}", "python -m sweeps.launch ada_target_grid --dry-run", "python -m sweeps.launch ada_target_grid",
-    "python -m sweeps.launch leakage_grid", "python -m sweeps.launch fixed_p_grid --set", "python -m sweeps.launch overfitting",
+    "python -m sweeps.launch leakage_grid", "python -m sweeps.launch fixed_p_grid --set",
+    "python -m sweeps.launch fixed_p_grid --scale tiny --seeds", "python -m sweeps.launch overfitting",
     "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
     "python -m trainer.evaluate", "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
     "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
@@ -219,7 +220,9 @@ def test_launch_commands_dry_run(tmp_path: Path) -> None:
             lines = _ok(proc).strip().splitlines()
             counts[command.split()[3]] = len(lines) - 2
             assert "-> " + str(tmp_path) in lines[0], lines[0]     # storage resolved where the command ran
-    assert counts == {"ada_target_grid": 4, "leakage_grid": 4, "fixed_p_grid": 6, "overfitting": 2, "diffaugment_grid": 8}
+    # the last line per sweep: leakage_grid at tiny has 3 seeds x 6 configurations; fixed_p_grid's --seeds 5 line
+    # trains 5 seeds x 8 configurations
+    assert counts == {"ada_target_grid": 4, "leakage_grid": 18, "fixed_p_grid": 40, "overfitting": 2, "diffaugment_grid": 8}
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()   # a dry run writes nothing
     help_text = _ok(sh("python -m sweeps.launch --help", tmp_path))
     assert "--storage" in help_text and "fixed_p_grid" in help_text

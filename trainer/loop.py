@@ -182,12 +182,12 @@ class _Run:
 
     def _row(self, stats: TickStats, metrics: dict[str, Any], time_metrics: float, time_ckpt: float) -> dict[str, Any]:
         st, cfg = self.state, self.cfg
-        r_v = metrics.get("r_v")
-        if r_v is None and st.aug.controller is not None:
-            r_v = getattr(st.aug.controller, "r_v", None)
+        # two estimators, two columns: r_v is the metric suite's (G_ema, fixed 1 000-image sets, metric ticks only),
+        # r_v_ctrl the ADA controller's probe (training G, 64-image minibatches, its last adjustment window)
+        r_v_ctrl = getattr(st.aug.controller, "r_v", None) if st.aug.controller is not None else None
         step_time = stats.time_total
         row: dict[str, Any] = {
-            **metrics,                     # first: r_v below is the resolved value (metrics, else controller)
+            **metrics,
             **flat_columns(cfg),
             "scale": cfg.preset,
             "dataset_size": self.bundle.num_unique,
@@ -201,7 +201,7 @@ class _Run:
             "time_data_s": stats.time_data,
             "p": st.aug.p,
             "r_t": stats.r_t(),
-            "r_v": float(r_v) if r_v is not None else None,
+            "r_v_ctrl": float(r_v_ctrl) if r_v_ctrl is not None else None,
             **stats.loss_means(),
         }
         return row

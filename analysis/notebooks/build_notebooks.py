@@ -39,13 +39,13 @@ BOOKS: dict[str, tuple[str, tuple[str, ...], str, list[str]]] = {
                 "Which augmentation category helps, and at which p, for each training-set size "
                 "(ADA §3, Fig 4a-d). The dashed line is training without augmentation.",
                 ["F.fig4_fid_vs_p(data)", "F.fig4d_fid_over_training(data)",
-                 "F.best_fixed_p(per_trial(data)).rename(columns={'median': 'median FID'})"]),
+                 "F.best_fixed_p(per_trial(data)).rename(columns={'center': 'median FID'})"]),
     "ada_target": ("ADA Fig 5: the adaptive controller's target", ("ada_target_grid", "fixed_p_grid"),
                    "FID against the r_t / r_v target, with the best fixed p dashed (Fig 5a,b), and how p and "
                    "r_t evolve over training (Fig 5c,d). Load the fixed_p_grid results too for the dashed lines.",
                    ["F.fig5ab_fid_vs_target(data)", "F.fig5cd_p_and_rt(data)"]),
     "dataset_size": ("ADA Fig 7: FID against training-set size", ("dataset_size_grid",),
-                     "No augmentation vs ADA vs DiffAugment over training-set sizes; median and min-max over seeds.",
+                     "No augmentation vs ADA vs DiffAugment over training-set sizes; median over seeds with its interval (analysis.aggregate).",
                      ["F.fig7_fid_vs_size(data)",
                       "per_trial(data).pivot_table(index='size_label', columns='aug_mode', values='fid', "
                       "aggfunc='median', observed=True)"]),

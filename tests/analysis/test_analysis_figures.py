@@ -8,6 +8,7 @@ with load_metrics, so the whole path from Parquet to Axes is covered.
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,12 @@ def _load(tmp_path: Path, sweep: str, rows: list[dict]) -> pd.DataFrame:
     return load_metrics(tmp_path / sweep)
 
 
+N_SUFFIX = re.compile(r" \(n=\d+(-\d+)?(, single run)?\)$")
+
+
 def _labelled(ax) -> dict[str, object]:
-    return {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    """Lines by legend label, without the ' (n=3)' every data line carries (analysis.aggregate)."""
+    return {N_SUFFIX.sub("", ln.get_label()): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
 
 
 def test_size_labels_follow_the_papers() -> None:
@@ -102,7 +107,7 @@ def _fig1_rows() -> list[dict]:
 def test_fig1a_one_median_line_per_size(tmp_path: Path) -> None:
     m = _load(tmp_path, "overfitting", _fig1_rows())
     ax = F.fig1a_fid_over_training(m).axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["140k (70k + x-flips)", "10k"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["140k (70k + x-flips) (n=3)", "10k (n=3)"]
     lines = _labelled(ax)
     np.testing.assert_allclose(lines["10k"].get_xdata(), [4, 8, 12, 16])
     np.testing.assert_allclose(lines["10k"].get_ydata(), [140, 90, 40 + 100 / 3, 65])
@@ -150,7 +155,7 @@ def test_fig5ab_dashed_best_fixed_p(tmp_path: Path) -> None:
     assert len(axes) == 2 and "r_t" in axes[0].get_title() and "r_v" in axes[1].get_title()
     dashed = [ln for ln in axes[0].get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [25.0, 25.0]
-    solid = [ln for ln in axes[0].get_lines() if ln.get_label() == "2k"][0]
+    solid = _labelled(axes[0])["2k"]
     np.testing.assert_allclose(solid.get_xdata(), [0.4, 0.6])
     np.testing.assert_allclose(solid.get_ydata(), [24, 26])
 
@@ -204,8 +209,11 @@ def test_fig5cd_follows_the_heuristic_that_drove_ada(tmp_path: Path, heur: str) 
     for size, slope in ((2000, 0.2), (50_000, 0.05)):
         for tick in (1, 2, 3):
             rows.append({"trial_id": f"ada_{size}", "tick": tick, "aug_mode": "ada", "augpipe": "bgc", "heuristic": heur,
-                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4, "r_v": 0.01 * tick,
-                         "D_real_val": 0.0 if tick > 1 else None})   # tick 1's r_v is the controller's, not measured
+                         "ada_target": 0.1, "dataset_size": size, "p": slope * tick, "r_t": 0.4,
+                         # tick 1 is not a metric tick: only the controller's probe (r_v_ctrl); ticks 2, 3 measure
+                         # r_v = (D_train - D_val) / (D_train - D_fake) = 0.01 * tick
+                         **({"r_v_ctrl": 0.5} if tick == 1 else
+                            {"r_v": 0.01 * tick, "D_real_train": 1.0, "D_real_val": 0.0, "D_fake": 1.0 - 100.0 / tick})})
     fig = F.fig5cd_p_and_rt(_load(tmp_path, "ada_target_grid", rows))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     name = "r_v" if heur == "rv" else "r_t"
@@ -236,7 +244,7 @@ def test_fig3_every_run_a_dot_and_a_median_line(tmp_path: Path) -> None:
     m = _load(tmp_path, "leakage_grid", rows)
     ax = F.fig3_fid_vs_p(m).axes[0]
     assert len(ax.collections[0].get_offsets()) == 9
-    np.testing.assert_allclose(_labelled(ax)["median"].get_ydata(), [10, 20, 30])
+    np.testing.assert_allclose(_labelled(ax)["median over seeds"].get_ydata(), [10, 20, 30])
     leak = [a for a in F.fig3_leakage_vs_p(m).axes if a.get_visible()]
     assert len(leak) == 1 and "rotation" in leak[0].get_ylabel()  # leak_color/leak_blank are all-null: no panel
     np.testing.assert_allclose(leak[0].get_lines()[0].get_ydata(), [0, 0.25, 0.5])
@@ -276,7 +284,7 @@ def test_diffaugment_ablation_at_one_size_is_labelled_by_its_image_count(tmp_pat
     assert list(F.diffaug_policy_table(m).columns) == ["7k images"]
     assert F.diffaug_apply_to_table(m).attrs["fraction"] == "7k images"
     fig = F.fig_diffaug_apply_to_bars(m)
-    assert "(7k images)" in " ".join(fig._suptitle.get_text().split())
+    assert "(7k images; single run, no interval)" in " ".join(fig._suptitle.get_text().split())
     assert sorted(round(p.get_height(), 6) for p in fig.axes[0].patches) == [6.0, 15.0, 25.0]
 
 
@@ -294,3 +302,12 @@ def test_every_figure_draws_from_the_synthetic_study(synthetic_metrics: pd.DataF
         assert any(ax.has_data() for ax in fig.axes), spec.name
     imgs = F.fig3_samples(F.for_sweeps(synthetic_metrics, ("leakage_grid",)), synthetic_root).axes
     assert sum(len(ax.get_images()) for ax in imgs) == 3 * 4  # 3 transforms x 4 chosen p
+
+
+def test_figures_refuse_fids_against_reference_sets_of_different_sizes(tmp_path: Path) -> None:
+    rows = [{"trial_id": f"{mode}_{size}_{ref}", "tick": 1, "aug_mode": mode, "dataset_size": size, "fid": 5.0,
+             "fid_ref_size": ref} for mode in ("none", "ada") for size in (1000, 10_000) for ref in (10_000, 70_000)]
+    m = _load(tmp_path, "dataset_size_grid", rows)
+    with pytest.raises(MixedDetectors, match="reference sets of different sizes \\(10000, 70000 real images\\)"):
+        F.fig7_fid_vs_size(m)
+    F.fig7_fid_vs_size(m[m["fid_ref_size"] == 10_000])   # one reference: drawn

@@ -179,3 +179,23 @@ def test_corrupt_evaluation_part_is_a_one_line_results_error(tmp_path: Path) -> 
     (sdir / "evaluations" / "bad.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ResultsError, match="corrupt or unreadable Parquet file .*bad.parquet"):
         load_metrics(sdir)
+
+
+def test_old_results_that_mixed_r_v_estimators_load_split(tmp_path: Path) -> None:
+    """Before r_v_ctrl existed, r_v held the controller's probe off metric ticks: those values load as r_v_ctrl."""
+    old = tick_frame([
+        {"trial_id": "t", "tick": 1, "aug_mode": "ada", "r_v": 0.31},                         # controller probe
+        {"trial_id": "t", "tick": 2, "aug_mode": "ada", "r_v": 0.25, "fid": 9.0, "D_real_train": 1.0,
+         "D_real_val": 0.5, "D_fake": -1.0},                                                   # suite: 0.5 / 2
+        {"trial_id": "t", "tick": 3, "aug_mode": "ada", "r_v": 0.40, "fid": 8.0, "D_real_train": 1.0,
+         "D_real_val": 1.0, "D_fake": 1.0},                   # suite undefined (0/0): old code fell back to the probe
+    ])
+    new = tick_frame([{"trial_id": "u", "tick": 1, "aug_mode": "ada", "r_v": None, "r_v_ctrl": 0.2},
+                      {"trial_id": "u", "tick": 2, "aug_mode": "ada", "r_v": 0.1, "r_v_ctrl": 0.3, "fid": 7.0,
+                       "D_real_train": 2.0, "D_real_val": 1.8, "D_fake": 0.0, "d_gap_train_val": 0.2}])
+    write_sweep_parts(tmp_path, "ada_target_grid", [old, new])
+    m = load_metrics(tmp_path / "ada_target_grid").set_index(["trial_id", "tick"])
+    assert m["r_v"].isna().tolist() == [True, False, True, True, False]
+    assert m.loc[("t", 2), "r_v"] == 0.25 and m.loc[("u", 2), "r_v"] == pytest.approx(0.1)
+    np.testing.assert_allclose(m["r_v_ctrl"].to_numpy(float), [0.31, np.nan, 0.40, 0.2, 0.3])
+    np.testing.assert_allclose(m["d_gap_train_val"].to_numpy(float), [np.nan, 0.5, 0.0, np.nan, 0.2])

@@ -42,6 +42,23 @@ def test_cutout_square_has_the_specified_side() -> None:
     assert torch.equal(full.any(dim=1).sum(dim=1), torch.full((full.shape[0],), side))
 
 
+def test_cutout_centre_is_drawn_over_0_to_size_as_the_reference() -> None:
+    """At 16 px the side is 8 (even): the centre is uniform over {0, .., 16}, so the square hangs over the left and
+    the right border alike and the first and the last column are each covered 5/17 = 0.294 of the time (a centre
+    over {0, .., 15} would give 5/16 = 0.31 and 4/16 = 0.25)."""
+    n, size, half = 6000, 16, 4
+    y = diffaugment(torch.ones(n, 1, size, size), "cutout", _gen(5))[:, 0]
+    cols = (y == 0).any(dim=1)                                           # [N, W] columns the square covers
+    first = cols.float().argmax(dim=1)
+    last = size - 1 - cols.flip(1).float().argmax(dim=1)
+    centre = torch.where(first > 0, first + half, last - half + 1)      # the square covers [c - 4, c + 4)
+    assert set(centre.tolist()) == set(range(size + 1))
+    counts = torch.bincount(centre, minlength=size + 1).float() / n
+    assert (counts - 1 / 17).abs().max().item() < 0.012                 # uniform; ~4 standard errors
+    for col in (0, size - 1):
+        assert cols[:, col].float().mean().item() == pytest.approx(5 / 17, abs=0.025)
+
+
 def test_colour_ranges() -> None:
     n = 4000
     b = diffaugment(torch.zeros(n, 3, 2, 2), ["color"], _gen(2))       # saturation/contrast of a flat image: no-op

@@ -167,18 +167,31 @@ def test_geometry_moments_xint_aniso_rotate() -> None:
     assert theta.abs().std().item() == pytest.approx(math.pi / math.sqrt(12.0), rel=0.04)
 
 
-def test_imgfilter_gains_keep_expected_power() -> None:
-    """Gains normalised so sum_i w_i g_i^2 = 1 (w = expected band powers); a band's log2 gain before the
-    normalisation is N(0, 1), so the log2 ratio of two always-gated bands has std sqrt(2)."""
+def test_imgfilter_gains_are_normalised_band_by_band() -> None:
+    """As the reference: each band's vector (1, .., t_i, .., 1) is divided by its power sqrt(sum_j w_j v_j^2) and the
+    four are multiplied (w = expected band powers).  A band's log2 raw gain is N(0, 1), so the log2 ratio of two
+    always-gated bands has std sqrt(2); with one gated band the image power is kept exactly, with four it is not."""
     from trainer.augment.filters import BAND_POWER, band_gains
     n = 20000
     g, any_on = band_gains(Draws(CPU, _gen(20)), n, 1.0)
-    power = (g.square() * torch.tensor(BAND_POWER)).sum(dim=1)
-    assert torch.allclose(power, torch.ones(n), atol=1e-5) and bool(any_on.all())
+    d = Draws(CPU, _gen(20))                                      # replay the same draws, normalise band by band
+    want = torch.ones(n, 4)
+    w = torch.tensor(BAND_POWER)
+    for i in range(4):
+        on = d.gate(n, 1.0)
+        v = torch.ones(n, 4)
+        v[:, i] = torch.exp2(d.randn(n) * on.float())
+        want = want * v / torch.sqrt((w * v.square()).sum(dim=1, keepdim=True))
+    assert torch.allclose(g, want, rtol=1e-5) and bool(any_on.all())
     ratio = torch.log2(g[:, 1] / g[:, 2])
     assert ratio.mean().item() == pytest.approx(0.0, abs=0.03) and ratio.std().item() == pytest.approx(2 ** 0.5, rel=0.03)
+    power = (g.square() * w).sum(dim=1)
+    assert (power - 1).abs().max().item() > 0.1                   # not a joint normalisation (that would give 1)
     g0, on0 = band_gains(Draws(CPU, _gen(21)), n, 0.0)
     assert torch.equal(g0, torch.ones(n, 4)) and not bool(on0.any())
+    g1, on1 = band_gains(Draws(CPU, _gen(22)), n, 0.1)            # images with exactly one gated band: power 1
+    one = (g1 != 1).sum(dim=1) == 1
+    assert torch.allclose((g1[one].square() * w).sum(dim=1), torch.ones(int(one.sum())), atol=1e-5)
 
 
 def test_filter_and_noise_and_cutout_statistics() -> None:
@@ -197,7 +210,8 @@ def test_filter_and_noise_and_cutout_statistics() -> None:
     unit = make_pipe("filter", 0.0).force("imgfilter", 1.0)
     outs = unit(impulse.expand(2000, -1, -1, -1).contiguous(), _gen(12))
     power = outs.square().flatten(1).sum(dim=1)
-    assert power.std().item() > 0.01 and 0.05 < power.mean().item() < 5.0
+    # band-by-band normalisation (as the reference): E[power] of the 2-D impulse response is ~5.9 (joint: ~3.5)
+    assert power.std().item() > 0.01 and 0.05 < power.mean().item() < 12.0
 
 
 def test_same_generator_same_output_different_differs() -> None:

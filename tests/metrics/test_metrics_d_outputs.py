@@ -41,6 +41,21 @@ def test_r_v_undefined_when_train_equals_fake() -> None:
     assert dout_stats(np.zeros(4), np.ones(4), np.zeros(4), 8, 8.0)["r_v"] is None
 
 
+def test_r_v_is_null_when_its_denominator_is_within_noise_and_the_gap_is_reported() -> None:
+    rng = np.random.default_rng(0)
+    n = 1000                                         # the suite's dout_samples
+    train, val = rng.normal(0.02, 1.0, n), rng.normal(0.014, 1.0, n)
+    # E[D_train] - E[D_fake] = 0.02 logits with logit sd 1: its standard error is ~0.045, so r_v would be a ratio
+    # of noise (the real-data case: a 0.006-logit gap read r_v 0.30); the rule leaves it null
+    fake = rng.normal(0.0, 1.0, n)
+    out = dout_stats(train, val, fake, 8, 8.0)
+    assert out["r_v"] is None
+    assert out["d_gap_train_val"] == pytest.approx(train.mean() - val.mean())
+    # the same gap with D clearly separating train from fake (1 logit, ~22 standard errors): r_v is defined
+    out = dout_stats(train, val, fake - 1.0, 8, 8.0)
+    assert out["r_v"] == pytest.approx((train.mean() - val.mean()) / (train.mean() - fake.mean() + 1.0))
+
+
 def _tagged_bundle() -> Bundle:
     """Train images have a 255 tag pixel, validation images a 0 tag; the stub D reads the tag."""
     rng = np.random.default_rng(0)
@@ -72,7 +87,8 @@ def test_suite_reports_stub_discriminator_statistics(cache_dir) -> None:
     row = suite.evaluate(generate, _stub_d)
     assert (row["D_real_train"], row["D_real_val"], row["D_fake"]) == (3.0, 1.0, -2.0)
     assert (row["acc_real_train"], row["acc_real_val"], row["acc_fake"]) == (1.0, 1.0, 1.0)
-    assert row["r_v"] == pytest.approx(0.4)
+    assert row["r_v"] == pytest.approx(0.4) and row["d_gap_train_val"] == 2.0
+    assert row["fid_ref_size"] == 70                   # fid_real=None: every image of the full set (40 + 30)
     assert row["D_hist_real_train"][22] == 1.0 and row["D_hist_fake"][12] == 1.0
     assert row["kid"] is None and row["leak_rot"] is None and row["time_leak_s"] is None
     assert sum(calls) == 20 and max(calls) <= 256

@@ -41,9 +41,11 @@ def test_evaluate_returns_exactly_the_contract_keys(suite, procedural_bundle) ->
     row = suite.evaluate(_reals_generator(procedural_bundle.val, 0), _d)
     assert tuple(row) == RESULT_KEYS
     assert row["detector"] == "offline"
-    for key in ("fid", "kid", "D_real_train", "D_real_val", "D_fake", "r_v", "leak_rot", "leak_color", "leak_blank",
-                "time_fid_s", "time_leak_s"):
+    for key in ("fid", "kid", "D_real_train", "D_real_val", "D_fake", "d_gap_train_val", "leak_rot", "leak_color",
+                "leak_blank", "time_fid_s", "time_leak_s"):
         assert isinstance(row[key], float), key
+    # held-out reals are the "generated" images: D cannot tell train from fake beyond noise, so r_v is left null
+    assert row["r_v"] is None and isinstance(row["fid_ref_size"], int)
     assert len(row["D_hist_fake"]) == 16 and len(row["D_hist_edges"]) == 17
     # held-out reals as "generated" images: nothing leaks
     assert abs(row["leak_rot"]) < 0.03 and abs(row["leak_blank"]) < 0.01 and row["leak_color"] < 0.15

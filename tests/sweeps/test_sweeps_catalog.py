@@ -11,25 +11,26 @@ from sweeps.spec import SCALES, Axis, Resources, SweepSpec, Variant, expand, tri
 from trainer.config import TrainConfig, validate_config
 from trainer.errors import UserInputError
 
+SEEDS = {"smoke": 1, "tiny": 3, "paper": 3}   # seeds are an axis of every sweep (ADA reports medians of 3 runs)
 EXPECTED_COUNTS = {
     ("fixed_p_grid", "smoke"): 2 * 3 * 2 + 2,
-    ("fixed_p_grid", "tiny"): 2 * 3 * 1 + 2,
-    ("fixed_p_grid", "paper"): 3 * 11 * 8 + 3,
+    ("fixed_p_grid", "tiny"): 3 * (2 * 3 * 1 + 2),
+    ("fixed_p_grid", "paper"): 3 * (3 * 11 * 8 + 3),
     ("ada_target_grid", "smoke"): 1 * 2 * 2,
-    ("ada_target_grid", "tiny"): 2 * 1 * 1,
-    ("ada_target_grid", "paper"): 3 * 2 * 7 + 3 * 2,
+    ("ada_target_grid", "tiny"): 3 * (2 * 1 * 1),
+    ("ada_target_grid", "paper"): 3 * (3 * 2 * 7 + 3 * 2),
     ("dataset_size_grid", "smoke"): 2 * 3,
-    ("dataset_size_grid", "tiny"): 3 * 3,
-    ("dataset_size_grid", "paper"): 9 * 3 * 3,
+    ("dataset_size_grid", "tiny"): 3 * (3 * 3),
+    ("dataset_size_grid", "paper"): 3 * (9 * 3),
     ("leakage_grid", "smoke"): 3 * 2,
-    ("leakage_grid", "tiny"): 2 * 2,
-    ("leakage_grid", "paper"): 3 * 11,
+    ("leakage_grid", "tiny"): 3 * (2 * 3),
+    ("leakage_grid", "paper"): 3 * (3 * 11),
     ("overfitting", "smoke"): 2,
-    ("overfitting", "tiny"): 2 + 2,
-    ("overfitting", "paper"): 2 + 2,
+    ("overfitting", "tiny"): 3 * (2 + 2),
+    ("overfitting", "paper"): 3 * (2 + 2),
     ("diffaugment_grid", "smoke"): 2 * 2 + 2 + 2,
-    ("diffaugment_grid", "tiny"): 1 + 1 + 2,
-    ("diffaugment_grid", "paper"): 3 * 5 + 3 + 3 * 2 * 2,
+    ("diffaugment_grid", "tiny"): 3 * (1 + 1 + 2),
+    ("diffaugment_grid", "paper"): 3 * (3 * 5 + 3 + 3 * 2 * 2),
 }
 
 
@@ -97,7 +98,14 @@ def test_leakage_grid_p_steps_of_a_tenth() -> None:
     assert sorted(_values(paper, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
     tiny = expand(get_sweep("leakage_grid"), "tiny")     # the leaking end of the p axis, one non-leaking transform
     assert {(c.augment.augpipe, c.augment.p) for c in (t.config for t in tiny)} == {
-        (a, p) for a in ("scale", "rotate90") for p in (0.5, 1.0)}
+        (a, p) for a in ("scale", "rotate90") for p in (0.0, 0.5, 1.0)}
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_leakage_grid_has_a_p0_control_at_every_scale(scale: str) -> None:
+    trials = expand(get_sweep("leakage_grid"), scale)
+    for pipe in _values(trials, lambda c: c.augment.augpipe):
+        assert 0.0 in {t.config.augment.p for t in trials if t.config.augment.augpipe == pipe}, pipe
 
 
 def test_overfitting_measures_every_tick_without_augmentation() -> None:
@@ -113,8 +121,8 @@ def test_overfitting_measures_every_tick_without_augmentation() -> None:
     tiny = expand(get_sweep("overfitting"), "tiny")
     assert {(c.data.dataset_size, c.augment.mode, c.run.total_kimg) for c in (t.config for t in tiny)} == {
         (2000, "none", 400.0), (50_000, "none", 400.0), (2000, "ada", 400.0), (2000, "diffaugment", 400.0)}
-    assert {(t.config.augment.augpipe, t.config.augment.target) for t in tiny if t.config.augment.mode == "ada"} == {
-        ("bgc", 0.6)}
+    assert {(t.config.augment.augpipe, t.config.augment.heuristic, t.config.augment.target)
+            for t in tiny if t.config.augment.mode == "ada"} == {("bgc", "rv", 0.1)}
 
 
 def test_diffaugment_fractions_and_ablation() -> None:
@@ -176,3 +184,50 @@ def test_spec_is_strict() -> None:
         expand(spec, "smoke")
     with pytest.raises(Exception):
         SWEEPS["fixed_p_grid"].name = "other"   # frozen
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_sweep_has_seeds_at_every_scale(name: str, scale: str) -> None:
+    trials = expand(get_sweep(name), scale)
+    per_config = collections.defaultdict(set)
+    for t in trials:
+        per_config[t.config.model_copy(update={"run": t.config.run.model_copy(update={"seed": 0})}).model_dump_json()].add(
+            t.config.run.seed)
+    assert set(map(frozenset, per_config.values())) == {frozenset(range(SEEDS[scale]))}
+
+
+def test_seeds_flag_sets_the_count_and_keeps_the_data_subset() -> None:
+    trials = expand(get_sweep("fixed_p_grid"), "tiny", ["augment.augpipe=geom", "data.dataset_size=250"], seeds=5)
+    main = [t for t in trials if t.variant == "main"]
+    assert sorted(t.config.run.seed for t in main) == [0, 1, 2, 3, 4]
+    # the seed axis varies the training seed only: every seed trains on the same data subset
+    assert {(t.config.data.subset_seed, t.config.data.dataset_size) for t in main} == {(main[0].config.data.subset_seed, 250)}
+    assert len(expand(get_sweep("fixed_p_grid"), "paper", seeds=1)) == EXPECTED_COUNTS[("fixed_p_grid", "paper")] // 3
+    for bad in (0, -1, 101, True):
+        with pytest.raises(UserInputError, match="--seeds"):
+            expand(get_sweep("fixed_p_grid"), "smoke", seeds=bad)
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_tiny_ada_uses_the_heuristic_that_engages_unless_it_is_swept(name: str) -> None:
+    """docs/tiny-results.md: at tiny, r_t 0.6 is never reached (p stays 0); r_v with target 0.1 engages."""
+    spec = get_sweep(name)
+    swept = {k for k in spec.axes if k in ("augment.heuristic", "augment.ada_target") and len(spec.axes[k].tiny) > 1}
+    for var in spec.variants:
+        swept |= {k for k, a in var.axes.items() if k in ("augment.heuristic", "augment.ada_target") and len(a.tiny) > 1}
+    ada = [t.config.augment for t in expand(spec, "tiny") if t.config.augment.mode == "ada"]
+    if not swept:
+        assert {(a.heuristic, a.ada_target) for a in ada} <= {("rv", 0.1)}
+
+
+def test_pinning_a_mode_merges_trials_that_differ_only_in_fields_the_mode_ignores() -> None:
+    # docs/tiny-results.md "Re-run on seeds": the no-augmentation runs of a grid over augpipe x p are one run per seed
+    none = expand(get_sweep("fixed_p_grid"), "tiny", ["data.dataset_size=250", "augment.mode=none"])
+    assert [(t.config.augment.mode, t.config.run.seed) for t in none] == [("none", s) for s in range(3)]
+    # and the ADA axis value that also sets heuristic / target does not keep a second "none" trial alive
+    over = expand(get_sweep("overfitting"), "tiny", ["augment.mode=none"])
+    assert sorted((t.config.data.dataset_size, t.config.run.seed) for t in over) == [
+        (n, s) for n in (2000, 50_000) for s in range(3)]
+    # fields that act in the mode still keep trials apart
+    assert len(expand(get_sweep("fixed_p_grid"), "tiny", ["data.dataset_size=250", "augment.augpipe=geom"])) == 6

@@ -47,9 +47,18 @@ def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixt
                "--set", "augment.apply_to=both", "--set", "run.total_kimg=8"])
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
-    # pinned to apply_to=both, both ablation trials equal the main trial and are merged: main + baseline
-    assert "scale tiny: 2 trials" in out[0]
-    assert "augment.mode" in out[1] and "none" in out[-1]
+    # pinned to apply_to=both, both ablation trials equal the main trial and are merged: main + baseline, 3 seeds each
+    assert "scale tiny: 6 trials, 3 seed(s) per configuration (run.seed 0, 1, 2)" in out[0]
+    assert "augment.mode" in out[1] and "run.seed" in out[1] and "none" in out[-1]
+
+
+def test_seeds_flag_overrides_the_count_and_dry_run_shows_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["leakage_grid", "--seeds", "2", "--dry-run", "--storage", str(tmp_path / "r")])
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    assert "scale smoke: 12 trials, 2 seed(s) per configuration (run.seed 0, 1)" in out[0]
+    seed_col = out[1].split().index("run.seed")
+    assert sorted(line.split()[seed_col] for line in out[2:]) == ["0"] * 6 + ["1"] * 6
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -59,6 +68,7 @@ def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixt
     (["fixed_p_grid", "--set", "augment.p=1.5"], "augment.p"),
     (["fixed_p_grid", "--set", "data.source=folder:/no/such/images"], "/no/such/images"),
     (["fixed_p_grid", "--max-concurrent", "0"], "--max-concurrent"),
+    (["fixed_p_grid", "--seeds", "0"], "--seeds must be an integer in 1..100"),
     (["fixed_p_grid", "--resume"], "nothing to resume"),
 ])
 def test_bad_input_exits_2_with_one_line_and_creates_nothing(args: list[str], needle: str, tmp_path: Path,

@@ -48,4 +48,6 @@ def test_tiny_preset_overfits_without_augmentation_and_diffaugment_prevents_it()
     assert _mean(none, "gap") >= 0.06, none
     assert _mean(none, "r_v") >= 0.15, none
     assert _mean(diff, "gap") <= 0.04, diff
-    assert _mean(none, "r_v") > _mean(diff, "r_v") + 0.05
+    # with DiffAugment r_v may be null: its denominator E[D_train] - E[D_fake] within 3 standard errors of 0
+    diff_rv = [r for r in diff if r["r_v"] is not None]
+    assert not diff_rv or _mean(none, "r_v") > _mean(diff_rv, "r_v") + 0.05

@@ -10,7 +10,8 @@ they are built from elementwise arithmetic, means, gather and masks).
                saturation (x - m_pix) * s + m_pix, s ~ U[0, 2), m_pix = channel mean per pixel;
                contrast   (x - m_img) * c + m_img, c ~ U[0.5, 1.5), m_img = per-image mean.
   translation: integer shift tx, ty ~ randint[-r, r], r = int(size/8 + 0.5); zero fill.
-  cutout:      zero square of side int(size/2 + 0.5), centre uniform over the pixels, clipped.
+  cutout:      zero square of side int(size/2 + 0.5), clipped; centre uniform over [0, size] for an even side
+               (as the reference draws it), over [0, size - 1] for an odd one.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def _cutout(x: torch.Tensor, d: Draws) -> tuple[torch.Tensor, torch.Tensor]:
     """The image unchanged and its [N, 1, H, W] keep-mask (zero inside the square)."""
     n, _, h, w = x.shape
     side_x, side_y = int(w * CUTOUT_RATIO + 0.5), int(h * CUTOUT_RATIO + 0.5)
-    cx, cy = d.randint(0, w, n), d.randint(0, h, n)
+    # centre as the reference draws it: uniform over [0, S] when the side is even (one past the last pixel, so the
+    # square can hang over either border by the same amount), over [0, S - 1] when it is odd
+    cx, cy = d.randint(0, w + 1 - side_x % 2, n), d.randint(0, h + 1 - side_y % 2, n)
     x0, y0 = cx - side_x // 2, cy - side_y // 2
     cols = torch.arange(w, device=x.device)[None, :]
     rows = torch.arange(h, device=x.device)[None, :]

@@ -3,10 +3,15 @@
 imgfilter: the spectrum is split into 4 bands -- [0, 1/8], [1/8, 1/4],
 [1/4, 1/2], [1/2, 1] of Nyquist -- by differences of Hann-windowed sinc
 low-passes (31 taps, our own design; the four kernels sum exactly to a unit
-impulse, so unit gains are the identity).  Each band gets, behind its own gate,
-a gain 2^N(0, 1); the gains are then divided by sqrt(sum_i w_i g_i^2) with the
-expected band powers w = (10, 1, 1, 1)/13 (most energy of natural images is at
-low frequencies), which keeps the expected image power.  The per-image 1-D
+impulse, so unit gains are the identity).  Each band i gets, behind its own gate,
+a gain t_i = 2^N(0, 1), normalised band by band as the reference implementation
+does: the gain vector (1, .., t_i, .., 1) is divided by its power
+sqrt(sum_j w_j v_j^2) = sqrt(1 + w_i (t_i^2 - 1)), with the expected band powers
+w = (10, 1, 1, 1)/13 (most energy of natural images is at low frequencies), and
+the four normalised vectors are multiplied.  One gated band keeps the expected
+image power exactly; several gated bands keep it only approximately (a joint
+normalisation, which we used before, would keep it exactly but is not what ADA
+trained with).  The per-image 1-D
 kernel is applied along x and then y (grouped convolution, reflect extension).
 
 noise: add per-pixel N(0, sigma^2) with sigma = |N(0, 0.1^2)| per image.
@@ -75,17 +80,20 @@ def _filter_separable(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
 
 
 def band_gains(d: Draws, n: int, prob: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """[N, 4] per-band gains, normalised so that sum_i BAND_POWER_i * g_i^2 = 1, and [N] bool "any band gated".
+    """[N, 4] per-band gains normalised band by band (module docstring), and [N] bool "any band gated".
 
-    Each band's gain is 2^N(0, FILTER_STD^2) behind its own gate (1 when the gate is closed)."""
+    Each band's raw gain t_i is 2^N(0, FILTER_STD^2) behind its own gate (1 when the gate is closed).  Band i's
+    unit vector with t_i in place i has power 1 + w_i (t_i^2 - 1); dividing each by its root and multiplying
+    the four gives g = t / prod_i sqrt(1 + w_i (t_i^2 - 1))."""
     gains, any_on = [], torch.zeros(n, dtype=torch.bool, device=d.device)
     for _ in range(4):
         on = d.gate(n, prob)
         gains.append(torch.exp2(d.randn(n) * FILTER_STD * on.float()))
         any_on |= on
-    g = torch.stack(gains, dim=1)                                       # [N, 4]
-    power = torch.tensor(BAND_POWER, device=g.device)
-    return g / torch.sqrt((g.square() * power).sum(dim=1, keepdim=True)), any_on
+    t = torch.stack(gains, dim=1)                                       # [N, 4]
+    w = torch.tensor(BAND_POWER, device=t.device)
+    norm = torch.sqrt(1.0 + w * (t.square() - 1.0)).prod(dim=1, keepdim=True)
+    return t / norm, any_on
 
 
 def apply_imgfilter(x: torch.Tensor, d: Draws, prob: float) -> torch.Tensor:

@@ -10,8 +10,13 @@ ADA's validation heuristic
     r_v = (E[D_train] - E[D_val]) / (E[D_train] - E[D_fake])
 
 which is 0 when validation reals look like training reals and 1 when they look
-like fakes (docs/papers.md §4).  It is None without a validation set or when the
-denominator vanishes (D cannot tell train from fake at all).
+like fakes (docs/papers.md §4).  It is None without a validation set, and None when the
+denominator is not clearly above its own noise: |E[D_train] - E[D_fake]| must
+exceed R_V_MIN_Z standard errors of that difference of means (computed from the
+same logits).  A ratio of two small noisy differences reads anything (a run on
+real data read r_v 0.30 from a train-validation gap of 0.006 logits), so the
+row also carries the numerator alone, `d_gap_train_val` = E[D_train] - E[D_val]
+in logits, which is what to read when r_v is null.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import torch
 from trainer.metrics.detectors import BATCH
 
 R_V_EPS = 1e-6
+R_V_MIN_Z = 3.0   # r_v needs |E[D_train] - E[D_fake]| > 3 standard errors of that difference
 
 
 @torch.no_grad()
@@ -53,13 +59,21 @@ def accuracy(logits: np.ndarray, real: bool) -> float:
     return float(np.mean(logits > 0) if real else np.mean(logits < 0))
 
 
-def r_v(mean_train: float, mean_val: float | None, mean_fake: float) -> float | None:
+def r_v(mean_train: float, mean_val: float | None, mean_fake: float, denom_se: float = 0.0) -> float | None:
+    """ADA's r_v, or None without validation reals or when |denominator| <= max(R_V_EPS, R_V_MIN_Z * DENOM_SE)."""
     if mean_val is None:
         return None
     denom = mean_train - mean_fake
-    if not np.isfinite(denom) or abs(denom) < R_V_EPS:
+    if not np.isfinite(denom) or abs(denom) <= max(R_V_EPS, R_V_MIN_Z * denom_se):
         return None
     return float((mean_train - mean_val) / denom)
+
+
+def diff_se(a: np.ndarray, b: np.ndarray) -> float:
+    """Standard error of mean(a) - mean(b) for independent samples (0 when either has fewer than 2 values)."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    return float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
 
 
 def dout_stats(train: np.ndarray, val: np.ndarray | None, fake: np.ndarray, bins: int, half_range: float) -> dict[str, Any]:
@@ -77,5 +91,6 @@ def dout_stats(train: np.ndarray, val: np.ndarray | None, fake: np.ndarray, bins
         "D_hist_real_val": histogram(val, bins, half_range) if val is not None else None,
         "D_hist_fake": histogram(fake, bins, half_range),
         "D_hist_edges": histogram_edges(bins, half_range),
-        "r_v": r_v(m_train, m_val, m_fake),
+        "r_v": r_v(m_train, m_val, m_fake, diff_se(train, fake)),
+        "d_gap_train_val": m_train - m_val if m_val is not None else None,
     }

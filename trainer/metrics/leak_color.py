@@ -7,7 +7,9 @@ measured relative to the grey axis (the axis ADA's hue rotation and saturation
 ops turn and scale around):
 
 * hue   - the angle of the image's mean chroma vector, in turns (circular, [0, 1));
-* sat   - the mean per-pixel chroma magnitude;
+* sat   - the length of that mean chroma vector (the saturation of the image's mean colour: blur, noise and
+          shifts leave a mean unchanged, while the mean per-pixel chroma used before fell under blur and rose
+          under noise, and read 0.3 on blurred stand-in reals);
 * luma  - the mean grey-axis intensity (R+G+B)/3, in [0, 1].
 
     leak_color = (W_circ(hue) + W1(sat) + W1(luma)) / Z
@@ -24,6 +26,17 @@ leak_color ~ q; clean reals give only the sampling floor (~0.05 at 500 samples).
 On data whose per-image hue is already spread out, or grey, a hue rotation is
 invisible and Z is floored at Z_MIN turns; leak_color is then the raw distance
 in units of Z_MIN.
+
+What it detects: a shift of the distribution of image-level colour (hue
+rotation, saturation, brightness), i.e. recoloured samples.  What it does not
+tell apart from a leak: any other change of the images' mean colour.  Measured
+negative controls (tests/metrics/test_metrics_leakage.py): blur, noise and a
+weak generator read <= 0.18, but re-framing moves the mean colour (more sky,
+less ground): translation by 1/8 and a 1.25x zoom read up to 0.27 on the
+stand-in data; cutout and zero-filled translation read 0.2-0.27 (black fills
+darken the mean: read leak_blank beside it).  So below ~0.3 leak_color is no
+evidence of a colour leak.  Contrast changes around the image's own mean are
+invisible to it.
 """
 
 from __future__ import annotations
@@ -48,8 +61,9 @@ def color_stats(x: torch.Tensor) -> np.ndarray:
         return torch.stack([zeros, zeros, luma], dim=1).cpu().double().numpy()
     c1 = torch.einsum("nchw,c->nhw", x01, _C1.to(x01.device))
     c2 = torch.einsum("nchw,c->nhw", x01, _C2.to(x01.device))
-    hue = torch.atan2(c2.mean(dim=(1, 2)), c1.mean(dim=(1, 2))) / (2 * math.pi) % 1.0
-    sat = torch.sqrt(c1 * c1 + c2 * c2).mean(dim=(1, 2))
+    m1, m2 = c1.mean(dim=(1, 2)), c2.mean(dim=(1, 2))
+    hue = torch.atan2(m2, m1) / (2 * math.pi) % 1.0
+    sat = torch.sqrt(m1 * m1 + m2 * m2)     # of the mean colour: blur, noise and shifts leave a mean unchanged
     return torch.stack([hue, sat, luma], dim=1).cpu().double().numpy()
 
 

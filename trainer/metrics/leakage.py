@@ -23,7 +23,7 @@ import torch
 from trainer.metrics.detectors import BATCH
 from trainer.metrics.leak_blank import blank_flags
 from trainer.metrics.leak_color import color_scale, color_stats, leak_color
-from trainer.metrics.leak_rotation import RotationClassifier
+from trainer.metrics.leak_rotation import RotationClassifier, rotated_fraction
 from trainer.metrics.real_stats import uint8_to_float
 
 KINDS = ("rot", "color", "blank")
@@ -76,7 +76,7 @@ class LeakageMeter:
     def per_image(self, x: torch.Tensor) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         if "rot" in self.kinds and self.rotation is not None:
-            out["rot"] = self.rotation.rotated(x).numpy()
+            out["rot"] = self.rotation.implied(x).numpy()
         if "color" in self.kinds:
             out["color"] = color_stats(x)
         if "blank" in self.kinds:
@@ -96,7 +96,7 @@ class LeakageMeter:
             vals = col.values()
             ref: dict[str, Any] = {}
             if "rot" in vals:
-                ref["rot"] = float(vals["rot"].mean())
+                ref["rot"] = rotated_fraction(vals["rot"])
             if "blank" in vals:
                 ref["blank"] = float(vals["blank"].mean())
             if "color" in vals:
@@ -111,7 +111,8 @@ class LeakageMeter:
         vals = gen.values() if gen.count else {}
         out: dict[str, float | None] = {"leak_rot": None, "leak_color": None, "leak_blank": None}
         if "rot" in vals:
-            out["leak_rot"] = float(vals["rot"].mean()) - ref["rot"]
+            q_gen = rotated_fraction(vals["rot"])
+            out["leak_rot"] = q_gen - ref["rot"] if q_gen is not None and ref["rot"] is not None else None
         if "blank" in vals:
             out["leak_blank"] = float(vals["blank"].mean()) - ref["blank"]
         if "color" in vals:

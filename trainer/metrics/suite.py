@@ -108,7 +108,7 @@ class MetricSuite:
         row: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
         row.update(dout)
         row.update(leaks)
-        row.update(fid=fid, kid=kid, detector=self.detector_name, time_fid_s=clock["fid"],
+        row.update(fid=fid, kid=kid, detector=self.detector_name, fid_ref_size=int(real.count), time_fid_s=clock["fid"],
                    time_leak_s=clock["leak"] if self.leakage is not None else None)
         return row
 
