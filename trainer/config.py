@@ -87,10 +87,11 @@ class ModelConfig(_Frozen):
     arch: Literal["stylegan2", "dcgan"] = Field("stylegan2", description="stylegan2: mapping net + modulated convs + residual D with minibatch std; dcgan: a classic balanced pair")
     z_dim: int = Field(512, ge=1, le=1024, description="Latent size")
     w_dim: int = Field(512, ge=1, le=1024, description="Intermediate latent size (stylegan2)")
-    mapping_layers: int = Field(2, ge=1, le=8, description="Depth of the mapping network (paper256 uses 2)")
+    mapping_layers: int = Field(2, ge=1, le=8, description="Depth of the mapping network (ADA's paper256: 8)")
     channel_base: int = Field(16384, ge=64, le=65536, description="Width at resolution r is min(channel_base / r, channel_max)")
     channel_max: int = Field(512, ge=8, le=1024, description="Widest layer")
-    mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it")
+    mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it (ADA's paper256: 8)")
+    amp_blocks: int | None = Field(None, ge=0, le=10, description="stylegan2 with AMP on: only the N highest-resolution blocks of G and D run in reduced precision, the rest in float32 (ADA's paper256: 4); None = autocast over the whole networks")
 
 
 class LossConfig(_Frozen):
@@ -103,6 +104,11 @@ class LossConfig(_Frozen):
     beta1: float = Field(0.0, ge=0.0, lt=1.0, description="Adam beta1")
     beta2: float = Field(0.99, ge=0.0, lt=1.0, description="Adam beta2")
     ema_kimg: float = Field(10.0, ge=0.0, le=1000.0, description="Half-life of the EMA generator in kimg; 0 disables EMA")
+    pl_weight: float = Field(0.0, ge=0.0, le=100.0, description="Path-length regularisation weight (StyleGAN2 §3.2; ADA's paper256: 2); 0 disables it; stylegan2 only")
+    pl_interval: int = Field(4, ge=1, le=64, description="Lazy path-length regularisation: every N G steps, scaled by N")
+    pl_batch_shrink: int = Field(2, ge=1, le=64, description="Path-length regularisation runs on batch // N latents")
+    pl_decay: float = Field(0.01, gt=0.0, le=1.0, description="Decay of the running mean path length the penalty is measured from")
+    style_mixing: float = Field(0.0, ge=0.0, le=1.0, description="Probability that a second latent takes over from a random crossover layer in training G calls (ADA's paper256: 0.9); stylegan2 only")
 
 
 class AugmentConfig(_Frozen):
@@ -186,6 +192,17 @@ class TrainConfig(_Frozen):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
 
+    @model_validator(mode="after")
+    def _stylegan2_only(self) -> "TrainConfig":
+        lc = self.loss
+        if self.model.arch != "stylegan2":
+            for key, on in (("loss.pl_weight", lc.pl_weight > 0), ("loss.style_mixing", lc.style_mixing > 0)):
+                if on:
+                    raise ValueError(f"{key} needs model.arch=stylegan2 (it acts on the mapping network's w)")
+        if lc.pl_weight > 0 and self.run.batch // lc.pl_batch_shrink < 1:
+            raise ValueError(f"loss.pl_batch_shrink ({lc.pl_batch_shrink}) exceeds run.batch ({self.run.batch})")
+        return self
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
@@ -220,11 +237,15 @@ def _preset_dict(name: str) -> dict[str, Any]:
             "run": {"total_kimg": 300.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 10, "threads": 1},
         }
     if name == "paper":
-        # ADA's paper256 configuration: FFHQ 256 from a dataset_tool zip, Inception FID over 50k.
+        # ADA's paper256 configuration (docs/paper-config.md lists every number and its source; tests/trainer/
+        # test_paper_preset.py checks them): FFHQ 256 from a dataset_tool zip, Inception FID over 50k.  ADA's
+        # target 0.6, interval 4 and speed 500 kimg are AugmentConfig's defaults.
         return {
             "data": {"source": "zip:datasets/ffhq256.zip", "resolution": 256, "dataset_size": None, "val_size": 10_000},
-            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 2, "channel_base": 16384, "channel_max": 512, "mbstd_group": 4},
-            "loss": {"r1_gamma": 1.0, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0},
+            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
+                      "mbstd_group": 8, "amp_blocks": 4},
+            "loss": {"r1_gamma": 1.0, "r1_interval": 16, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0,
+                     "pl_weight": 2.0, "pl_interval": 4, "pl_batch_shrink": 2, "pl_decay": 0.01, "style_mixing": 0.9},
             "metrics": {"detector": "inception", "fid_samples": 50_000, "fid_real": None, "kid_subsets": 100, "kid_subset_size": 1000,
                         "dout_samples": 10_000, "leak_samples": 10_000, "every_ticks": 50},
             "run": {"total_kimg": 25_000.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 50},
