@@ -206,9 +206,12 @@ def set_block_precision(G: nn.Module, D: nn.Module, amp_dtype: torch.dtype | Non
 
     The reference's mixed precision (ADA paper256: 4 blocks, i.e. 32..256 px at 256): the high-resolution
     blocks hold most of the FLOPs and gain most, while the low-resolution ones, where the activations are
-    few and large, stay exact.  `amp_dtype` None sets every block to float32 (a CPU run or run.amp off).
+    few and large, stay exact; like the reference, the 4x4 block never is reduced.  `amp_dtype` None
+    sets every block to float32 (a CPU run or run.amp off).
     """
-    for blocks in (list(G.blocks), list(D.blocks)[::-1]):   # both ordered low -> high resolution
-        n = len(blocks)
-        for i, block in enumerate(blocks):
-            block.amp_dtype = amp_dtype if (amp_dtype is not None and i >= n - amp_blocks) else torch.float32
+    lowest = max(G.resolution // 2 ** (amp_blocks - 1), 8) if amp_blocks > 0 else 2 * G.resolution
+    g_res = _block_resolutions(G.resolution)
+    d_res = [r for r in reversed(g_res) if r > 4]
+    for blocks, resolutions in ((G.blocks, g_res), (D.blocks, d_res)):
+        for block, res in zip(blocks, resolutions):
+            block.amp_dtype = amp_dtype if (amp_dtype is not None and res >= lowest) else torch.float32
