@@ -101,3 +101,17 @@ def test_pl_and_style_mixing_need_stylegan2() -> None:
             apply_overrides(preset("smoke"), {key: 0.5})
     with pytest.raises(UserInputError, match="pl_batch_shrink"):
         apply_overrides(preset("paper"), {"run.batch": 2, "model.mbstd_group": 2, "loss.pl_batch_shrink": 4})
+
+
+def test_every_sweeps_paper_dry_run_shows_the_paper256_values(tmp_path, capsys) -> None:
+    from sweeps.catalog import SWEEPS
+    from sweeps.launch import main
+    for name in SWEEPS:
+        rc = main([name, "--dry-run", "--scale", "paper", "--storage", str(tmp_path)])
+        out, err = capsys.readouterr()
+        # the table is printed first; then the FFHQ zip, absent here, is named and the exit code is 2
+        assert rc == 2 and "ffhq256.zip" in err, (rc, err)
+        title = out.splitlines()[0]
+        for needle in ("model.mapping_layers=8", "model.mbstd_group=8", "model.amp_blocks=4", "loss.pl_weight=2",
+                       "loss.style_mixing=0.9", "loss.r1_gamma=1 ", "loss.ema_kimg=20", "run.batch=64", "data.resolution=256"):
+            assert needle in title, (name, needle, title)
