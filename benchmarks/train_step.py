@@ -186,7 +186,10 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=None, help=f"CPU resolution override (paper default {CPU_PAPER['data.resolution']})")
     ap.add_argument("--batch", type=int, default=None, help=f"CPU batch override (paper default {CPU_PAPER['run.batch']})")
     ap.add_argument("--cuda-kimg", type=float, default=2.0, help="kimg timed per CUDA measurement")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is steadiest on a shared machine)")
     args = ap.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     # the load average says how shared the machine was (2 shared cores: numbers move by several x under load)
     out: dict[str, Any] = {"threads": torch.get_num_threads(), "load_avg_1min_before": round(os.getloadavg()[0], 2), "presets": {}}
     if args.device == "cuda":
