@@ -29,37 +29,43 @@ from trainer.config import apply_overrides, preset
 PAPER_CUDA = {"run.device": "cuda", "data.resolution": 256, "run.batch": 64}
 
 
-def time_on_cuda(name: str, kimg: float, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """sec/kimg, img/s and peak memory of `name`'s step on the GPU, over whole lazy cycles covering >= kimg."""
+def time_on_cuda(name: str, kimg: float, overrides: dict[str, Any] | None = None, device: str = "cuda") -> dict[str, Any]:
+    """sec/kimg, img/s and peak memory of `name`'s step on the GPU, over whole lazy cycles covering >= kimg.
+
+    device="cpu" runs the same code without the CUDA calls: it is how this path is checked on a machine
+    without a GPU (the figures are then meaningless)."""
     from benchmarks.train_step import cycle, make_reals, make_state
     from trainer.step import minibatch_step
-    cfg = apply_overrides(preset(name), {"run.device": "cuda", **(PAPER_CUDA if name == "paper" else {}), **(overrides or {})})
+    cuda = device == "cuda"
+    cfg = apply_overrides(preset(name), {**(PAPER_CUDA if name == "paper" else {}), "run.device": device, **(overrides or {})})
     st = make_state(cfg)
     reals = make_reals(cfg, st.setup.device)
     n = cycle(cfg)
     for _ in range(n):                       # warm-up: cuDNN autotuning, allocator, every kind of step
         minibatch_step(st, reals)
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     chunks = max(1, math.ceil(kimg * 1000 / (n * cfg.run.batch)))
     t0 = time.perf_counter()
     for _ in range(chunks * n):
         minibatch_step(st, reals)
-    torch.cuda.synchronize()
+    if cuda:
+        torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     images = chunks * n * cfg.run.batch
     return {"preset": name, "resolution": cfg.data.resolution, "batch": cfg.run.batch, "amp_dtype": str(st.setup.amp_dtype),
             "amp_blocks": cfg.model.amp_blocks, "images_timed": images, "sec_per_kimg": round(dt / images * 1000, 2),
-            "images_per_s": round(images / dt, 1), "peak_gpu_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+            "images_per_s": round(images / dt, 1), "peak_gpu_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None}
 
 
-def tiny_packing(kimg: float) -> dict[str, Any]:
+def tiny_packing(kimg: float, device: str = "cuda") -> dict[str, Any]:
     """1/share concurrent `tiny` workers (Ray's packing) and one alone; their total img/s."""
     share = get_sweep("fixed_p_grid").resources["tiny"].gpu
     per_gpu = int(1 // share) if share > 0 else 1
 
     def launch(k: int) -> list[dict[str, Any]]:
-        cmd = [sys.executable, "-m", "benchmarks.gpu_packing", "--worker", "tiny", "--kimg", str(kimg)]
+        cmd = [sys.executable, "-m", "benchmarks.gpu_packing", "--worker", "tiny", "--kimg", str(kimg), "--device", device]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ}) for _ in range(k)]
         return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
 
@@ -88,8 +94,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", required=True, help="preset to time on CUDA")
     ap.add_argument("--kimg", type=float, default=2.0)
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: only to check this code path")
     args = ap.parse_args()
-    print(json.dumps(time_on_cuda(args.worker, args.kimg)))
+    print(json.dumps(time_on_cuda(args.worker, args.kimg, device=args.device)))
 
 
 if __name__ == "__main__":
