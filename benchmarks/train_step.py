@@ -1,14 +1,24 @@
-"""Benchmark: images/s of one training minibatch per preset's model on CPU, its FLOPs per image, and the FLOP/s fraction.
+"""Benchmark: one training minibatch per preset -- images/s and FLOP/s on CPU; sec/kimg, memory and packing on CUDA.
 
-What is timed is `trainer.step.minibatch_step` (D step + G step with the
-preset's augmentation at p=0.6 for ADA pipes, EMA), with lazy R1 amortised by
-cycling through a whole r1_interval.  FLOPs per image are counted with
-torch.utils.flop_counter.FlopCounterMode over a plain step and an R1 step
-(forward + backward, incl. double backward), amortised the same way.  The
-achieved FLOP/s is compared with a large fp32 matmul measured in the same run,
-on the same threads, so the ratio is meaningful on any machine.
+What is timed is `trainer.step.minibatch_step` (D step with lazy R1, G step with lazy
+path-length regularisation and style mixing when the preset has them, EMA), with the
+preset's augmentation at p=0.6 for ADA pipes, over whole cycles of the lazy
+intervals so the regularisers are amortised exactly.
 
-Run: python -m benchmarks.train_step [--presets smoke,tiny,paper] [--seconds 3] [--repeats 3]
+CPU (`--device cpu`, the default): images/s side by side with no augmentation and,
+for `paper`, without PL and style mixing (the paper path's extra cost, measured in
+the same run); FLOPs per image (torch.utils.flop_counter over one step of each kind,
+amortised the same way) against a large fp32 matmul on the same threads.  `paper`
+runs at a reduced resolution, batch and width on CPU (CPU_PAPER; `--resolution`, `--batch`).
+
+CUDA (`--device cuda`): `paper` at 256x256, batch 64 -- sec/kimg and peak GPU
+memory (ADA's own table: 21.6-24.2 sec/kimg on one V100, 5.0 GB) -- and the catalog's
+fractional packing: as many `tiny` trials as one GPU holds (1 / the tiny GPU share)
+run at once in separate processes, as Ray would, and their total img/s
+(benchmarks/gpu_packing.py).  Without a GPU it says so in the JSON and on stderr,
+and runs the CPU part.
+
+Run: python -m benchmarks.train_step [--presets smoke,tiny,paper] [--device cpu|cuda] [--seconds 3] [--repeats 3]
 Prints one JSON object.
 """
 
@@ -16,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import sys
 import time
+from collections import Counter
 from typing import Any
 
 import torch
@@ -28,7 +41,10 @@ from trainer.device import resolve_device
 from trainer.state import TrainState
 from trainer.step import minibatch_step
 
-PAPER_BATCH = 4
+# paper's depth (8 mapping layers), intervals and regularisers on CPU, at 32 px, batch 8 and 1/8 of the widths:
+# at full width one 32-px step of batch 8 costs ~1 TFLOP, minutes per lazy cycle on a shared 2-core machine
+CPU_PAPER = {"data.resolution": 32, "run.batch": 8, "model.channel_base": 2048, "model.channel_max": 64}
+NO_PL_MIX = {"loss.pl_weight": 0.0, "loss.style_mixing": 0.0}
 
 
 def matmul_flops_per_s(n: int = 2048, seconds: float = 2.0) -> float:
@@ -41,16 +57,23 @@ def matmul_flops_per_s(n: int = 2048, seconds: float = 2.0) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t0)
 
 
-def _state(cfg: TrainConfig) -> TrainState:
+def make_state(cfg: TrainConfig) -> TrainState:
     st = TrainState(cfg, resolve_device(cfg.run), resolution=cfg.data.resolution, channels=3, train_size=cfg.run.batch)
     if st.aug.pipe is not None:
         st.aug.pipe.p = 0.6
     return st
 
 
-def _reals(cfg: TrainConfig) -> torch.Tensor:
+def make_reals(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
     r = cfg.data.resolution
-    return torch.rand((cfg.run.batch, 3, r, r), generator=torch.Generator().manual_seed(0)) * 2 - 1
+    return (torch.rand((cfg.run.batch, 3, r, r), generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+
+
+def cycle(cfg: TrainConfig) -> int:
+    """Minibatches after which every lazy regulariser has run its share: lcm of the active intervals."""
+    lc = cfg.loss
+    n = lc.r1_interval if lc.r1_gamma > 0 else 1
+    return math.lcm(n, lc.pl_interval) if lc.pl_weight > 0 else n
 
 
 class _GlobalOnly:
@@ -69,24 +92,38 @@ class _GlobalOnly:
         return None
 
 
+def _step_flops(st: TrainState, reals: torch.Tensor, index: int) -> float:
+    st.d_steps = index          # which lazy regularisers run depends only on the minibatch index
+    fc = FlopCounterMode(display=False)
+    fc.mod_tracker = _GlobalOnly()
+    with fc:
+        minibatch_step(st, reals)
+    return float(fc.get_total_flops())
+
+
+def _runs(cfg: TrainConfig, index: int) -> tuple[bool, bool]:
+    """Whether minibatch `index` runs R1 and path-length regularisation (trainer.step's rule)."""
+    lc = cfg.loss
+    return (lc.r1_gamma > 0 and index % lc.r1_interval == 0, lc.pl_weight > 0 and index % lc.pl_interval == 0)
+
+
 def flops_per_image(cfg: TrainConfig) -> float:
-    st, reals = _state(cfg), _reals(cfg)
-    counts = []
-    for _ in range(2):           # step 0 runs R1 (d_steps % interval == 0), step 1 does not
-        fc = FlopCounterMode(display=False)
-        fc.mod_tracker = _GlobalOnly()
-        with fc:
-            minibatch_step(st, reals)
-        counts.append(fc.get_total_flops())
-    interval = cfg.loss.r1_interval if cfg.loss.r1_gamma > 0 else 1
-    per_step = counts[1] + (counts[0] - counts[1]) / interval
-    return per_step / cfg.run.batch
+    """FLOPs of a whole lazy cycle / its images: each kind of step (plain, R1, PL, both) counted once, weighted by
+    how often it occurs in the cycle."""
+    st, reals = make_state(cfg), make_reals(cfg, torch.device("cpu"))
+    n = cycle(cfg)
+    kinds = Counter(_runs(cfg, k) for k in range(n))
+    first = {kind: next(k for k in range(n) if _runs(cfg, k) == kind) for kind in kinds}
+    total = sum(count * _step_flops(st, reals, first[kind]) for kind, count in kinds.items())
+    return total / (n * cfg.run.batch)
 
 
 def images_per_s(cfg: TrainConfig, seconds: float, chunk: int) -> tuple[float, int]:
-    """Time whole chunks of `chunk` steps (a multiple of r1_interval, so R1 is amortised exactly) for >= `seconds`."""
-    st, reals = _state(cfg), _reals(cfg)
-    minibatch_step(st, reals)   # warm-up (allocations, first R1)
+    """Time whole chunks of `chunk` steps (whole lazy-regulariser cycles) for >= `seconds`."""
+    st = make_state(cfg)
+    reals = make_reals(cfg, st.setup.device)
+    minibatch_step(st, reals)   # warm-up (allocations, first R1 and PL)
+    st.d_steps = 0
     steps, t0 = 0, time.perf_counter()
     while steps == 0 or time.perf_counter() - t0 < seconds:
         for _ in range(chunk):
@@ -95,47 +132,73 @@ def images_per_s(cfg: TrainConfig, seconds: float, chunk: int) -> tuple[float, i
     return steps * cfg.run.batch / (time.perf_counter() - t0), steps
 
 
-def bench_preset(name: str, seconds: float, repeats: int) -> dict[str, Any]:
-    """Side by side: the preset's augmentation at p=0.6 and no augmentation (the networks alone).
+def cpu_variants(name: str, resolution: int | None, batch: int | None) -> dict[str, TrainConfig]:
+    shrink: dict[str, Any] = {"run.device": "cpu"}
+    if name == "paper":
+        shrink.update(CPU_PAPER)
+    if resolution is not None:
+        shrink["data.resolution"] = resolution
+    if batch is not None:
+        shrink["run.batch"] = batch
+    cfg = apply_overrides(preset(name), shrink)
+    out = {"": cfg, "no_aug_": apply_overrides(cfg, {"augment.mode": "none"})}
+    if cfg.loss.pl_weight > 0 or cfg.loss.style_mixing > 0:
+        out["no_pl_mix_"] = apply_overrides(cfg, NO_PL_MIX)
+    return out
 
-    Timings alternate between the two variants and a matmul reference, `repeats` times, keeping the best
-    of each: on a shared machine the best run is the one least disturbed by other processes.
-    """
-    cfg = apply_overrides(preset(name), {"run.device": "cpu", **({"run.batch": PAPER_BATCH} if name == "paper" else {})})
-    paper = name == "paper"
-    chunk = 2 if paper else cfg.loss.r1_interval   # paper: just a couple of steps, it is huge
-    variants = {"": cfg, "no_aug_": apply_overrides(cfg, {"augment.mode": "none"})}
+
+def bench_cpu(name: str, seconds: float, repeats: int, resolution: int | None, batch: int | None) -> dict[str, Any]:
+    """The variants side by side, alternating `repeats` times with a matmul reference, the best of each kept:
+    on a shared machine the best run is the one least disturbed by other processes."""
+    variants = cpu_variants(name, resolution, batch)
+    cfg = variants[""]
     best = {label: (0.0, 0) for label in variants}
     peak = 0.0
-    for _ in range(1 if paper else repeats):
+    for _ in range(repeats):
         peak = max(peak, matmul_flops_per_s(seconds=1.0))
         for label, c in variants.items():
-            ips, steps = images_per_s(c, 0.0 if paper else seconds, chunk)
-            best[label] = max(best[label], (ips, steps))
-    # once more after the timings: a reference disturbed by another process would inflate the fraction (paper: 1 repeat)
-    peak = max(peak, matmul_flops_per_s(seconds=1.0))
-    out: dict[str, Any] = {"arch": cfg.model.arch, "resolution": cfg.data.resolution, "batch": cfg.run.batch,
-                           "augment": cfg.augment.mode, "augpipe": cfg.augment.augpipe, "p": 0.6,
-                           "matmul_fp32_gflop_per_s": round(peak / 1e9, 2)}
+            best[label] = max(best[label], images_per_s(c, seconds, cycle(c)))
+    peak = max(peak, matmul_flops_per_s(seconds=1.0))   # once more: a disturbed reference would inflate the fraction
+    out: dict[str, Any] = {"device": "cpu", "arch": cfg.model.arch, "resolution": cfg.data.resolution, "batch": cfg.run.batch,
+                           "channel_base": cfg.model.channel_base, "channel_max": cfg.model.channel_max,
+                           "mapping_layers": cfg.model.mapping_layers, "pl_weight": cfg.loss.pl_weight,
+                           "style_mixing": cfg.loss.style_mixing, "augment": cfg.augment.mode, "augpipe": cfg.augment.augpipe,
+                           "p": 0.6, "matmul_fp32_gflop_per_s": round(peak / 1e9, 2)}
     for label, c in variants.items():
         ips, steps = best[label]
         fpi = flops_per_image(c)
         out.update({f"{label}steps_timed": steps, f"{label}images_per_s": round(ips, 2),
+                    f"{label}sec_per_kimg": round(1000 / ips, 1) if ips > 0 else None,
                     f"{label}gflop_per_image": round(fpi / 1e9, 4), f"{label}achieved_gflop_per_s": round(ips * fpi / 1e9, 3),
                     f"{label}fraction_of_matmul": round(ips * fpi / peak, 4)})
+    if "no_pl_mix_" in variants and best["no_pl_mix_"][0] > 0 and best[""][0] > 0:
+        out["pl_mix_extra_time_fraction"] = round(best["no_pl_mix_"][0] / best[""][0] - 1, 4)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="smoke,tiny,paper")
-    ap.add_argument("--seconds", type=float, default=3.0, help="minimum timing per variant and repeat (paper: 2 steps, once)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: paper at 256x256 batch 64 (sec/kimg, peak memory) and tiny packing; the CPU part always runs")
+    ap.add_argument("--seconds", type=float, default=3.0, help="minimum timing per variant and repeat")
     ap.add_argument("--repeats", type=int, default=3, help="alternating repeats; the best of each is kept")
+    ap.add_argument("--resolution", type=int, default=None, help=f"CPU resolution override (paper default {CPU_PAPER['data.resolution']})")
+    ap.add_argument("--batch", type=int, default=None, help=f"CPU batch override (paper default {CPU_PAPER['run.batch']})")
+    ap.add_argument("--cuda-kimg", type=float, default=2.0, help="kimg timed per CUDA measurement")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is steadiest on a shared machine)")
     args = ap.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     # the load average says how shared the machine was (2 shared cores: numbers move by several x under load)
     out: dict[str, Any] = {"threads": torch.get_num_threads(), "load_avg_1min_before": round(os.getloadavg()[0], 2), "presets": {}}
+    if args.device == "cuda":
+        from benchmarks.gpu_packing import bench_cuda
+        out["cuda"] = bench_cuda(args.presets.split(","), args.cuda_kimg)
+        if not out["cuda"]["available"]:
+            print(f"cuda unavailable: {out['cuda']['reason']}; running the CPU part only", file=sys.stderr)
     for name in args.presets.split(","):
-        out["presets"][name] = bench_preset(name.strip(), args.seconds, args.repeats)
+        out["presets"][name.strip()] = bench_cpu(name.strip(), args.seconds, args.repeats, args.resolution, args.batch)
     out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out, indent=2))
 

@@ -24,6 +24,7 @@ from resultsformat.layout import RAY_DIR, sweep_json
 from sweeps.catalog import get_sweep
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
+from trainer.config import shared_settings
 from trainer.errors import UserInputError
 from trainer.paths import PATH_FIELDS, absolute_path, config_value, resolve_paths, resolve_set_items, resolve_value
 
@@ -149,9 +150,10 @@ def dry_run_table(plan: Plan) -> str:
     cells = [[_fmt(r[h]) for h in headers] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     seeds = sorted({t.config.run.seed for t in plan.trials})
+    shared = shared_settings([t.config for t in plan.trials], skip=set(cols)) if plan.trials else ""
     lines = [f"sweep {plan.spec.name} ({plan.spec.figure}) at scale {plan.scale}: {len(rows)} trials, "
              f"{len(seeds)} seed(s) per configuration (run.seed {', '.join(map(str, seeds))}) -> {plan.store.uri}"
-             + _shared_paths(plan, cols),
+             + _shared_paths(plan, cols) + (f"; every trial: {shared}" if shared else ""),
              "  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)

@@ -39,6 +39,7 @@ NOT_RUN = {
     "python -m pytest": "it is this test run",
     'python -m pytest -m "not e2e"': "a subset of this test run",
     "python -m benchmarks.augment": "a benchmark: minutes of timing runs, not a correctness check",
+    "python -m benchmarks.train_step --presets paper --device cuda": "a benchmark: minutes of timing runs, and its figures need a GPU",
     "ray get-auth-token --generate": "writes the user's ~/.ray/auth_token for a cluster",
     "ray up cluster.yaml": "needs a cloud account",
     "ray dashboard cluster.yaml &": "needs a running cluster",

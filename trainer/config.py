@@ -82,10 +82,11 @@ class ModelConfig(_Frozen):
     arch: Literal["stylegan2", "dcgan"] = Field("stylegan2", description="stylegan2: mapping net + modulated convs + residual D with minibatch std; dcgan: a classic balanced pair")
     z_dim: int = Field(512, ge=1, le=1024, description="Latent size")
     w_dim: int = Field(512, ge=1, le=1024, description="Intermediate latent size (stylegan2)")
-    mapping_layers: int = Field(2, ge=1, le=8, description="Depth of the mapping network (paper256 uses 2)")
+    mapping_layers: int = Field(2, ge=1, le=8, description="Depth of the mapping network (ADA's paper256: 8)")
     channel_base: int = Field(16384, ge=64, le=65536, description="Width at resolution r is min(channel_base / r, channel_max)")
     channel_max: int = Field(512, ge=8, le=1024, description="Widest layer")
-    mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it")
+    mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it (ADA's paper256: 8)")
+    amp_blocks: int | None = Field(None, ge=0, le=10, description="stylegan2 with AMP on: only the N highest-resolution blocks of G and D run in reduced precision, the rest in float32 (ADA's paper256: 4); None = autocast over the whole networks")
 
 
 class LossConfig(_Frozen):
@@ -98,6 +99,11 @@ class LossConfig(_Frozen):
     beta1: float = Field(0.0, ge=0.0, lt=1.0, description="Adam beta1")
     beta2: float = Field(0.99, ge=0.0, lt=1.0, description="Adam beta2")
     ema_kimg: float = Field(10.0, ge=0.0, le=1000.0, description="Half-life of the EMA generator in kimg; 0 disables EMA")
+    pl_weight: float = Field(0.0, ge=0.0, le=100.0, description="Path-length regularisation weight (StyleGAN2 §3.2; ADA's paper256: 2); 0 disables it; stylegan2 only")
+    pl_interval: int = Field(4, ge=1, le=64, description="Lazy path-length regularisation: every N G steps, scaled by N")
+    pl_batch_shrink: int = Field(2, ge=1, le=64, description="Path-length regularisation runs on batch // N latents")
+    pl_decay: float = Field(0.01, gt=0.0, le=1.0, description="Decay of the running mean path length the penalty is measured from")
+    style_mixing: float = Field(0.0, ge=0.0, le=1.0, description="Probability that a second latent takes over from a random crossover layer in training G calls (ADA's paper256: 0.9); stylegan2 only")
 
 
 class MetricsConfig(_Frozen):
@@ -159,6 +165,17 @@ class TrainConfig(_Frozen):
             return drop_inapplicable(v, keep=set() if is_legacy(v) else set(v))
         return v
 
+    @model_validator(mode="after")
+    def _stylegan2_only(self) -> "TrainConfig":
+        lc = self.loss
+        if self.model.arch != "stylegan2":
+            for key, on in (("loss.pl_weight", lc.pl_weight > 0), ("loss.style_mixing", lc.style_mixing > 0)):
+                if on:
+                    raise ValueError(f"{key} needs model.arch=stylegan2 (it acts on the mapping network's w)")
+        if lc.pl_weight > 0 and self.run.batch // lc.pl_batch_shrink < 1:
+            raise ValueError(f"loss.pl_batch_shrink ({lc.pl_batch_shrink}) exceeds run.batch ({self.run.batch})")
+        return self
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
@@ -193,11 +210,15 @@ def _preset_dict(name: str) -> dict[str, Any]:
             "run": {"total_kimg": 300.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 10, "threads": 1},
         }
     if name == "paper":
-        # ADA's paper256 configuration: FFHQ 256 from a dataset_tool zip, Inception FID over 50k.
+        # ADA's paper256 configuration (docs/paper-config.md lists every number and its source; tests/trainer/
+        # test_paper_preset.py checks them): FFHQ 256 from a dataset_tool zip, Inception FID over 50k.  ADA's
+        # target 0.6, interval 4 and speed 500 kimg are AugmentConfig's defaults.
         return {
             "data": {"source": "zip:datasets/ffhq256.zip", "resolution": 256, "dataset_size": None, "val_size": 10_000},
-            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 2, "channel_base": 16384, "channel_max": 512, "mbstd_group": 4},
-            "loss": {"r1_gamma": 1.0, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0},
+            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
+                      "mbstd_group": 8, "amp_blocks": 4},
+            "loss": {"r1_gamma": 1.0, "r1_interval": 16, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0,
+                     "pl_weight": 2.0, "pl_interval": 4, "pl_batch_shrink": 2, "pl_decay": 0.01, "style_mixing": 0.9},
             "metrics": {"detector": "inception", "fid_samples": 50_000, "fid_real": None, "kid_subsets": 100, "kid_subset_size": 1000,
                         "dout_samples": 10_000, "leak_samples": 10_000, "every_ticks": 50},
             "run": {"total_kimg": 25_000.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 50},
@@ -317,6 +338,29 @@ def validate_config(d: dict[str, Any]) -> TrainConfig:
         return TrainConfig.model_validate(d)
     except ValidationError as exc:
         raise UserInputError(f"invalid config: {_first_error(exc)}") from None
+
+
+# What `sweeps.launch --dry-run` shows once for every trial: the settings that make a scale what it is
+# (for `paper`, ADA's paper256 numbers; docs/paper-config.md).
+SUMMARY_KEYS = (
+    "data.resolution", "run.batch", "run.total_kimg", "model.arch", "model.mapping_layers", "model.channel_base",
+    "model.channel_max", "model.mbstd_group", "model.amp_blocks", "loss.g_lr", "loss.d_lr", "loss.beta1", "loss.beta2",
+    "loss.r1_gamma", "loss.r1_interval", "loss.pl_weight", "loss.pl_interval", "loss.style_mixing", "loss.ema_kimg",
+)
+
+
+def shared_settings(configs: list[TrainConfig], skip: set[str] | frozenset[str] = frozenset()) -> str:
+    """`key=value` for each SUMMARY_KEYS field that all `configs` share (and is not in `skip`), space-separated."""
+    def get(cfg: TrainConfig, dotted: str) -> Any:
+        section, _, name = dotted.partition(".")
+        return getattr(getattr(cfg, section), name)
+    parts = []
+    for key in SUMMARY_KEYS:
+        values = {json.dumps(get(c, key)) for c in configs}
+        if key not in skip and len(values) == 1:
+            v = get(configs[0], key)
+            parts.append(f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}")
+    return " ".join(parts)
 
 
 def ticks_total(cfg: TrainConfig) -> int:

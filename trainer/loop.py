@@ -80,12 +80,12 @@ def measure_snapshot(suite: Any, state: TrainState, seed: int) -> dict[str, Any]
     @torch.no_grad()
     def generate(n: int) -> torch.Tensor:
         z = torch.randn((n, z_dim), generator=gen, device=dev)
-        with state.setup.autocast():
+        with state.autocast():
             return state.G_ema(z, noise_generator=gen).float()
 
     @torch.no_grad()
     def discriminator(x: torch.Tensor) -> torch.Tensor:
-        with state.setup.autocast():
+        with state.autocast():
             return state.D(x.to(dev)).float()
 
     return dict(suite.evaluate(generate, discriminator))
@@ -147,7 +147,7 @@ class _Run:
         dev = st.setup.device
         train_idx = torch.randint(len(self.bundle.train), (n,), generator=gen).numpy()
         val_idx = torch.randint(len(self.bundle.val), (n,), generator=gen).numpy()
-        with st.setup.autocast():
+        with st.autocast():
             train_logits = st.D(to_float(self.bundle.train.batch(train_idx)).to(dev)).float()
             val_logits = st.D(to_float(self.bundle.val.batch(val_idx)).to(dev)).float()
             fake_logits = st.D(st.G(st.latents(n), noise_generator=st.gens["noise"])).float()

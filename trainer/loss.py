@@ -7,6 +7,9 @@ R1:      gamma/2 * E ||d D(T(x)) / d x||^2 on UN-augmented reals x, the gradient
          `r1_interval` D steps, multiplied by the interval so its expected weight
          is unchanged (StyleGAN2 §B "lazy regularisation").
 Which of T's applications happen is decided by `Augmenter` (`apply_to`).
+G's training calls go through `trainer.mixing.generate`, which style-mixes when
+the run has a mixer (loss.style_mixing > 0); path-length regularisation, G's
+lazy regulariser, is in trainer/path_length.py and added by trainer/step.py.
 
 The functions compute losses and call backward; stepping optimisers and AMP
 scaling stay in the loop, so these are easy to test in isolation.
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.augmenter import Augmenter
+from trainer.mixing import StyleMixer, generate
 
 Backward = Callable[[torch.Tensor], None]
 
@@ -38,13 +42,14 @@ class DStepLosses:
 
 def d_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, reals: torch.Tensor, z: torch.Tensor, *,
                 noise_generator: torch.Generator | None, r1_gamma: float, r1_scale: int,
-                backward: Backward, autocast: AbstractContextManager | None = None) -> DStepLosses:
+                backward: Backward, autocast: AbstractContextManager | None = None,
+                mixer: StyleMixer | None = None) -> DStepLosses:
     """One D step's loss; calls `backward(total)`.  `r1_scale` = 0 skips R1, else it is the lazy interval."""
     ctx = autocast if autocast is not None else nullcontext()
     do_r1 = r1_scale > 0 and r1_gamma > 0
     reals = reals.detach().requires_grad_(do_r1)
     with torch.no_grad(), ctx:
-        fakes = G(z, noise_generator=noise_generator)
+        fakes = generate(G, z, noise_generator, mixer)
     # T runs in full precision outside autocast (its resampling and R1's double backward
     # through it are the numerically delicate part); only G and D run under AMP.
     real_in, fake_in = aug.real_d(reals), aug.fake_d(fakes.float())
@@ -64,7 +69,7 @@ def d_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, reals: torch.Tensor,
 
 def g_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, z: torch.Tensor, *,
                 noise_generator: torch.Generator | None, backward: Backward,
-                autocast: AbstractContextManager | None = None) -> torch.Tensor:
+                autocast: AbstractContextManager | None = None, mixer: StyleMixer | None = None) -> torch.Tensor:
     """One G step's non-saturating loss; D's parameters are frozen so only G accumulates gradients."""
     ctx = autocast if autocast is not None else nullcontext()
     requires = [p.requires_grad for p in D.parameters()]
@@ -72,7 +77,7 @@ def g_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, z: torch.Tensor, *,
         p.requires_grad_(False)
     try:
         with ctx:
-            fakes = G(z, noise_generator=noise_generator)
+            fakes = generate(G, z, noise_generator, mixer)
         fake_in = aug.fake_g(fakes.float())   # full-precision T, as in the D step
         with ctx:
             logits = D(fake_in).float()

@@ -1,7 +1,7 @@
 """Every random stream of a run, derived from `run.seed` in one place.
 
 A stream is named (network init, data order, latents, synthesis noise, augmentation, the r_v probe, metrics
-latents, the reals a metric scores, KID's subsets, sample grids) and may be indexed (the metrics tick, a
+latents, the reals a metric scores, KID's subsets, sample grids, style mixing's crossovers; new streams are appended) and may be indexed (the metrics tick, a
 re-measure's repeat).  Its seed is drawn from `numpy.random.SeedSequence([seed, stream, index, repeat])`: four
 32-bit words, so two different triples never feed the hash the same input (additive offsets did: the metrics
 seed of run 1 at tick 5 was that of run 0 at tick 6).  The words have a fixed count because SeedSequence pads
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("init", "data", "latent", "noise", "aug", "probe", "metrics", "metric_reals", "kid", "samples")
+STREAMS = ("init", "data", "latent", "noise", "aug", "probe", "metrics", "metric_reals", "kid", "samples", "mixing")
 _WORD = 2**32
 
 

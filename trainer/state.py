@@ -7,14 +7,16 @@ No module-level state: Ray reuses worker processes between trials.  Its
 checkpoint loads with `torch.load(weights_only=True)`.
 
 Random streams (each a `torch.Generator` seeded by `trainer.seeds.stream_seed` from run.seed):
-data order (CPU), latents, synthesis noise, augmentation (on the device), and
-the r_v probe (CPU).  Metrics and sample grids use their own throwaway
+data order (CPU), latents, synthesis noise, augmentation (on the device), the r_v
+probe (CPU) and style mixing's crossovers (CPU; absent from older checkpoints, so
+it starts fresh when one is resumed).  Metrics and sample grids use their own throwaway
 generators so measuring never shifts training.
 """
 
 from __future__ import annotations
 
 import copy
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -24,11 +26,13 @@ from torch import nn
 from trainer.augmenter import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
+from trainer.mixing import StyleMixer
 from trainer.networks import build_networks
+from trainer.networks.stylegan2 import set_block_precision
 from trainer.seeds import stream_seed
 
-STREAMS = ("data", "latent", "noise", "aug", "probe")   # the generators a checkpoint carries (trainer.seeds names)
-_CPU_STREAMS = ("data", "probe")
+STREAMS = ("data", "latent", "noise", "aug", "probe", "mixing")   # the generators a checkpoint carries (trainer.seeds names)
+_CPU_STREAMS = ("data", "probe", "mixing")
 
 
 class DataOrder:
@@ -71,6 +75,10 @@ class TrainState:
         dev = setup.device
         G, D = build_networks(cfg.model, resolution=resolution, channels=channels, seed=stream_seed(cfg.run.seed, "init"))
         self.G, self.D = G.to(dev), D.to(dev)
+        # per-block precision (model.amp_blocks, the reference's num_fp16_res) replaces the whole-network autocast
+        self.block_precision = cfg.model.arch == "stylegan2" and cfg.model.amp_blocks is not None
+        if self.block_precision:
+            set_block_precision(self.G, self.D, setup.amp_dtype, cfg.model.amp_blocks)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if setup.channels_last:
             for net in (self.G, self.D, self.G_ema):
@@ -87,6 +95,9 @@ class TrainState:
         self.order = DataOrder(train_size, self.gens["data"])
         self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev)
         self.scaler = torch.amp.GradScaler(dev.type) if setup.needs_scaler else None
+        self.mixer = StyleMixer(cfg.loss.style_mixing, self.gens["mixing"], self.latents) if cfg.loss.style_mixing > 0 else None
+        self.pl_mean = torch.zeros((), device=dev)        # path-length regularisation's running mean length
+        self.last_pl_penalty: torch.Tensor | None = None
         self.cur_nimg = 0
         self.tick = 0
         self.d_steps = 0
@@ -94,6 +105,10 @@ class TrainState:
 
     def latents(self, n: int) -> torch.Tensor:
         return torch.randn((n, self.cfg.model.z_dim), generator=self.gens["latent"], device=self.setup.device)
+
+    def autocast(self) -> AbstractContextManager:
+        """The context G and D run under: the whole-network autocast, or none when the blocks set their own."""
+        return nullcontext() if self.block_precision else self.setup.autocast()
 
     def nets(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -109,6 +124,7 @@ class TrainState:
             "order": self.order.state_dict(),
             "augment": self.aug.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "path_length": {"mean": self.pl_mean.detach().to("cpu", copy=True)},
             "progress": {"cur_nimg": self.cur_nimg, "tick": self.tick, "d_steps": self.d_steps, "wall_s": self.wall_s},
         }
 
@@ -118,11 +134,14 @@ class TrainState:
         self.opt_G.load_state_dict(d["opt_G"])
         self.opt_D.load_state_dict(d["opt_D"])
         for k, g in self.gens.items():
-            g.set_state(d["rng"][k])
+            if k in d["rng"]:            # a checkpoint from before a stream existed keeps the fresh seed
+                g.set_state(d["rng"][k])
         self.order.load_state_dict(d["order"])
         self.aug.load_state_dict(d["augment"])
         if self.scaler is not None and d["scaler"]:
             self.scaler.load_state_dict(d["scaler"])
+        if "path_length" in d:           # older checkpoints have no path-length state: it starts at 0
+            self.pl_mean = d["path_length"]["mean"].to(self.setup.device)
         prog = d["progress"]
         self.cur_nimg, self.tick, self.d_steps = int(prog["cur_nimg"]), int(prog["tick"]), int(prog["d_steps"])
         self.wall_s = float(prog["wall_s"])

@@ -1,4 +1,5 @@
-"""One training minibatch: a D step (lazy R1), a G step, the EMA update (docs/papers.md §1; StyleGAN2 §B).
+"""One training minibatch: a D step (lazy R1), a G step (lazy path-length regularisation), the EMA update
+(docs/papers.md §1; StyleGAN2 §B, §3.2).
 
 Shared by the loop and `benchmarks/train_step.py`, so the benchmark times
 exactly what training runs.  AMP loss scaling (fp16 on CUDA) is handled here.
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from trainer.loss import DStepLosses, d_step_loss, g_step_loss, update_ema
+from trainer.path_length import path_length_penalty
 from trainer.state import TrainState
 
 
@@ -28,23 +30,40 @@ def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
 def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | None = None) -> tuple[DStepLosses, torch.Tensor]:
     """Train D then G on one minibatch of float reals; advances d_steps and cur_nimg.  Returns the detached losses.
 
-    R1 runs when `d_steps % r1_interval == 0`.  `G_train` may be a compiled G
-    sharing G's parameters (D is never compiled: R1 needs double backward).
+    R1 runs when `d_steps % r1_interval == 0`, path-length regularisation (when
+    loss.pl_weight > 0) when `d_steps % pl_interval == 0` of the same minibatch
+    index, added to that G step's gradient (not a separate optimiser step; README
+    lists this among the differences from the reference).  `G_train` may be a
+    compiled G sharing G's parameters (D is never compiled: R1 needs double backward).
     """
     cfg, st = state.cfg, state
     G = G_train if G_train is not None else st.G
-    lc, batch = cfg.loss, reals.shape[0]
-    r1_scale = lc.r1_interval if st.d_steps % lc.r1_interval == 0 else 0
+    lc, batch, index = cfg.loss, reals.shape[0], st.d_steps
+    r1_scale = lc.r1_interval if index % lc.r1_interval == 0 else 0
     st.opt_D.zero_grad(set_to_none=True)
     d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
-                    r1_gamma=lc.r1_gamma, r1_scale=r1_scale, backward=lambda loss: _backward(st, loss), autocast=st.setup.autocast())
+                    r1_gamma=lc.r1_gamma, r1_scale=r1_scale, backward=lambda loss: _backward(st, loss), autocast=st.autocast(),
+                    mixer=st.mixer)
     _opt_step(st, st.opt_D)
     st.d_steps += 1
     st.aug.observe(real_logits=d.real_logits)
     st.opt_G.zero_grad(set_to_none=True)
     loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
-                         backward=lambda loss: _backward(st, loss), autocast=st.setup.autocast())
+                         backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
+    if lc.pl_weight > 0 and index % lc.pl_interval == 0:
+        _path_length_step(st, G, batch)
     _opt_step(st, st.opt_G)
     update_ema(st.G_ema, st.G, batch=batch, ema_kimg=lc.ema_kimg)
     st.cur_nimg += batch
     return d, loss_g
+
+
+def _path_length_step(st: TrainState, G: nn.Module, batch: int) -> None:
+    """Accumulate the lazy path-length penalty's gradient into G's and advance the running mean."""
+    lc = st.cfg.loss
+    with st.autocast():
+        pl = path_length_penalty(G, st.latents(batch // lc.pl_batch_shrink), st.pl_mean, decay=lc.pl_decay,
+                                 noise_generator=st.gens["noise"], mixer=st.mixer)
+    _backward(st, pl.penalty * (lc.pl_weight * lc.pl_interval))
+    st.pl_mean = pl.new_mean
+    st.last_pl_penalty = pl.penalty.detach()

@@ -21,6 +21,7 @@ so a run's initial weights depend on the run seed only, never on global RNG.
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -83,9 +84,11 @@ class EqConv2d(nn.Module):
         x = F.conv2d(x, (self.weight * self.weight_gain).to(x.dtype), None, padding=self.padding)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
+        # the clamp scales with the layer's gain, as in the reference (256 * sqrt(1/2) in a residual D block)
         if self.activation:
-            return lrelu_act(x, gain=LRELU_GAIN * self.gain)
-        return x * self.gain if self.gain != 1.0 else x
+            return lrelu_act(x, gain=LRELU_GAIN * self.gain, clamp=CONV_CLAMP * self.gain)
+        x = x * self.gain if self.gain != 1.0 else x
+        return x.clamp(-CONV_CLAMP * self.gain, CONV_CLAMP * self.gain)
 
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *,
@@ -178,6 +181,25 @@ def minibatch_std(x: torch.Tensor, group: int) -> torch.Tensor:
     y = (y + 1e-8).sqrt().mean(dim=(1, 2, 3))                  # [N/g]
     y = y.reshape(1, n // g, 1, 1, 1).expand(g, n // g, 1, h, w).reshape(n, 1, h, w)
     return torch.cat([x, y.to(x.dtype)], dim=1)
+
+
+def block_precision(amp_dtype: torch.dtype | None, device: torch.device) -> AbstractContextManager:
+    """The precision scope of one network block (use with `to_block_dtype` on its inputs).
+
+    None: inherit whatever autocast the caller set (whole-network AMP, or none).  float32: autocast
+    off, so a low-resolution block stays exact after a reduced-precision one.  bf16/fp16: autocast in
+    that type (weights stay float32; the clamps bound the activations).
+    """
+    if amp_dtype is None:
+        return nullcontext()
+    if amp_dtype == torch.float32:
+        return torch.autocast(device_type=device.type, enabled=False)
+    return torch.autocast(device_type=device.type, dtype=amp_dtype)
+
+
+def to_block_dtype(amp_dtype: torch.dtype | None, x: torch.Tensor) -> torch.Tensor:
+    """A block input as its scope needs it: cast up to float32 in a float32 block, untouched otherwise."""
+    return x.float() if amp_dtype == torch.float32 else x
 
 
 def reset_all(module: nn.Module, generator: torch.Generator) -> None:
