@@ -21,7 +21,7 @@ from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
 from resultsformat.layout import RAY_DIR, sweep_json
-from sweeps.catalog import get_sweep
+from sweeps.sources import apply_grid, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.errors import UserInputError
@@ -77,14 +77,17 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str]) -> t
 
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
-              max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True) -> Plan:
+              max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True,
+              grid: list[str] | None = None) -> Plan:
     """Validate a launch request completely, without starting Ray or creating anything.
 
     check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
     user planning a cluster sweep sees it even where the dataset is not (yet) on this machine.
+    NAME may be a catalog name or a sweep file (sweeps.sweep_file); `grid` is the `--grid` flags.
     """
-    spec = get_sweep(name)
     sets = list(sets or [])
+    grid = list(grid or [])
+    spec, source = resolve_spec(name, storage, resume)
     if scale is not None and scale not in SCALES:
         raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
     if max_concurrent is not None and max_concurrent < 1:
@@ -103,15 +106,26 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     store = SweepStore(storage, spec.name)
     if resume:
         scale, sets = _resume_settings(store, scale, sets)
+        _resume_grid(store, grid)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
                              f"or choose another --storage")
+    else:
+        spec = apply_grid(spec, parse_grid(grid, sets))
     scale = scale or DEFAULT_SCALE
     trials = _with_resolved_paths(expand(spec, scale, sets))
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip())
+    extra = {"grid": grid, "source": source} if (grid or source) else {}
+    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip(), extra)
+
+
+def _resume_grid(store: SweepStore, grid: list[str]) -> None:
+    """On --resume the recorded spec already holds the sweep's --grid axes; a different --grid would be another sweep."""
+    saved = store.read_json(SWEEP_FILE) or {}
+    if grid and grid != saved.get("grid", []):
+        raise UserInputError(f"--resume: --grid {' '.join(grid)} differs from the sweep's {saved.get('grid', [])}; omit --grid")
 
 
 def _with_resolved_paths(trials: list[Trial]) -> list[Trial]:
@@ -164,4 +178,5 @@ def sweep_record(plan: Plan) -> dict[str, Any]:
         created_at=time.time(),
         ray_path=plan.ray_path,
         trials=[{**trial_row(t, cols), "params": t.params} for t in plan.trials],
+        **plan.extra,
     )
