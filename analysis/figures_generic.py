@@ -78,9 +78,10 @@ def _interval_note(ns: list[int]) -> str:
 def sweep_axes(record: dict[str, Any]) -> list[str]:
     """The keys the sweep varies (spec axes, then variant axes, then --grid axes), seeds excluded, in spec order."""
     spec = record.get("spec") or {}
-    keys = list(spec.get("axes", {}))
+    order = record.get("axis_order") or {}   # sweep.json sorts its keys; the launcher records the spec's order
+    keys = list(order.get("main") or spec.get("axes", {}))
     for var in spec.get("variants", []):
-        keys += [k for k in var.get("axes", {}) if k not in keys]
+        keys += [k for k in (order.get("variants", {}).get(var.get("name")) or var.get("axes", {})) if k not in keys]
     rows = record.get("trials", [])
     return [k for k in keys if k != SEED_KEY and len({json.dumps(r.get(k), default=str) for r in rows}) > 1]
 

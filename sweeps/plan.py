@@ -21,7 +21,8 @@ from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
 from resultsformat.layout import RAY_DIR, sweep_json
-from sweeps.sources import apply_grid, parse_grid, resolve_spec
+from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
+from sweeps.sources import apply_grid, axis_order, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.errors import UserInputError
@@ -48,8 +49,8 @@ class Plan:
 
     @property
     def ray_path(self) -> str:
-        """Ray's experiment directory (what Tuner.restore takes)."""
-        return self.store.uri + "/" + RAY_DIR
+        """Ray's experiment directory (what Tuner.restore takes); an extension (sweeps.extend) has its own."""
+        return self.store.uri + "/" + self.extra.get("ray_dir", RAY_DIR)
 
 
 def check_datasets(trials: list[Trial]) -> None:
@@ -104,8 +105,9 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     sets = resolve_set_items(sets)
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
+    resumed: dict[str, Any] = {}
     if resume:
-        scale, sets = _resume_settings(store, scale, sets)
+        scale, sets, resumed = _resume_or_extend(store, spec, scale, sets)
         _resume_grid(store, grid)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
@@ -117,8 +119,23 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    extra = {"grid": grid, "source": source} if (grid or source) else {}
+    extra = {**({"grid": grid, "source": source} if (grid or source) else {}), "axis_order": axis_order(spec), **resumed}
     return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, command.strip(), extra)
+
+
+def _resume_or_extend(store: SweepStore, spec: SweepSpec, scale: str | None,
+                      sets: list[str]) -> tuple[str, list[str], dict[str, Any]]:
+    """(scale, sets, plan extras) of a --resume; a larger run.total_kimg alone makes it an extension (sweeps.extend)."""
+    saved = store.read_json(SWEEP_FILE) or {}
+    new_total = requested_extension(saved, sets)
+    scale, saved_sets = _resume_settings(store, scale, list(saved.get("set", [])) if new_total is not None else sets)
+    ray_dir = recorded_ray_dir(saved, RAY_DIR)
+    if new_total is None:
+        return scale, saved_sets, {"ray_dir": ray_dir}
+    old = [t.config.run.total_kimg for t in expand(spec, scale, saved_sets)]
+    check_longer(new_total, old)
+    ext = {"from_kimg": max(old), "to_kimg": new_total, "previous_ray_dir": ray_dir, "ray_dir": next_ray_dir(saved)}
+    return scale, extended_sets(saved_sets, new_total), {"ray_dir": ext["ray_dir"], "extend": ext}
 
 
 def _resume_grid(store: SweepStore, grid: list[str]) -> None:

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
+from sweeps.extend import previous_trials, record_extension
 from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.paths import absolute_path
@@ -58,17 +59,25 @@ def trial_id_of_dirname(name: str) -> str | None:
     return m.group("trial_id") if m else None
 
 
-def _progress_callback(total: int) -> Any:
+def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) -> Any:
     from ray import tune
 
     class ProgressLines(tune.Callback):
-        """One terse line per tick result, completion and error (runs on the driver: keep it cheap)."""
+        """One terse line per tick result, completion and error (runs on the driver: keep it cheap),
+        and the sweep's total progress line (sweeps.status.total_line) at least every PROGRESS_EVERY_S."""
 
         def __init__(self) -> None:
             self.start = time.time()
+            self.last_total = time.time()
 
         def setup(self, **info: Any) -> None:
             self.start = time.time()   # also after Tuner.restore, which unpickles this callback
+            self.last_total = time.time()
+
+        def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+            if time.time() - self.last_total >= _progress_every_s():
+                self.last_total = time.time()
+                print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {})}", flush=True)
 
         def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             self._line(trial, "failed; retrying from its last checkpoint", trials)
@@ -99,6 +108,30 @@ def _progress_callback(total: int) -> Any:
     return ProgressLines()
 
 
+PROGRESS_EVERY_ENV = "GANAUG_PROGRESS_EVERY_S"   # seconds between total progress lines (default 60; tests lower it)
+
+
+def _progress_every_s() -> float:
+    try:
+        return max(0.1, float(os.environ.get(PROGRESS_EVERY_ENV, "60")))
+    except ValueError:
+        return 60.0
+
+
+def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
+    """sweeps.status's total line from Ray's trial objects (no store reads on the driver's event loop)."""
+    from sweeps.status import TrialState, total_line
+    states = []
+    for t in trials:
+        res = t.last_result or {}
+        idx = int(t.config["trial"]["index"])
+        kimg = float(res.get("kimg") or 0.0)
+        secs = float(res.get("time_total_s") or 0.0)
+        states.append(TrialState(idx, str(t.status), None, kimg, totals_kimg.get(idx, float("nan")), None,
+                                 kimg / secs if secs > 0 and kimg > 0 else None, None, None))
+    return total_line(states)
+
+
 def _init_ray(plan: Plan) -> dict[str, float]:
     import ray
     # Our summary lists failed trials; Tune's own end-of-run complaints (no result.json: its loggers are off) are noise.
@@ -127,20 +160,24 @@ def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
 
 def _tuner(plan: Plan, trainable: Any) -> Any:
     from ray import tune
-    if plan.resume:
+    ext = plan.extra.get("extend")
+    if plan.resume and not ext:
         if not tune.Tuner.can_restore(plan.ray_path):
             raise RuntimeError(f"cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
+    previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
-         "variant": t.variant, "config": t.config.model_dump(mode="json")} for t in plan.trials])}
+         "variant": t.variant, "config": t.config.model_dump(mode="json"),
+         **({"store_trial_id": previous[t.index][0], "resume_from": previous[t.index][1]} if t.index in previous else {})}
+        for t in plan.trials])}
     return tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
                                     trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=RAY_DIR, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials))],
+            name=plan.extra.get("ray_dir", RAY_DIR), storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )
@@ -203,6 +240,11 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
 
     if not plan.resume:
         plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
+    elif plan.extra.get("extend"):
+        ext = plan.extra["extend"]
+        record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
+        print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
+              f"{ext['from_kimg']:g} -> {ext['to_kimg']:g} kimg", flush=True)
     cluster = _init_ray(plan)
     interrupted = False
     grid = None

@@ -24,6 +24,8 @@ from sweeps.sweep_file import load_sweep_file, looks_like_file
 from trainer.config import _parse_value, apply_overrides, preset
 from trainer.errors import UserInputError
 
+SEED_KEY = "run.seed"
+
 
 def resolve_spec(name: str, storage: str, resume: bool) -> tuple[SweepSpec, str | None]:
     """(spec, sweep file path or None) for a launch argument; on --resume the recorded spec wins."""
@@ -53,10 +55,22 @@ def _recorded_spec(storage: str, name: str) -> SweepSpec | None:
         return None
     if not saved or "spec" not in saved:
         return None
-    try:
-        return SweepSpec.model_validate(saved["spec"])
-    except ValueError:   # recorded by an older version of SweepSpec: the catalog's spec is the best we have
+    order = saved.get("axis_order")
+    if not order:   # recorded before axis orders were (sweep.json sorts keys): the catalog's spec keeps the order
         return None
+    spec = dict(saved["spec"])
+    spec["axes"] = {k: spec["axes"][k] for k in order["main"]}
+    spec["variants"] = [{**v, "axes": {k: v["axes"][k] for k in order["variants"].get(v["name"], [])}}
+                        for v in spec.get("variants", [])]
+    try:
+        return SweepSpec.model_validate(spec)
+    except (ValueError, KeyError):   # recorded by an older version of SweepSpec: the catalog's spec is the best we have
+        return None
+
+
+def axis_order(spec: SweepSpec) -> dict[str, Any]:
+    """The axes' order, which sweep.json's sorted keys lose and the trial indices depend on (kept beside the spec)."""
+    return {"main": list(spec.axes), "variants": {v.name: list(v.axes) for v in spec.variants}}
 
 
 def parse_grid(items: list[str], sets: list[str]) -> dict[str, list[Any]]:
@@ -101,13 +115,18 @@ def _values(item: str, raw: str) -> list[Any]:
 
 
 def apply_grid(spec: SweepSpec, grid: dict[str, list[Any]]) -> SweepSpec:
-    """`spec` with each grid key as an axis: replacing a main (or variant) axis's values, else a new main axis."""
+    """`spec` with each grid key as an axis: replacing a main (or variant) axis's values, else a new main axis.
+
+    `run.seed` replaces the spec's seeds (every block is repeated per seed)."""
     if not grid:
         return spec
     axes = dict(spec.axes)
     variants = list(spec.variants)
     for key, values in grid.items():
         axis = Axis(**{s: tuple(values) for s in SCALES})
+        if key == SEED_KEY:   # seeds are their own axis in a spec (applied after the others): replace it
+            spec = spec.model_copy(update={"seeds": axis})
+            continue
         in_variant = False
         for i, var in enumerate(variants):
             if key in var.axes:

@@ -67,6 +67,8 @@ class TrialSpec(BaseModel):
     index: int = Field(ge=0, description="Trial index in the expanded sweep (the --dry-run table)")
     variant: str = Field(description="Block of the sweep this trial comes from")
     config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
+    store_trial_id: str | None = Field(None, min_length=1, description="Extension (sweeps.extend): the trial whose rows this continues")
+    resume_from: str | None = Field(None, min_length=1, description="Extension: that trial's newest checkpoint (path or URI)")
 
     @field_validator("storage")
     @classmethod
@@ -165,13 +167,15 @@ def run_trial(config: dict[str, Any]) -> None:
     relative = unresolved_paths(cfg)
     if relative:   # the driver resolves every path (sweeps.plan): here it would mean Ray's per-trial directory
         raise UserInputError(f"relative path(s) reached a trial: {', '.join(relative)}")
-    trial_id = tune.get_context().get_trial_id()
+    trial_id = spec.store_trial_id or tune.get_context().get_trial_id()
     store = SweepStore(spec.storage, spec.sweep)
     attempt, prev = _next_attempt(store, trial_id)
     if prev is not None and prev.get("diverged"):
         _end_diverged(store, spec, trial_id, attempt, str(prev.get("error")))
         return
-    checkpoint = tune.get_checkpoint()
+    checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
+    if checkpoint is None and spec.resume_from:
+        checkpoint = tune.Checkpoint(spec.resume_from)
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     hooks = SweepHooks(store, spec, trial_id, attempt)
     try:
