@@ -159,3 +159,25 @@ def test_wall_time_divides_by_concurrency() -> None:
     assert lines[0] == "budget: 8 trials x 400 kimg = 3,200 kimg"
     hours = 3200 * RATES["tiny"].low / 3600
     assert f"{hours:.1f} CPU core-hours" in lines[1] and f"{hours / 2:.2f} h with 2 trials at a time" in lines[2]
+
+
+def test_status_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeps.status import main as status_main
+    assert status_main([str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope'}: no such results folder"
+    assert status_main([str(tmp_path)]) == 2
+    assert "no sweep here" in capsys.readouterr().err
+    assert status_main([str(tmp_path), "--every", "0"]) == 2
+    assert "--every must be > 0" in capsys.readouterr().err
+
+
+def test_extension_only_grows_the_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeps.extend import check_longer, extended_sets, requested_extension
+    saved = {"set": ["run.tick_kimg=1", "run.total_kimg=2"]}
+    assert requested_extension(saved, ["run.total_kimg=5"]) == 5.0
+    assert requested_extension(saved, ["run.tick_kimg=1", "run.total_kimg=5"]) == 5.0
+    assert requested_extension(saved, ["run.tick_kimg=2", "run.total_kimg=5"]) is None   # another change: refused later
+    assert requested_extension(saved, saved["set"]) is None
+    assert extended_sets(saved["set"], 5.0) == ["run.tick_kimg=1", "run.total_kimg=5"]
+    with pytest.raises(Exception, match="can only grow"):
+        check_longer(2.0, [2.0, 1.0])
