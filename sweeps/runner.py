@@ -10,6 +10,7 @@ retries via FailureConfig, and `Tuner.restore(resume_errored=True)` for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.extend import previous_trials, record_extension
+from sweeps.quiet import divert_raylet_lines, log_path
 from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.paths import absolute_path
@@ -245,6 +247,8 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
         record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
         print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
               f"{ext['from_kimg']:g} -> {ext['to_kimg']:g} kimg", flush=True)
+    quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
+    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
     cluster = _init_ray(plan)
     interrupted = False
     grid = None
@@ -259,6 +263,7 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
         interrupted = interrupted or unfinished
     finally:
         ray.shutdown()
+        quiet.close()
     metrics = plan.store.read_metrics()
     # A trial Ray calls finished must have left its record and rows in the store; if not, that is an error
     # naming it (and where it looked), never a "pending" trial of an "interrupted" sweep.
