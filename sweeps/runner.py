@@ -167,11 +167,13 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
         if not tune.Tuner.can_restore(plan.ray_path):
             raise RuntimeError(f"cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
+    tracking = plan.extra.get("log") or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
     previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
          "variant": t.variant, "config": t.config.model_dump(mode="json"),
-         **({"store_trial_id": previous[t.index][0], "resume_from": previous[t.index][1]} if t.index in previous else {})}
+         **({"store_trial_id": previous[t.index][0], "resume_from": previous[t.index][1]} if t.index in previous else {}),
+         **({"tracking": tracking} if tracking else {})}
         for t in plan.trials])}
     return tune.Tuner(
         trainable,

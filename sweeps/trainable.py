@@ -69,6 +69,7 @@ class TrialSpec(BaseModel):
     config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
     store_trial_id: str | None = Field(None, min_length=1, description="Extension (sweeps.extend): the trial whose rows this continues")
     resume_from: str | None = Field(None, min_length=1, description="Extension: that trial's newest checkpoint (path or URI)")
+    tracking: list[dict[str, str]] = Field(default_factory=list, description="--log trackers (sweeps.tracking), copies of the rows")
 
     @field_validator("storage")
     @classmethod
@@ -98,6 +99,7 @@ class SweepHooks:
         self.ticks = 0
         self.last_row: dict[str, Any] = {}
         self.nan_at_tick = _nan_fault_tick(spec.index)
+        self.trackers: Any = None   # sweeps.tracking.Trackers when --log was given
 
     def on_tick(self, report: TickReport) -> None:
         if self.nan_at_tick is not None and int(report.row["tick"]) >= self.nan_at_tick:
@@ -106,6 +108,8 @@ class SweepHooks:
                                    f"(injected by {FAULT_NAN_ENV})")
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
+        if self.trackers is not None:
+            self.trackers.log(int(row["tick"]), row)
         if report.save_checkpoint is not None or report.is_last:
             # before the checkpoint reaches Ray: every tick up to it is then in the store (and merged into few parts)
             self.buffer.flush(compact=True)
@@ -159,8 +163,8 @@ def run_trial(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: validate, restore, train, record.
 
     config: {"trial": TrialSpec fields} (one value of the sweep's grid_search).
+    Torch is imported in the worker (by `_train`), never on the driver.
     """
-    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
 
     spec = TrialSpec.model_validate(config["trial"])
     cfg = validate_config(spec.config)
@@ -178,6 +182,21 @@ def run_trial(config: dict[str, Any]) -> None:
         checkpoint = tune.Checkpoint(spec.resume_from)
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     hooks = SweepHooks(store, spec, trial_id, attempt)
+    if spec.tracking:
+        from sweeps.tracking import Trackers, flat_params
+        hooks.trackers = Trackers(spec.tracking, spec.sweep, f"{spec.sweep}/t{spec.index:04d}", trial_id,
+                                  {**flat_params(spec.config), "trial_index": spec.index, "variant": spec.variant})
+    try:
+        _train(cfg, hooks, checkpoint, store, spec, trial_id, attempt)
+    finally:
+        if hooks.trackers is not None:
+            hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
+
+
+def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,
+           attempt: int) -> None:
+    """Train and record the outcome (split from run_trial so that trackers are closed on every path)."""
+    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
     try:
         if checkpoint is None:
             train(cfg, hooks)
