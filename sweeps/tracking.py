@@ -135,7 +135,8 @@ class _WandB:
             os.makedirs(spec["dir"], exist_ok=True)
         mode = "online" if os.environ.get("WANDB_API_KEY") else "offline"
         self.run = wandb.init(project=target, group=sweep, name=run, id=trial_id, resume="allow", config=params,
-                              mode=mode, dir=spec.get("dir") or None, reinit="create_new")
+                              mode=mode, dir=spec.get("dir") or None, reinit="create_new",
+                              settings=wandb.Settings(console="off"))   # leave the trial's stdout alone
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         self.run.log(metrics, step=step)

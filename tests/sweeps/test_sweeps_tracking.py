@@ -1,10 +1,13 @@
-"""`--log tensorboard --log mlflow`: a real sweep's trials read back with each tool's own reader equal the Parquet.
+"""`--log tensorboard --log mlflow --log wandb`: a real sweep's trials read back with each tool's own reader equal the Parquet.
 
 - MLflow: the file store under the sweep folder, read with MlflowClient: one run per trial named
   `<sweep>/t<index>`, in the experiment named after the sweep, its params the trial config, and every tick's
   fid / kimg / p / loss_G the same as the Parquet row;
 - TensorBoard: the event files under `<sweep>/tensorboard/<sweep>/t<index>`, read with TensorBoard's
   EventAccumulator, the same numbers;
+- W&B: offline (no API key) under `<sweep>/wandb/`, each run's `.wandb` log read back record by record with
+  W&B's own protobuf `Record` (wandb 0.31 has no Python reader of its log; the framing is LevelDB's log format,
+  which `_wandb_records` undoes), the same run names, group and numbers;
 - a tracker that cannot write prints one warning and the trial goes on (Trackers is the guard);
 - a missing library is exit 2 naming the install command.
 """
@@ -27,8 +30,9 @@ COMPARED = ("fid", "kimg", "p", "loss_G")
 
 
 @pytest.mark.e2e
-def test_mlflow_and_tensorboard_read_back_equal_the_parquet(tmp_path: Path) -> None:
-    args = ["fixed_p_grid", "--storage", str(tmp_path), "--log", "mlflow", "--log", "tensorboard",
+def test_trackers_read_back_equal_the_parquet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    args = ["fixed_p_grid", "--storage", str(tmp_path), "--log", "mlflow", "--log", "tensorboard", "--log", "wandb",
             *sets("augment.augpipe=blit", "run.total_kimg=2")]
     assert run(args, tmp_path / "launch.log") == 0, (tmp_path / "launch.log").read_text()[-3000:]
     store = SweepStore(str(tmp_path), "fixed_p_grid")
@@ -45,6 +49,9 @@ def test_mlflow_and_tensorboard_read_back_equal_the_parquet(tmp_path: Path) -> N
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     for (index, trial_id), trial in rows.groupby(["trial_index", "trial_id"]):
+        wb_run, wb_history = _wandb_run(tmp_path / "fixed_p_grid" / "wandb", trial_id)
+        assert (wb_run.display_name, wb_run.run_group, wb_run.project) == (f"fixed_p_grid/t{index:04d}", "fixed_p_grid",
+                                                                          "fixed_p_grid")
         r = runs[f"fixed_p_grid/t{index:04d}"]
         assert r.info.status == "FINISHED" and r.data.tags["trial_id"] == trial_id
         assert r.data.params["augment.augpipe"] == "blit" and r.data.params["run.total_kimg"] == "2.0"
@@ -59,6 +66,43 @@ def test_mlflow_and_tensorboard_read_back_equal_the_parquet(tmp_path: Path) -> N
             assert hist == pytest.approx(expect, rel=1e-12), (key, index)
             tb = {e.step: e.value for e in acc.Scalars(key)}
             assert tb == pytest.approx(expect, rel=1e-6), (key, index)   # TensorBoard keeps float32
+            wb = {int(h["_step"]): float(h[key]) for h in wb_history if key in h}
+            assert wb == pytest.approx(expect, rel=1e-12), (key, index)
+
+
+def _wandb_records(path: Path) -> list:
+    """The protobuf Records of a `.wandb` file: a 7-byte header, then LevelDB-log framing in 32 KiB blocks
+    (checksum u32, length u16, type u8: 1 full, 2 first, 3 middle, 4 last)."""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+    data, pos, block, out, buf = path.read_bytes(), 7, 32768, [], b""
+    assert data[:4] == b":W&B"
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7]) if left >= 7 else (0, 0, 0)
+        if left < 7 or (length == 0 and kind == 0):
+            pos += left
+            continue
+        chunk, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
+        buf = chunk if kind in (1, 2) else buf + chunk
+        if kind in (1, 4):
+            rec = pb.Record()
+            rec.ParseFromString(buf)
+            out.append(rec)
+    return out
+
+
+def _wandb_run(root: Path, trial_id: str) -> tuple:
+    """(the run record, history rows as dicts of parsed values) of the offline run with id TRIAL_ID."""
+    import json
+    files = sorted(root.glob(f"wandb/offline-run-*-{trial_id}/run-{trial_id}.wandb"))
+    assert len(files) == 1, files
+    records = _wandb_records(files[0])
+    run_rec = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    history = [{(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in r.history.item}
+               for r in records if r.WhichOneof("record_type") == "history"]
+    return run_rec, history
 
 
 def test_a_failing_tracker_warns_and_never_raises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
