@@ -59,8 +59,8 @@ def _print(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from sweeps.cost import budget_lines
-    from sweeps.tracking import parse_log_flags
     from sweeps.plan import check_datasets, dry_run_table, make_plan
+    from sweeps.tracking import parse_log_flags
     try:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     os.environ["GANAUG_PROGRESS_EVERY_S"] = "2"
     proc = start(args, tmp / "launch.log")
     store = SweepStore(str(tmp), NAME)
+    watcher = None
     try:
         def running_rows() -> str | None:
             if not store.exists("metrics") or not any(r.get("status") == "RUNNING" for r in store.read_statuses().values()):
@@ -47,14 +49,20 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
             out = _status_text([str(tmp / NAME)])
             return out if " RUNNING " in out and "/2 " in out else None
         live = wait_for(running_rows, 240, "a running trial in sweeps.status", proc)
+        watcher = subprocess.Popen([sys.executable, "-m", "sweeps.status", str(tmp / NAME), "--watch", "--every", "1"],
+                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         rc = proc.wait(timeout=400)
+        watched = watcher.communicate(timeout=60)[0]   # --watch ends by itself once every trial has ended
     finally:
         kill_tree(proc)
+        if watcher is not None and watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(timeout=30)
         if old is None:
             os.environ.pop("GANAUG_PROGRESS_EVERY_S", None)
         else:
             os.environ["GANAUG_PROGRESS_EVERY_S"] = old
-    return {"tmp": tmp, "args": args, "rc": rc, "live": live, "log": (tmp / "launch.log").read_text(), "store": store}
+    return {"tmp": tmp, "args": args, "rc": rc, "live": live, "watched": watched, "log": (tmp / "launch.log").read_text(), "store": store}
 
 
 def _status_text(argv: list[str]) -> str:
@@ -86,6 +94,8 @@ def test_status_while_running_and_after(sweep: dict) -> None:
     live = sweep["live"]
     assert live.splitlines()[1].split() == ["trial", "status", "attempt", "kimg", "img/s", "left", "best_fid", "p"]
     assert "expected finish" in live and "total: " in live
+    totals = [ln for ln in sweep["watched"].splitlines() if ln.startswith("total: ")]
+    assert len(totals) >= 2 and not totals[0].endswith("finished") and totals[-1].endswith("finished"), sweep["watched"][-2000:]
     done = _status_text([str(sweep["tmp"])])   # the storage root finds the sweep too
     lines = done.splitlines()
     assert len(lines) == 2 + 12 + 1
@@ -96,6 +106,7 @@ def test_status_while_running_and_after(sweep: dict) -> None:
         assert cells[1] == "TERMINATED" and cells[3] == "2.0/2"
         assert float(cells[6]) == pytest.approx(best[int(cells[0])], rel=2e-3)
     assert lines[-1].startswith("total: 12/12 done, 0 running, 0 errored; 24.0/24 kimg (100%); finished")
+    assert _status_text([str(sweep["tmp"] / NAME), "--watch", "--every", "0.2"]) == done   # ended: one draw, then exit
 
 
 @pytest.mark.e2e
