@@ -76,7 +76,7 @@ _GOOD = EXAMPLE.read_text()
     (_GOOD.replace("name: r1_gamma_x_p", "name: fixed_p_grid"), ["name: 'fixed_p_grid' is a catalog sweep"]),
     (_GOOD.replace("name: r1_gamma_x_p", "name: R1 sweep"), ["name:", "pattern"]),
     (_GOOD.replace("over: [loss.r1_gamma]", "over: [loss.gamma]"), ["variants[0].over", "allowed: loss.r1_gamma, augment.p"]),
-    (_GOOD.replace("    smoke: [0.2, 0.6]\n", ""), ["axes.augment.p: values missing for scale(s) smoke"]),
+    (_GOOD.replace("{smoke: [0.2, 0.6], ", "{"), ["axes.augment.p: values missing for scale(s) smoke"]),
     (_GOOD.replace("description: FID", "descr: FID"), ["descr: unknown key"]),
     (_GOOD.replace("loss.r1_gamma: [0.01, 1.0]", "loss.r1_gamma: [1.0, 1.0]"), ["repeated value"]),
     (_GOOD.replace("set: {augment.mode: none}", "set: {augment.mode: off}"), ["variants[0].set", "augment.mode", "must be one of"]),
