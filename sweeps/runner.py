@@ -196,11 +196,12 @@ def _ray_outcome(grid: Any) -> tuple[dict[int, tuple[str, str]], dict[int, str],
     trials = getattr(getattr(grid, "_experiment_analysis", None), "trials", None) or []
     for t in trials:
         idx = int(t.config["trial"]["index"])
+        store_id = t.config["trial"].get("store_trial_id") or t.trial_id   # an extension writes under the trial it continues
         if t.status == "ERROR":
             err = t.error_file and _first_line_of(t)
-            errors[idx] = (t.trial_id, err or "trial errored (see Ray logs)")
+            errors[idx] = (store_id, err or "trial errored (see Ray logs)")
         elif t.status == "TERMINATED":
-            finished[idx] = t.trial_id
+            finished[idx] = store_id
         else:
             unfinished = True
     return errors, finished, unfinished

@@ -157,7 +157,7 @@ def test_main_command_runs_verbatim_and_keeps_every_row(smoke_sweep: tuple[Path,
     sweep = cwd / "results" / "fixed_p_grid"
     trials = pd.read_parquet(sweep / "trials.parquet")
     (cwd / "elsewhere").mkdir()
-    expected = _ok(sh(f"{MAIN} --dry-run", cwd / "elsewhere")).strip().splitlines()[2:]
+    expected = _ok(sh(f"{MAIN} --dry-run", cwd / "elsewhere")).split("\n\n")[0].strip().splitlines()[2:]   # table only
     assert len(trials) == len(expected) == 14
     assert trials["status"].tolist() == ["TERMINATED"] * 14, trials[["trial_index", "status", "error"]]
     from sweeps.store import SweepStore
