@@ -27,6 +27,7 @@ from typing import NoReturn
 import pandas as pd
 
 from analysis.errors import MissingData, NoTickRows, OutputError, ResultsError
+from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
 from analysis.storefs import redact
@@ -156,6 +157,21 @@ def render_figures(metrics: pd.DataFrame, results: str, stage: Path, content: Re
             content.tables.append((tspec.name + suffix, caption, shown))
 
 
+def render_generic(metrics: pd.DataFrame, configs: dict, stage: Path, content: ReportContent,
+                   formats: tuple[str, ...]) -> None:
+    """The generic figures of sweeps outside the catalogue (analysis.figures_generic), in this process."""
+    for stem, caption, draw in generic_figures(metrics, configs):
+        try:
+            _save(draw(), stage, stem, formats)
+            content.figures.append((stem, caption))
+        except MissingData as exc:
+            content.skipped.append((caption, str(exc)))
+        except Exception as exc:  # one broken figure must not lose the whole report; say so loudly
+            print(f"warning: figure {stem} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            content.skipped.append((caption, f"failed: {type(exc).__name__}: {exc}"))
+
+
 def _default_workers() -> int:
     """Two forked workers on a 2+ core box; in-process inside a Ray driver, whose gRPC threads make fork unsafe."""
     return 1 if "ray" in sys.modules else min(2, os.cpu_count() or 1)
@@ -201,8 +217,11 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
         content.notes.append(f"{len(failed)} trial(s) ended in ERROR and are left out of the figures.")
     out_path = Path(out)
     stage, created = _staging(out_path)
+    generic = generic_sweeps(configs)   # custom sweeps: generic figures from their axes, never the paper figures
     try:
-        render_figures(metrics, str(results), stage, content, formats, _default_workers() if workers is None else workers)
+        render_figures(metrics[~metrics["sweep"].isin(generic)], str(results), stage, content, formats,
+                       _default_workers() if workers is None else workers)
+        render_generic(metrics, configs, stage, content, formats)
         (stage / "index.html").write_text(render_index(content, time.strftime("%Y-%m-%d %H:%M:%S %Z")),
                                           encoding="utf-8")
         _publish(stage, out_path)

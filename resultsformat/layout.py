@@ -48,6 +48,15 @@ SWEEP_JSON_KEYS = {
     "trials": "the --dry-run table: one object per trial, with its grid params",
 }
 
+# Optional sweep.json keys: present only when the launch used the feature (sweeps.sources, sweeps.extend, sweeps.tracking).
+SWEEP_JSON_OPTIONAL = {
+    "grid": "the --grid flags the sweep was launched with",
+    "source": "the sweep file it was launched from",
+    "axis_order": "the spec's axis order (main and per variant): sweep.json sorts keys, trial indices follow this order",
+    "log": "the --log trackers ({kind, target}) of its trials",
+    "extensions": "budget extensions (--resume --set run.total_kimg=N): from_kimg, to_kimg, at, ray_dir, previous_set",
+}
+
 _PART = re.compile(r"^(?P<trial>.+)\.a(?P<attempt>\d+)\.(?P<kind>[tc])(?P<tick>\d+)\.[0-9a-f]+\.parquet$")
 
 
@@ -84,7 +93,7 @@ def attempt_prefix(trial_id: str, attempt: int | None = None) -> str:
 def sweep_json(**fields: Any) -> dict[str, Any]:
     """The content of sweep.json; refuses a missing or an undeclared key (so every writer writes the same keys)."""
     missing = sorted(set(SWEEP_JSON_KEYS) - set(fields))
-    extra = sorted(set(fields) - set(SWEEP_JSON_KEYS))
+    extra = sorted(set(fields) - set(SWEEP_JSON_KEYS) - set(SWEEP_JSON_OPTIONAL))
     if missing or extra:
         raise ValueError(f"sweep.json: missing {missing}, undeclared {extra}")
-    return {k: fields[k] for k in SWEEP_JSON_KEYS}
+    return {k: fields[k] for k in [*SWEEP_JSON_KEYS, *SWEEP_JSON_OPTIONAL] if k in fields}

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"sweeps:\n{sweeps}\n\nexit codes: 0 ok, 1 a trial errored, 2 bad input, 130 interrupted (resume with --resume)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("name", help="sweep name: " + ", ".join(SWEEPS))
+    p.add_argument("name", help="sweep name (" + ", ".join(SWEEPS) + ") or a sweep file, e.g. sweeps/examples/r1_gamma_x_p.yaml")
     p.add_argument("--scale", default=None, help=f"one of {', '.join(SCALES)} (default smoke; on --resume, the sweep's own)")
     p.add_argument("--storage", default="./results", help="results root: a directory, file://, s3:// or gs:// URI (default ./results)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, metavar="N",
                    help="train every configuration with run.seed 0..N-1 (default: the sweep's seeds at the scale, "
                         "3 at tiny and paper, 1 at smoke); the data subset stays the same")
+    p.add_argument("--grid", dest="grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="add an axis, or replace an axis's values, e.g. augment.p=0.2,0.4 (repeatable; "
+                        "JSON list for values with commas)")
+    p.add_argument("--log", dest="log", action="append", default=[], metavar="TRACKER",
+                   help="also send each trial's config and tick metrics to tensorboard, mlflow[=URI] or "
+                        "wandb[=PROJECT] (repeatable; optional extras, e.g. pip install -e '.[mlflow]')")
     p.add_argument("--dry-run", action="store_true", help="print the trial table and exit without starting Ray")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --storage; finished trials are skipped")
     p.add_argument("--address", default=None, help="join a running Ray cluster (e.g. auto) instead of starting a local runtime")
@@ -55,14 +61,19 @@ def _print(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from sweeps.cost import budget_lines
     from sweeps.plan import check_datasets, dry_run_table, make_plan
+    from sweeps.tracking import parse_log_flags
     try:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
                          address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
-                         argv=argv, check_data=not args.dry_run, seeds=args.seeds)
+                         argv=argv, check_data=not args.dry_run, seeds=args.seeds, grid=args.grid)
+        if args.log:
+            plan.extra["log"] = parse_log_flags(args.log, plan.store)
         if args.dry_run:
             _print(dry_run_table(plan))
+            _print("\n" + "\n".join(budget_lines(plan.trials, plan.scale, plan.max_concurrent)))
             check_datasets(plan.trials)   # after the table: it is worth seeing even where the data is missing
             return 0
     except UserInputError as exc:

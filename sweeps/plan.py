@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
 from resultsformat.layout import RAY_DIR, sweep_json
-from sweeps.catalog import get_sweep
+from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
+from sweeps.sources import apply_grid, axis_order, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.config import shared_settings
@@ -47,11 +48,12 @@ class Plan:
     max_failures: int = 2
     seeds: int | None = None
     command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)   # optional sweep.json keys (grid, source, log, extension)
 
     @property
     def ray_path(self) -> str:
-        """Ray's experiment directory (what Tuner.restore takes)."""
-        return self.store.uri + "/" + RAY_DIR
+        """Ray's experiment directory (what Tuner.restore takes); an extension (sweeps.extend) has its own."""
+        return self.store.uri + "/" + self.extra.get("ray_dir", RAY_DIR)
 
 
 def check_datasets(trials: list[Trial]) -> None:
@@ -88,14 +90,16 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str],
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
               max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True,
-              seeds: int | None = None) -> Plan:
+              seeds: int | None = None, grid: list[str] | None = None) -> Plan:
     """Validate a launch request completely, without starting Ray or creating anything.
 
     check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
     user planning a cluster sweep sees it even where the dataset is not (yet) on this machine.
+    NAME may be a catalog name or a sweep file (sweeps.sweep_file); `grid` is the `--grid` flags.
     """
-    spec = get_sweep(name)
     sets = list(sets or [])
+    grid = list(grid or [])
+    spec, source = resolve_spec(name, storage, resume)
     if scale is not None and scale not in SCALES:
         raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
     if max_concurrent is not None and max_concurrent < 1:
@@ -112,17 +116,46 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     sets = resolve_set_items(sets)
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
+    resumed: dict[str, Any] = {}
     if resume:
-        scale, sets, seeds = _resume_settings(store, scale, sets, seeds)
+        scale, sets, seeds, resumed = _resume_or_extend(store, spec, scale, sets, seeds)
+        _resume_grid(store, grid)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
                              f"or choose another --storage")
+    else:
+        spec = apply_grid(spec, parse_grid(grid, sets))
     scale = scale or DEFAULT_SCALE
     trials = _with_resolved_paths(expand(spec, scale, sets, seeds))
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, seeds, command.strip())
+    extra = {**({"grid": grid, "source": source} if (grid or source) else {}), "axis_order": axis_order(spec), **resumed}
+    return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, seeds, command.strip(),
+                extra)
+
+
+def _resume_or_extend(store: SweepStore, spec: SweepSpec, scale: str | None, sets: list[str],
+                      seeds: int | None) -> tuple[str, list[str], int | None, dict[str, Any]]:
+    """(scale, sets, seeds, plan extras) of a --resume; a larger run.total_kimg alone makes it an extension (sweeps.extend)."""
+    saved = store.read_json(SWEEP_FILE) or {}
+    new_total = requested_extension(saved, sets)
+    scale, saved_sets, seeds = _resume_settings(store, scale, list(saved.get("set", [])) if new_total is not None else sets,
+                                                seeds)
+    ray_dir = recorded_ray_dir(saved, RAY_DIR)
+    if new_total is None:
+        return scale, saved_sets, seeds, {"ray_dir": ray_dir}
+    old = [t.config.run.total_kimg for t in expand(spec, scale, saved_sets, seeds)]
+    check_longer(new_total, old)
+    ext = {"from_kimg": max(old), "to_kimg": new_total, "previous_ray_dir": ray_dir, "ray_dir": next_ray_dir(saved)}
+    return scale, extended_sets(saved_sets, new_total), seeds, {"ray_dir": ext["ray_dir"], "extend": ext}
+
+
+def _resume_grid(store: SweepStore, grid: list[str]) -> None:
+    """On --resume the recorded spec already holds the sweep's --grid axes; a different --grid would be another sweep."""
+    saved = store.read_json(SWEEP_FILE) or {}
+    if grid and grid != saved.get("grid", []):
+        raise UserInputError(f"--resume: --grid {' '.join(grid)} differs from the sweep's {saved.get('grid', [])}; omit --grid")
 
 
 def _with_resolved_paths(trials: list[Trial]) -> list[Trial]:
@@ -179,4 +212,5 @@ def sweep_record(plan: Plan) -> dict[str, Any]:
         created_at=time.time(),
         ray_path=plan.ray_path,
         trials=[{**trial_row(t, cols), "params": t.params} for t in plan.trials],
+        **plan.extra,
     )

@@ -10,6 +10,7 @@ retries via FailureConfig, and `Tuner.restore(resume_errored=True)` for
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -19,6 +20,8 @@ from typing import Any
 
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
+from sweeps.extend import previous_trials, record_extension
+from sweeps.quiet import divert_raylet_lines, log_path
 from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
@@ -60,17 +63,25 @@ def trial_id_of_dirname(name: str) -> str | None:
     return m.group("trial_id") if m else None
 
 
-def _progress_callback(total: int) -> Any:
+def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) -> Any:
     from ray import tune
 
     class ProgressLines(tune.Callback):
-        """One terse line per tick result, completion and error (runs on the driver: keep it cheap)."""
+        """One terse line per tick result, completion and error (runs on the driver: keep it cheap),
+        and the sweep's total progress line (sweeps.status.total_line) at least every PROGRESS_EVERY_S."""
 
         def __init__(self) -> None:
             self.start = time.time()
+            self.last_total = time.time()
 
         def setup(self, **info: Any) -> None:
             self.start = time.time()   # also after Tuner.restore, which unpickles this callback
+            self.last_total = time.time()
+
+        def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+            if time.time() - self.last_total >= _progress_every_s():
+                self.last_total = time.time()
+                print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {})}", flush=True)
 
         def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             self._line(trial, "failed; retrying from its last checkpoint", trials)
@@ -101,6 +112,30 @@ def _progress_callback(total: int) -> Any:
     return ProgressLines()
 
 
+PROGRESS_EVERY_ENV = "GANAUG_PROGRESS_EVERY_S"   # seconds between total progress lines (default 60; tests lower it)
+
+
+def _progress_every_s() -> float:
+    try:
+        return max(0.1, float(os.environ.get(PROGRESS_EVERY_ENV, "60")))
+    except ValueError:
+        return 60.0
+
+
+def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
+    """sweeps.status's total line from Ray's trial objects (no store reads on the driver's event loop)."""
+    from sweeps.status import TrialState, total_line
+    states = []
+    for t in trials:
+        res = t.last_result or {}
+        idx = int(t.config["trial"]["index"])
+        kimg = float(res.get("kimg") or 0.0)
+        secs = float(res.get("time_total_s") or 0.0)
+        states.append(TrialState(idx, str(t.status), None, kimg, totals_kimg.get(idx, float("nan")), None,
+                                 kimg / secs if secs > 0 and kimg > 0 else None, None, None))
+    return total_line(states)
+
+
 def _init_ray(plan: Plan) -> dict[str, float]:
     import ray
     # Our summary lists failed trials; Tune's own end-of-run complaints (no result.json: its loggers are off) are noise.
@@ -127,11 +162,17 @@ def _init_ray(plan: Plan) -> dict[str, float]:
 
 def _claim_folder(plan: Plan) -> None:
     """Write sweep.json once Ray is up: a start that fails leaves no folder a later launch would refuse."""
-    if plan.resume:
+    ext = plan.extra.get("extend")
+    if plan.resume and not ext:
         return
     import ray
     try:
-        plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
+        if ext:
+            record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
+            print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
+                  f"{ext['from_kimg']:g} -> {ext['to_kimg']:g} kimg", flush=True)
+        else:
+            plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     except BaseException:
         ray.shutdown()
         raise
@@ -148,20 +189,26 @@ def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
 
 def _tuner(plan: Plan, trainable: Any) -> Any:
     from ray import tune
-    if plan.resume:
+    ext = plan.extra.get("extend")
+    if plan.resume and not ext:
         if not tune.Tuner.can_restore(plan.ray_path):
             raise UserInputError(f"--resume: cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
+    tracking = plan.extra.get("log") or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
+    previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
-         "variant": t.variant, "config": t.config.model_dump(mode="json")} for t in plan.trials])}
+         "variant": t.variant, "config": t.config.model_dump(mode="json"),
+         **({"store_trial_id": previous[t.index][0], "resume_from": previous[t.index][1]} if t.index in previous else {}),
+         **({"tracking": tracking} if tracking else {})}
+        for t in plan.trials])}
     return tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
                                     trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=RAY_DIR, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials))],
+            name=plan.extra.get("ray_dir", RAY_DIR), storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )
@@ -182,6 +229,8 @@ def _ray_outcome(grid: Any) -> tuple[dict[int, tuple[str, str]], dict[int, str],
         if m is None:
             continue
         idx, trial_id = int(m.group("index")), m.group("trial_id")
+        # an extension writes under the trial it continues (sweeps.extend)
+        trial_id = ((result.config or {}).get("trial") or {}).get("store_trial_id") or trial_id
         if result.error is not None:
             errors[idx] = (trial_id, _error_line(result.error) or "trial errored (see Ray logs)")
         elif (result.metrics or {}).get("done"):
@@ -224,7 +273,9 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     trainable_fn = trainable_fn or run_trial
 
     cluster = _init_ray(plan)
-    _claim_folder(plan)
+    _claim_folder(plan)   # sweep.json, or the extension's record, only once Ray is up
+    quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
+    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
     interrupted = False
     grid = None
     try:
@@ -238,6 +289,7 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
         interrupted = interrupted or unfinished
     finally:
         ray.shutdown()
+        quiet.close()
     metrics = plan.store.read_metrics()
     # A trial Ray calls finished must have left its record and rows in the store; if not, that is an error
     # naming it (and where it looked), never a "pending" trial of an "interrupted" sweep.

@@ -68,6 +68,9 @@ class TrialSpec(BaseModel):
     index: int = Field(ge=0, description="Trial index in the expanded sweep (the --dry-run table)")
     variant: str = Field(description="Block of the sweep this trial comes from")
     config: dict[str, Any] = Field(description="The full TrainConfig as a nested dict")
+    store_trial_id: str | None = Field(None, min_length=1, description="Extension (sweeps.extend): the trial whose rows this continues")
+    resume_from: str | None = Field(None, min_length=1, description="Extension: that trial's newest checkpoint (path or URI)")
+    tracking: list[dict[str, str]] = Field(default_factory=list, description="--log trackers (sweeps.tracking), copies of the rows")
 
     @field_validator("storage")
     @classmethod
@@ -85,10 +88,13 @@ class SweepHooks:
         self.store, self.spec, self.trial_id, self.attempt = store, spec, trial_id, attempt
         self.buffer = RowBuffer(store, trial_id, attempt)
         self.ticks = 0
+        self.trackers: Any = None   # sweeps.tracking.Trackers when --log was given
 
     def on_tick(self, report: TickReport) -> None:
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
+        if self.trackers is not None:
+            self.trackers.log(int(row["tick"]), row)
         if report.save_checkpoint is not None or report.is_last:
             # before the checkpoint reaches Ray: every tick up to it is then in the store (and merged into few parts)
             self.buffer.flush(compact=True)
@@ -135,23 +141,40 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     config: {"trial": TrialSpec fields} (one value of the sweep's grid_search).
     hooks_factory: the seam for fault-injection tests (a SweepHooks subclass that raises at some tick,
     wrapped in a trainable passed to `sweeps.runner.run`); Ray calls this with the default.
+    Torch is imported in the worker (by `_train`), never on the driver.
     """
-    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
 
     spec = TrialSpec.model_validate(config["trial"])
     cfg = validate_config(spec.config)
     relative = unresolved_paths(cfg)
     if relative:   # the driver resolves every path (sweeps.plan): here it would mean Ray's per-trial directory
         raise UserInputError(f"relative path(s) reached a trial: {', '.join(relative)}")
-    trial_id = tune.get_context().get_trial_id()
+    trial_id = spec.store_trial_id or tune.get_context().get_trial_id()
     store = SweepStore(spec.storage, spec.sweep)
     attempt, prev = _next_attempt(store, trial_id)
     if prev is not None and prev.get("diverged"):
         _end_diverged(store, spec, trial_id, attempt, str(prev.get("error")))
         return
-    checkpoint = tune.get_checkpoint()
+    checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
+    if checkpoint is None and spec.resume_from:
+        checkpoint = tune.Checkpoint(spec.resume_from)
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     hooks = hooks_factory(store, spec, trial_id, attempt)
+    if spec.tracking:
+        from sweeps.tracking import Trackers, flat_params
+        hooks.trackers = Trackers(spec.tracking, spec.sweep, f"{spec.sweep}/t{spec.index:04d}", trial_id,
+                                  {**flat_params(spec.config), "trial_index": spec.index, "variant": spec.variant})
+    try:
+        _train(cfg, hooks, checkpoint, store, spec, trial_id, attempt)
+    finally:
+        if hooks.trackers is not None:
+            hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
+
+
+def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,
+           attempt: int) -> None:
+    """Train and record the outcome (split from run_trial so that trackers are closed on every path)."""
+    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
     try:
         if checkpoint is None:
             train(cfg, hooks)

@@ -46,7 +46,15 @@ NOT_RUN = {
     "RAY_AUTH_MODE=token ray job submit --address http://127.0.0.1:8265 --working-dir . -- \\": "needs a running cluster",
     "python -m analysis.report s3://YOUR-BUCKET/gan-aug --out report/": "needs a bucket (S3 is tested against moto)",
     "ray down cluster.yaml": "needs a running cluster",
+    "python -m sweeps.launch r1_gamma_x_p --storage runs/ --resume": "needs that sweep launched first; a file sweep "
+    "resumed (and extended) by its name is tests/sweeps/test_sweeps_own_e2e.py",
+    "pip install -e '.[tensorboard]'": "installs into the user's environment; CI has it through '.[test]'",
+    "tensorboard --logdir results/fixed_p_grid/tensorboard": "starts a web server; the event files are read back with "
+    "TensorBoard's reader in tests/sweeps/test_sweeps_tracking.py",
 }
+# README commands about a user's own sweep, run (with --dry-run) from the repository root, where the example is.
+OWN_SWEEP = ("python -m sweeps.launch sweeps/examples/", "python -m sweeps.launch fixed_p_grid --grid",
+             "python -m sweeps.launch fixed_p_grid --log", "python -m sweeps.launch r1_gamma_x_p")
 
 
 def _code_lines(text: str) -> list[str]:
@@ -101,6 +109,7 @@ RUN_HERE = (
     "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
     "python -m trainer.evaluate", "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
     "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
+    *OWN_SWEEP[:3], "python -m sweeps.status",
 )
 
 
@@ -150,7 +159,7 @@ def test_main_command_runs_verbatim_and_keeps_every_row(smoke_sweep: tuple[Path,
     sweep = cwd / "results" / "fixed_p_grid"
     trials = pd.read_parquet(sweep / "trials.parquet")
     (cwd / "elsewhere").mkdir()
-    expected = _ok(sh(f"{MAIN} --dry-run", cwd / "elsewhere")).strip().splitlines()[2:]
+    expected = _ok(sh(f"{MAIN} --dry-run", cwd / "elsewhere")).split("\n\n")[0].strip().splitlines()[2:]   # table only
     assert len(trials) == len(expected) == 14
     assert trials["status"].tolist() == ["TERMINATED"] * 14, trials[["trial_index", "status", "error"]]
     from sweeps.store import SweepStore
@@ -215,10 +224,11 @@ def test_launch_commands_dry_run(tmp_path: Path) -> None:
     write_mnist(tmp_path / "data" / "mnist", random_images(5500, 16, 1, seed=3), gz=True)
     counts = {}
     for command in readme_commands():
-        if command.startswith("python -m sweeps.launch ") and command != f"{INSTALL} && {MAIN}":
+        if command.startswith("python -m sweeps.launch ") and command != f"{INSTALL} && {MAIN}" \
+                and not command.startswith(OWN_SWEEP):
             dry = command if "--dry-run" in command else command + " --dry-run"
             proc = sh(dry, tmp_path, timeout=120, home=tmp_path)
-            lines = _ok(proc).strip().splitlines()
+            lines = _ok(proc).split("\n\n")[0].strip().splitlines()   # the table; the budget follows a blank line
             counts[command.split()[3]] = len(lines) - 2
             assert "-> " + str(tmp_path) in lines[0], lines[0]     # storage resolved where the command ran
     # the last line per sweep: leakage_grid at tiny has 3 seeds x 6 configurations; fixed_p_grid's --seeds 5 line
@@ -245,3 +255,25 @@ def test_trainer_commands_relative_out_and_resume(tmp_path: Path) -> None:
 def test_check_cluster_command() -> None:
     proc = sh(readme_line("python -m sweeps.check_cluster"), ROOT, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+def test_own_sweep_commands_dry_run() -> None:
+    """The 'Your own sweep' and 'Tracking' launch lines, from the repository root, with --dry-run: they validate, print
+    the grid and end with the budget (nothing is written)."""
+    ran = 0
+    for command in readme_commands():
+        if command.startswith(OWN_SWEEP) and command not in NOT_RUN:
+            dry = command if "--dry-run" in command else command + " --dry-run"
+            out = _ok(sh(dry, ROOT, timeout=120))
+            assert "budget: " in out and "cost: " in out, out
+            ran += 1
+    assert ran == 5
+
+
+@pytest.mark.e2e
+def test_status_commands(smoke_sweep: tuple[Path, subprocess.CompletedProcess]) -> None:
+    cwd, _ = smoke_sweep
+    for prefix in ("python -m sweeps.status results/fixed_p_grid", "python -m sweeps.status results/ --watch"):
+        out = _ok(sh(readme_line(prefix), cwd, timeout=120))
+        assert out.count(" TERMINATED ") == 14 and out.strip().splitlines()[-1].endswith("finished"), out

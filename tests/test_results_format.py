@@ -20,7 +20,7 @@ import pytest
 
 from resultsformat import EVAL_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, schema_problems
 from resultsformat.columns import markdown_table
-from resultsformat.layout import SWEEP_JSON_KEYS, parse_part_name
+from resultsformat.layout import SWEEP_JSON_KEYS, SWEEP_JSON_OPTIONAL, parse_part_name
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "trainer"))
@@ -35,7 +35,8 @@ def _problems(files: list[Path], columns: tuple) -> dict[str, list[str]]:
 def _sweep_problems(sweep: Path) -> dict[str, list[str]]:
     parts = sorted((sweep / "metrics").glob("*.parquet"))
     assert all(parse_part_name(p.name) is not None for p in parts), [p.name for p in parts]
-    assert sorted(json.loads((sweep / "sweep.json").read_text())) == sorted(SWEEP_JSON_KEYS)
+    keys = set(json.loads((sweep / "sweep.json").read_text()))
+    assert set(SWEEP_JSON_KEYS) <= keys <= set(SWEEP_JSON_KEYS) | set(SWEEP_JSON_OPTIONAL), sorted(keys)
     return {**_problems(parts, TICK_COLUMNS), **_problems([sweep / "trials.parquet"], TRIAL_COLUMNS)}
 
 

@@ -26,7 +26,7 @@ from sweeps.store import SweepStore  # noqa: E402
 
 def _dry_run_indices(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[int]:
     assert main([*args, "--dry-run"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()[2:]
+    lines = capsys.readouterr().out.split("\n\n")[0].strip().splitlines()[2:]   # the table; the budget follows a blank line
     return [int(line.split()[0]) for line in lines]
 
 

@@ -24,7 +24,8 @@ def test_dry_run_lists_every_trial_and_never_imports_ray(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "NO_RAY"
-    table = lines[2:-1]
+    table = lines[2:lines.index("")]   # the budget follows the table after a blank line
+    assert lines[-4].startswith("budget: 14 trials x 12 kimg")
     trials = expand(get_sweep("fixed_p_grid"), "smoke")
     assert len(table) == len(trials) == 14
     header = lines[1].split()
@@ -45,7 +46,7 @@ def test_dry_run_lists_every_trial_and_never_imports_ray(tmp_path: Path) -> None
 def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["diffaugment_grid", "--scale", "tiny", "--dry-run", "--storage", str(tmp_path / "r"),
                "--set", "augment.apply_to=both", "--set", "run.total_kimg=8"])
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.split("\n\n")[0].splitlines()   # the table; the budget follows
     assert rc == 0
     # pinned to apply_to=both, both ablation trials equal the main trial and are merged: main + baseline, 3 seeds each
     assert "scale tiny: 6 trials, 3 seed(s) per configuration (run.seed 0, 1, 2)" in out[0]
@@ -54,7 +55,7 @@ def test_dry_run_shows_scale_and_pins(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_seeds_flag_overrides_the_count_and_dry_run_shows_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["leakage_grid", "--seeds", "2", "--dry-run", "--storage", str(tmp_path / "r")])
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.split("\n\n")[0].splitlines()   # the table; the budget follows
     assert rc == 0
     assert "scale smoke: 12 trials, 2 seed(s) per configuration (run.seed 0, 1)" in out[0]
     seed_col = out[1].split().index("run.seed")

@@ -1,0 +1,191 @@
+"""`python -m sweeps.status RESULTS [--watch]`: where a sweep stands, one row per trial and a total line.
+
+RESULTS is a sweep folder, a storage root holding several, or a URI.  It reads
+only what the trial processes write as they go -- the status records
+`trials/<id>.json` and the Parquet parts under `metrics/` -- and `sweep.json`
+for the grid, so it works while a sweep runs (from any machine that sees the
+storage, with no Ray connection) and after it ends.
+
+Time left per trial is its remaining kimg at its recent speed (kimg per wall
+second over its newest attempt's rows, metrics ticks included); the sweep's
+expected finish is all remaining kimg over the summed speed of the trials
+running now, so it assumes the same number keep running.  The same total line
+is what the launcher prints at least once a minute (`total_line`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import posixpath
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow.fs as pafs
+
+from sweeps.store import SWEEP_FILE, SweepStore, resolve_storage
+from trainer.errors import OneLineArgumentParser, UserInputError
+
+ENDED = ("TERMINATED", "ERROR")
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """One trial's progress as the status command shows it."""
+
+    index: int
+    status: str
+    attempt: int | None
+    kimg: float
+    total_kimg: float
+    img_per_s: float | None
+    kimg_per_s: float | None
+    best_fid: float | None
+    p: float | None
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.status in ENDED:
+            return 0.0
+        if not self.kimg_per_s:
+            return None
+        return max(0.0, self.total_kimg - self.kimg) / self.kimg_per_s
+
+
+def find_stores(results: str) -> list[SweepStore]:
+    """The sweeps under RESULTS (a sweep folder, a storage root or a URI), as stores; one line on bad input."""
+    fs, root, _ = resolve_storage(results)
+    info = fs.get_file_info(root)
+    if info.type != pafs.FileType.Directory:
+        raise UserInputError(f"{results}: no such results folder")
+    if fs.get_file_info(posixpath.join(root, SWEEP_FILE)).type == pafs.FileType.File:
+        parent = results.rstrip("/").rsplit("/", 1)[0] if "/" in results.rstrip("/") else "."
+        return [SweepStore(parent, posixpath.basename(root))]
+    names = sorted(c.base_name for c in fs.get_file_info(pafs.FileSelector(root, recursive=False))
+                   if c.type == pafs.FileType.Directory
+                   and fs.get_file_info(posixpath.join(c.path, SWEEP_FILE)).type == pafs.FileType.File)
+    if not names:
+        raise UserInputError(f"{results}: no sweep here (no {SWEEP_FILE} in it or in its subfolders)")
+    return [SweepStore(results, n) for n in names]
+
+
+def _totals(record: dict[str, Any]) -> dict[int, float]:
+    """total_kimg per trial index, from the recorded spec expanded again (no Ray, no torch)."""
+    from sweeps.spec import SweepSpec, expand
+    try:
+        trials = expand(SweepSpec.model_validate(record["spec"]), record["scale"], list(record.get("set", [])))
+    except (KeyError, ValueError, UserInputError):
+        return {}
+    return {t.index: t.config.run.total_kimg for t in trials}
+
+
+def trial_states(store: SweepStore) -> list[TrialState]:
+    """One TrialState per trial of the sweep's grid (PENDING where nothing has been written yet)."""
+    record = store.read_json(SWEEP_FILE) or {}
+    totals = _totals(record)
+    indices = sorted({int(t["trial"]) for t in record.get("trials", [])} | set(totals))
+    records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
+    rows = store.read_metrics() if store.exists("metrics") else pd.DataFrame()
+    out = []
+    for i in indices:
+        rec = records.get(i, {})
+        mine = rows[rows["trial_index"] == i].sort_values("tick") if len(rows) else rows
+        out.append(_state(i, rec, mine, totals.get(i, float("nan"))))
+    return out
+
+
+def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float) -> TrialState:
+    last = rows.iloc[-1] if len(rows) else None
+    status = str(rec.get("status", "PENDING"))
+    kimg = float(last["kimg"]) if last is not None else 0.0
+    speed = None
+    if len(rows):
+        newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows
+        if len(newest) >= 2 and float(newest["wall_s"].iloc[-1]) > float(newest["wall_s"].iloc[0]):
+            speed = (float(newest["kimg"].iloc[-1]) - float(newest["kimg"].iloc[0])) / \
+                    (float(newest["wall_s"].iloc[-1]) - float(newest["wall_s"].iloc[0]))
+        elif float(newest["wall_s"].iloc[-1]) > 0:
+            speed = float(newest["kimg"].iloc[-1]) / float(newest["wall_s"].iloc[-1])
+    fids = rows["fid"].dropna() if "fid" in rows else pd.Series(dtype=float)
+    p = rows["p"].dropna() if "p" in rows else pd.Series(dtype=float)
+    img = float(last["img_per_s"]) if last is not None and pd.notna(last.get("img_per_s")) else None
+    return TrialState(index, status, rec.get("attempt"), kimg, total, img, speed,
+                      float(fids.min()) if len(fids) else None, float(p.iloc[-1]) if len(p) else None)
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def total_line(states: list[TrialState], now: float | None = None) -> str:
+    """'total: 3/18 done, 2 running, 0 errored; 24.0/72 kimg (33%); expected finish 12:34:56 (in 2m10s)'."""
+    now = time.time() if now is None else now
+    count = {s: sum(t.status == s for t in states) for s in ("TERMINATED", "RUNNING", "ERROR")}
+    done = sum(min(t.kimg, t.total_kimg) if not math.isnan(t.total_kimg) else t.kimg for t in states)
+    total = sum(t.total_kimg for t in states if not math.isnan(t.total_kimg))
+    left = sum(max(0.0, t.total_kimg - t.kimg) for t in states if t.status not in ENDED and not math.isnan(t.total_kimg))
+    speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == "RUNNING")
+    if left == 0:
+        finish = "finished" if all(t.status in ENDED for t in states) else "expected finish ?"
+    elif speed > 0:
+        finish = f"expected finish {time.strftime('%H:%M:%S', time.localtime(now + left / speed))} (in {_dur(left / speed)})"
+    else:
+        finish = "expected finish ? (no trial running)"
+    pct = f" ({100 * done / total:.0f}%)" if total else ""
+    return (f"total: {count['TERMINATED']}/{len(states)} done, {count['RUNNING']} running, {count['ERROR']} errored; "
+            f"{done:.1f}/{total:g} kimg{pct}; {finish}")
+
+
+def table(store: SweepStore, states: list[TrialState]) -> str:
+    head = ["trial", "status", "attempt", "kimg", "img/s", "left", "best_fid", "p"]
+    rows = [[f"{t.index}", t.status, "-" if t.attempt is None else str(t.attempt), f"{t.kimg:.1f}/{t.total_kimg:g}",
+             "-" if t.img_per_s is None else f"{t.img_per_s:.0f}", _dur(t.seconds_left) if t.status not in ENDED else "-",
+             "-" if t.best_fid is None else f"{t.best_fid:.3g}", "-" if t.p is None else f"{t.p:.3f}"] for t in states]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    lines = [f"sweep {store.sweep} ({store.uri})", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join([*lines, total_line(states)])
+
+
+def render(results: str) -> tuple[str, bool]:
+    """The status text of every sweep under RESULTS, and whether all of them have ended."""
+    parts, ended = [], True
+    for store in find_stores(results):
+        states = trial_states(store)
+        parts.append(table(store, states))
+        ended = ended and all(t.status in ENDED for t in states)
+    return "\n\n".join(parts), ended
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = OneLineArgumentParser(prog="python -m sweeps.status",
+                              description="Progress of a sweep: one row per trial and the expected finish.")
+    p.add_argument("results", help="a sweep folder, a storage root or a URI (s3://, gs://, file://)")
+    p.add_argument("--watch", action="store_true", help="redraw every few seconds until every trial has ended")
+    p.add_argument("--every", type=float, default=5.0, metavar="S", help="seconds between redraws with --watch (default 5)")
+    try:
+        args = p.parse_args(argv)
+        if args.every <= 0:
+            raise UserInputError(f"--every must be > 0, got {args.every}")
+        text, ended = render(args.results)
+        while True:
+            print(("\x1b[H\x1b[2J" if args.watch and sys.stdout.isatty() else "") + text, flush=True)
+            if not args.watch or ended:
+                return 0
+            time.sleep(args.every)
+            text, ended = render(args.results)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
