@@ -195,6 +195,9 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
             raise UserInputError(f"--resume: cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
     tracking = plan.extra.get("log") or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
+    if tracking:
+        from sweeps.tracking import prepare
+        prepare(tracking, plan.spec.name)
     previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,

