@@ -65,17 +65,6 @@ def _default_target(kind: str, store: Any) -> str:
     return os.path.join(store.root, "tensorboard")
 
 
-def flat_params(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flat_params(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def tick_metrics(row: dict[str, Any]) -> dict[str, float]:
     """The numeric metrics of one tick row (bools, ids and config columns left out)."""
     return {k: float(v) for k, v in row.items() if k not in NOT_METRICS and isinstance(v, (int, float))

@@ -161,9 +161,10 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     hooks = hooks_factory(store, spec, trial_id, attempt)
     if spec.tracking:
-        from sweeps.tracking import Trackers, flat_params
+        from sweeps.tracking import Trackers
+        from trainer.config import flatten_dotted
         hooks.trackers = Trackers(spec.tracking, spec.sweep, f"{spec.sweep}/t{spec.index:04d}", trial_id,
-                                  {**flat_params(spec.config), "trial_index": spec.index, "variant": spec.variant})
+                                  {**flatten_dotted(spec.config), "trial_index": spec.index, "variant": spec.variant})
     try:
         _train(cfg, hooks, checkpoint, store, spec, trial_id, attempt)
     finally:

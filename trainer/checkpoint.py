@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from trainer.atomic import atomic_write_bytes
-from trainer.config import TrainConfig
+from trainer.config import TrainConfig, flatten_dotted
 from trainer.errors import UserInputError
 
 FORMAT_VERSION = 1
@@ -84,20 +84,9 @@ def read_progress(directory: Path) -> dict[str, Any]:
     return dict(state["progress"])
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def check_resume_config(saved: TrainConfig, requested: TrainConfig, kimg_done: float) -> None:
     """Refuse to resume with a config that differs from the checkpoint's, naming the first differing field."""
-    a, b = _flatten(json.loads(saved.to_json())), _flatten(json.loads(requested.to_json()))
+    a, b = flatten_dotted(json.loads(saved.to_json())), flatten_dotted(json.loads(requested.to_json()))
     for key in list(a) + [k for k in b if k not in a]:
         if key in RESUMABLE_CHANGES or key == "preset":
             continue

@@ -273,6 +273,18 @@ def _section_fields(ann: Any) -> dict[str, FieldInfo] | None:
     return None
 
 
+def flatten_dotted(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as {dotted key: leaf value}, the form `--set` and trackers' params use."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten_dotted(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
 def set_path(d: dict[str, Any], dotted: str, value: Any) -> None:
     """Set `a.b.c` in a nested dict, refusing keys the config does not have."""
     parts = dotted.split(".")
