@@ -12,11 +12,10 @@ what a researcher looks at first:
 - FID over training, one line per configuration (seeds pooled into a band);
 - a heatmap of the median final FID when exactly two axes vary.
 
-`seed_stats` is the only place that reduces seeds to a point and an interval.
-Its contract is the one `analysis/aggregate.py` (being written beside this)
-provides: median; a 95% bootstrap interval of the median for n >= 3 (fixed
-seed, so figures are reproducible); min-max for n = 2; n = 1 marked as a single
-run.  When that module lands, `seed_stats` should become a call to it.
+Seeds are reduced to a point and an interval by `analysis.aggregate.interval`
+(median; a 95% bootstrap interval of the median for n >= 3 with a fixed seed;
+min-max for n = 2; n = 1 marked as a single run), through `seed_stats`, which
+only gives the figures a named tuple.
 """
 
 from __future__ import annotations
@@ -30,13 +29,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.aggregate import interval
 from analysis.errors import MissingData
 from analysis.plotting import color, panels, single, suptitle
 from analysis.tidy import fid_label, one_detector, per_trial
 
 SEED_KEY = "run.seed"
 NOT_SET = "-"          # the dry-run table's cell for a key that does not apply to a trial's variant
-BOOTSTRAP_DRAWS = 2000
 MAX_LINES = 10
 
 
@@ -48,26 +47,13 @@ class SeedStat:
     lo: float
     hi: float
     n: int
-    kind: str   # "bootstrap95" | "min-max" | "single"
+    kind: str   # "bootstrap95" | "min-max" | "single" | "none" (analysis.aggregate.IntervalKind)
 
 
-def seed_stats(values: Any, seed: int = 0) -> SeedStat:
-    """Median over seeds and its interval: bootstrap 95% of the median for n >= 3, min-max for n = 2, none for n = 1.
-
-    The same contract as analysis/aggregate.py's per-configuration statistics, kept behind this one function so
-    that it can be swapped for that module's without touching the figures."""
-    v = np.asarray([x for x in values if x is not None and not pd.isna(x)], dtype=float)
-    if v.size == 0:
-        return SeedStat(float("nan"), float("nan"), float("nan"), 0, "single")
-    med = float(np.median(v))
-    if v.size == 1:
-        return SeedStat(med, med, med, 1, "single")
-    if v.size == 2:
-        return SeedStat(med, float(v.min()), float(v.max()), 2, "min-max")
-    rng = np.random.default_rng(seed)
-    meds = np.median(rng.choice(v, size=(BOOTSTRAP_DRAWS, v.size), replace=True), axis=1)
-    lo, hi = np.percentile(meds, [2.5, 97.5])
-    return SeedStat(med, float(lo), float(hi), int(v.size), "bootstrap95")
+def seed_stats(values: Any) -> SeedStat:
+    """Median over seeds and its interval, as `analysis.aggregate.interval` defines them (None/NaN dropped)."""
+    v = [float(x) for x in values if x is not None and not pd.isna(x)]
+    return SeedStat(*interval(v))
 
 
 def _interval_note(ns: list[int]) -> str:

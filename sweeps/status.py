@@ -15,7 +15,6 @@ is what the launcher prints at least once a minute (`total_line`).
 
 from __future__ import annotations
 
-import argparse
 import math
 import posixpath
 import sys
