@@ -22,12 +22,12 @@ from analysis.figures_ada import best_fixed_p, fig5ab_fid_vs_target, fig5cd_p_an
 from analysis.figures_diffaug import (diffaug_apply_to_table, diffaug_policy_table, fig_diffaug_apply_to_bars,
                                       fig_diffaug_policy_bars)
 from analysis.figures_fixed_p import (fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid_vs_p, fig4_vs_baseline_table,
-                                      fig4d_fid_over_training)
+                                      fig4d_fid_over_training, leakage_table)
 from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
 from analysis.figures_samples import fig3_samples
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p", "diffaug_apply_to_table",
-           "fig4_vs_baseline_table",
+           "fig4_vs_baseline_table", "leakage_table",
            "diffaug_policy_table", "fig1a_fid_over_training", "fig1bc_d_outputs", "fig3_fid_vs_p",
            "fig3_leakage_vs_p", "fig3_samples", "fig4_fid_vs_p", "fig4d_fid_over_training", "fig5ab_fid_vs_target",
            "fig5cd_p_and_rt", "fig7_fid_vs_size", "fig_diffaug_accuracy", "fig_diffaug_apply_to_bars",
@@ -100,6 +100,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("fixed_p_vs_baseline", "ADA Fig 4: each fixed p against no augmentation, FID difference paired on "
               "the training seed (a win only where its interval excludes 0)",
               ("fixed_p_grid",), lambda m, d: fig4_vs_baseline_table(m, detector=d)),
+    TableSpec("leakage_table", "ADA Fig 3 as numbers: FID and leak measures per transform and p, each measure's "
+              "difference from p = 0 paired on the training seed (a leak only where its interval excludes 0)",
+              ("leakage_grid",), lambda m, d: leakage_table(m, detector=d)),
     TableSpec("diffaug_policy_table", "DiffAugment: FID per policy x data fraction (median over seeds)",
               ("diffaugment_grid",), lambda m, d: diffaug_policy_table(m, detector=d)),
     TableSpec("diffaug_apply_to_table", "DiffAugment ablation: FID per policy x where augmentation is applied",

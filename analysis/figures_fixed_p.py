@@ -96,6 +96,47 @@ def fig4_vs_baseline_table(metrics: pd.DataFrame, fid: FidWhich = "final", detec
     return pd.DataFrame(rows)
 
 
+def leakage_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """ADA Fig 3 as numbers: per transform and p, the final FID and each leak measure as value [interval] (n), and
+    each measure's difference from the same transform at p = 0, paired on the training seed.
+
+    The p = 0 runs are the measures' control (same data, same seeds, nothing augmented): a transform is said to
+    leak into a measure only where the paired difference's interval excludes 0 and is positive -- the rule of
+    `analysis.aggregate.claim`, so the docs and the report never call one run, or noise, a leak."""
+    trials = per_trial(metrics, fid, detector)
+    rows, pipes = _leak_rows(trials, None)
+    leaks = [c for c in LEAK_LABELS if c in rows and rows[c].notna().any()]
+    out = []
+    for pipe in pipes:
+        g = rows[rows["augpipe"] == pipe]
+        control = g[g["p_fixed"] == 0]
+        for p, at in g.groupby("p_fixed", observed=True, sort=True):
+            row = {"transform": PIPE_NAMES.get(pipe, pipe), "p": f"{p:g}",
+                   "FID": fmt_stat(spread(at, []).iloc[0])}
+            for col in leaks:
+                row[col] = fmt_stat(spread(at, [], col).iloc[0]) if at[col].notna().any() else "-"
+            for col in leaks:
+                row[f"{col} - p=0 (paired)"] = _leak_verdict(at, control, col) if p > 0 else "control"
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def _leak_verdict(at: pd.DataFrame, control: pd.DataFrame, col: str) -> str:
+    """'leaks: +d [lo, hi] (n)' when the paired difference from p = 0 is positive beyond its interval, else what it is."""
+    if control.empty:
+        return "no p = 0 control"
+    both = pd.concat([at.assign(arm="p"), control.assign(arm="p0")])
+    d = paired_difference(both, [], "arm", "p", "p0", value=col)
+    if d.empty:
+        return "no paired seeds"
+    d = d.iloc[0]
+    text = f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}] (n={int(d['n'])})"
+    if bool(d["excludes_zero"]):
+        return ("leaks: " if d["center"] > 0 else "below control: ") + text
+    return ("not shown (interval includes 0): " if d["interval_kind"] == "bootstrap95"
+            else "not shown (fewer than 3 paired seeds): ") + text
+
+
 def _draw_noise(ax: Axes, runs: pd.DataFrame, c: str) -> None:
     """± the std over latent draws of re-measured FIDs (single-seed points only): is a gap larger than the noise?"""
     if "fid_std" not in runs or runs["fid_std"].isna().all() or runs.groupby("p_fixed", observed=True).size().max() > 1:

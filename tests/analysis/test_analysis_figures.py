@@ -250,6 +250,32 @@ def test_fig3_every_run_a_dot_and_a_median_line(tmp_path: Path) -> None:
     np.testing.assert_allclose(leak[0].get_lines()[0].get_ydata(), [0, 0.25, 0.5])
 
 
+def test_leakage_table_calls_a_leak_only_against_the_paired_p0_control(tmp_path: Path) -> None:
+    # rotate90: leak_rot 0 at p = 0, 0.5 + small per-seed noise at p = 1 (a leak); scaling: leak_rot noise
+    # around 0.01 at every p (no leak); per-seed offsets make the paired differences known
+    rows = []
+    for seed, off in SEED_OFFSET.items():
+        for p in (0.0, 1.0):
+            rows.append({"trial_id": f"r_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed",
+                         "augpipe": "rotate90", "p_fixed": p, "fid": 10 + 30 * p + off,
+                         "leak_rot": (0.5 + 0.01 * off) * p})
+            rows.append({"trial_id": f"s_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed",
+                         "augpipe": "scale", "p_fixed": p, "fid": 10 + off, "leak_rot": 0.01 + 0.01 * off * (p - 0.5)})
+    m = _load(tmp_path, "leakage_grid", rows)
+    table = F.leakage_table(m).set_index(["transform", "p"])
+    rot, sc = table.loc[("rotate90 (k·90°)", "1")], table.loc[("isotropic scaling", "1")]
+    assert rot["FID"] == "40 [39, 41] (n=3, 95% CI)"
+    assert rot["leak_rot"].startswith("0.5 [0.49, 0.51] (n=3")
+    assert rot["leak_rot - p=0 (paired)"] == "leaks: +0.5 [+0.49, +0.51] (n=3)"
+    assert sc["leak_rot - p=0 (paired)"].startswith("not shown (interval includes 0): +0 [-0.01, +0.01]")
+    assert table.loc[("rotate90 (k·90°)", "0"), "leak_rot - p=0 (paired)"] == "control"
+    assert "leak_color" not in table.columns        # all-null measures get no column
+    # two seeds: no claim either way
+    two = _load(tmp_path / "two", "leakage_grid", [r for r in rows if r["seed"] != 2])
+    cell = F.leakage_table(two).set_index(["transform", "p"]).loc[("rotate90 (k·90°)", "1"), "leak_rot - p=0 (paired)"]
+    assert cell.startswith("not shown (fewer than 3 paired seeds)")
+
+
 def test_diffaugment_tables_label_fractions(tmp_path: Path) -> None:
     rows = []
     for (frac, size), (seed, off) in itertools.product([(1.0, 70_000), (0.2, 14_000), (0.1, 7_000)],
