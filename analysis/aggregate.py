@@ -125,6 +125,23 @@ def claim(row: pd.Series, a: str, b: str, lower_is_better: bool = True) -> str:
     return f"{winner} beats {loser}: difference {a} - {b} = {d}"
 
 
+def excess_verdict(a: pd.DataFrame, b: pd.DataFrame, value: str, word: str, pair_on: str = "seed") -> str:
+    """Whether VALUE of runs A exceeds that of runs B (a control), paired on PAIR_ON: 'WORD: +d [lo, hi] (n=3)'
+    only when the paired difference is positive beyond its interval; otherwise the difference and why no claim.
+
+    For measures with no "better" direction (a leak, a gap): A's excess over the control is the claim."""
+    both = pd.concat([a.assign(_arm="a"), b.assign(_arm="b")])
+    d = paired_difference(both, [], "_arm", "a", "b", value=value, pair_on=pair_on)
+    if d.empty:
+        return "no paired seeds"
+    d = d.iloc[0]
+    text = f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}] (n={int(d['n'])})"
+    if bool(d["excludes_zero"]):
+        return (f"{word}: " if d["center"] > 0 else "below control: ") + text
+    return ("not shown (interval includes 0): " if d["interval_kind"] == "bootstrap95"
+            else "not shown (fewer than 3 paired seeds): ") + text
+
+
 def n_label(stats: pd.DataFrame) -> str:
     """Legend/title text for the n of a summarize() frame: 'n=3', 'n=2-3', or 'n=1, single run'."""
     ns = sorted({int(v) for v in stats["n"]}) if len(stats) else [0]

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.aggregate import fmt_stat
+from analysis.aggregate import claim, excess_verdict, fmt_stat, paired_difference
 from analysis.plotting import color, interval_note, panels, suptitle
-from analysis.tidy import FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
+from analysis.tidy import LEAKS, FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
 
 BASELINE = "no augmentation"
 APPLY_TO = {"both": "reals + fakes, D and G steps (DiffAugment)", "reals_only": "reals only", "d_only": "D step only"}
@@ -91,6 +91,38 @@ def diffaug_apply_to_table(metrics: pd.DataFrame, fid: FidWhich = "final", detec
     table.columns.name, table.index.name = "applied to", "policy"
     table.attrs["text"] = _text(stats, "policy", "apply_to").reindex(index=table.index, columns=table.columns)
     return table
+
+
+def diffaug_ablation_claims(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str | None = None) -> pd.DataFrame:
+    """The ablation's claims, each from runs paired on the training seed (analysis.aggregate), at its fraction:
+
+    - FID: reals only vs both, D step only vs both, and both vs no augmentation ("beats" only where the
+      interval of the paired difference excludes 0);
+    - every leak measure of each placement against the same seeds without augmentation, the leak measures'
+      control ("leaks" only where the excess is positive beyond its interval)."""
+    rows = diffaug_trials(metrics, fid, detector)
+    ablated = require(rows[rows["apply_to"].isin(["reals_only", "d_only"])],
+                      "apply_to ablation runs (reals_only / d_only)", "diffaugment_grid")
+    at = rows[np.isclose(rows["fraction"], float(ablated["fraction"].max()))]
+    base = at[at["aug_mode"] == "none"]
+    leaks = [c for c in LEAKS if c in at and at[c].notna().any()]
+    out = []
+    for policy in sorted(set(ablated["policy"])):
+        arms = {w: at[(at["policy"] == policy) & (at["apply_to"] == w)] for w in APPLY_TO}
+        pairs = [(w, "both", arms[w], arms["both"]) for w in ("reals_only", "d_only")] + \
+                [("both", BASELINE, arms["both"], base)]
+        for a, b, ra, rb in pairs:
+            if ra.empty or rb.empty:
+                continue
+            both = pd.concat([ra.assign(arm=a), rb.assign(arm=b)])
+            for _, d in paired_difference(both, [], "arm", a, b).iterrows():
+                out.append({"policy": policy, "measure": "FID", "compared": f"{a} - {b}",
+                            "verdict": claim(d, a, b)})
+        for w, ra in arms.items():
+            for col in leaks if not base.empty and not ra.empty else []:
+                out.append({"policy": policy, "measure": col, "compared": f"{w} - {BASELINE}",
+                            "verdict": excess_verdict(ra, base, col, "leaks")})
+    return pd.DataFrame(out, columns=["policy", "measure", "compared", "verdict"])
 
 
 def _grouped_bars(ax, stats: pd.DataFrame, group: str, bar: str, groups: list, bars: list, names: dict) -> None:

@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.aggregate import claim, fmt_stat, paired_difference
+from analysis.aggregate import claim, excess_verdict, fmt_stat, paired_difference
 from analysis.plotting import (KIMG_LABEL, PIPE_NAMES, band, color, interval_note, log_y, median_line, panels, single,
                                suptitle, with_n)
 from analysis.tidy import (FidWhich, fid_label, one_detector, over_training, per_trial, present, require,
@@ -116,25 +116,10 @@ def leakage_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str 
             for col in leaks:
                 row[col] = fmt_stat(spread(at, [], col).iloc[0]) if at[col].notna().any() else "-"
             for col in leaks:
-                row[f"{col} - p=0 (paired)"] = _leak_verdict(at, control, col) if p > 0 else "control"
+                row[f"{col} - p=0 (paired)"] = (excess_verdict(at, control, col, "leaks") if not control.empty
+                                                  else "no p = 0 control") if p > 0 else "control"
             out.append(row)
     return pd.DataFrame(out)
-
-
-def _leak_verdict(at: pd.DataFrame, control: pd.DataFrame, col: str) -> str:
-    """'leaks: +d [lo, hi] (n)' when the paired difference from p = 0 is positive beyond its interval, else what it is."""
-    if control.empty:
-        return "no p = 0 control"
-    both = pd.concat([at.assign(arm="p"), control.assign(arm="p0")])
-    d = paired_difference(both, [], "arm", "p", "p0", value=col)
-    if d.empty:
-        return "no paired seeds"
-    d = d.iloc[0]
-    text = f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}] (n={int(d['n'])})"
-    if bool(d["excludes_zero"]):
-        return ("leaks: " if d["center"] > 0 else "below control: ") + text
-    return ("not shown (interval includes 0): " if d["interval_kind"] == "bootstrap95"
-            else "not shown (fewer than 3 paired seeds): ") + text
 
 
 def _draw_noise(ax: Axes, runs: pd.DataFrame, c: str) -> None:

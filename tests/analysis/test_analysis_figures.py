@@ -300,6 +300,27 @@ def test_diffaugment_tables_label_fractions(tmp_path: Path) -> None:
     assert sorted(round(p.get_height(), 6) for p in ax.patches) == [5.0, 20.0, 100.0]
 
 
+def test_diffaugment_ablation_claims_pair_seeds(tmp_path: Path) -> None:
+    # at 7k images, 3 seeds: none FID 5, both 6, reals only 15, d only 25 (+ seed offset); reals only has a
+    # blank-area excess of 0.3 over the baseline, the other placements none (seed noise 0.01 around the baseline)
+    fids = {"none": 5.0, "both": 6.0, "reals_only": 15.0, "d_only": 25.0}
+    rows = []
+    for (where, fid), (seed, off) in itertools.product(fids.items(), SEED_OFFSET.items()):
+        row = {"trial_id": f"{where}_{seed}", "tick": 1, "seed": seed, "dataset_size": 7000, "fid": fid + off,
+               "leak_blank": (0.3 + 0.01 * off if where == "reals_only" else 0.01 * off * (where == "both"))}
+        if where != "none":
+            row.update(aug_mode="diffaugment", diffaug_policy="color,translation,cutout", apply_to=where)
+        rows.append(row)
+    m = _load(tmp_path, "diffaugment_grid", rows)
+    t = F.diffaug_ablation_claims(m).set_index(["measure", "compared"])["verdict"]
+    assert t[("FID", "reals_only - both")] == "both beats reals_only: difference reals_only - both = +9 [9, 9] (n = 3 paired seeds)"
+    assert t[("FID", "d_only - both")].startswith("both beats d_only: difference d_only - both = +19")
+    assert t[("FID", "both - no augmentation")].startswith("no augmentation beats both: difference both - no augmentation = +1")
+    assert t[("leak_blank", "reals_only - no augmentation")] == "leaks: +0.3 [+0.29, +0.31] (n=3)"
+    assert t[("leak_blank", "both - no augmentation")].startswith("not shown (interval includes 0)")
+    assert t[("leak_blank", "d_only - no augmentation")].startswith("not shown (interval includes 0): +0 [+0, +0]")
+
+
 def test_diffaugment_ablation_at_one_size_is_labelled_by_its_image_count(tmp_path: Path) -> None:
     # only the 10% runs exist (the tiny scale): the share of the full set cannot be read back, so no "100%"
     rows = [{"trial_id": "none", "tick": 1, "dataset_size": 7000, "fid": 5.0}]
