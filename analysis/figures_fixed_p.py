@@ -106,6 +106,8 @@ def leakage_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str 
     trials = per_trial(metrics, fid, detector)
     rows, pipes = _leak_rows(trials, None)
     leaks = [c for c in LEAK_LABELS if c in rows and rows[c].notna().any()]
+    # 4 decimals: the measures are fractions of ~1 000 images, and their corrections leave float dust (-4e-08)
+    rows = rows.assign(**{c: pd.to_numeric(rows[c], errors="coerce").round(4) + 0.0 for c in leaks})
     out = []
     for pipe in pipes:
         g = rows[rows["augpipe"] == pipe]
@@ -170,9 +172,16 @@ def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = Non
 
 
 def _leak_rows(trials: pd.DataFrame, pipes: Sequence[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """Fixed-p runs of the single transforms, with the runs without augmentation (the sweep's control) drawn as
+    p = 0 of every transform that has no p = 0 run of its own: a pipe at p = 0 changes nothing, so the control
+    is that point, measured once per seed instead of once per transform."""
     found = present(trials["augpipe"])
     pipes = list(pipes) if pipes else [p for p in LEAK_PIPES if p in found]
     rows = trials[(trials["aug_mode"] == "fixed") & trials["augpipe"].isin(pipes)]
+    control = trials[trials["aug_mode"] == "none"]
+    parts = [rows] + [control.assign(augpipe=pipe, p_fixed=0.0) for pipe in pipes
+                      if not control.empty and not ((rows["augpipe"] == pipe) & (rows["p_fixed"] == 0)).any()]
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else rows
     return require(rows, "fixed-p runs of single transforms (scale, rotate90, color)", "leakage_grid"), \
         [p for p in pipes if (rows["augpipe"] == p).any()]
 

@@ -114,9 +114,13 @@ LEAKAGE_GRID = SweepSpec(
     axes={
         "augment.augpipe": Axis(smoke=("scale", "rotate90", "color"), tiny=("scale", "rotate90"),
                                 paper=("scale", "rotate90", "color")),
-        # p = 0 at every scale: the leak measures' own reading without augmentation (their negative control)
-        "augment.p": Axis(smoke=(0.0, 1.0), tiny=(0.0, 0.5, 1.0), paper=_P_STEP_01),
+        "augment.p": Axis(smoke=(1.0,), tiny=(0.5, 1.0), paper=_P_STEP_01[1:]),
     },
+    # p = 0 at every scale, once per seed: the leak measures' own reading without augmentation (their negative
+    # control), drawn as p = 0 of every transform.  A fixed pipe at p = 0 returns its input untouched and draws no
+    # random numbers, so "scale at p = 0" and "rotate90 at p = 0" were the same run, bit for bit (measured on the
+    # tiny leakage grid): one control per seed instead of one per transform saves 2 x 3 x 25 000 kimg at paper.
+    variants=(Variant(name="control", set={"augment.mode": "none"}),),
     seeds=_SEEDS,
     resources=_RESOURCES,
 )

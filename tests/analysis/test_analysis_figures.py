@@ -300,6 +300,25 @@ def test_diffaugment_tables_label_fractions(tmp_path: Path) -> None:
     assert sorted(round(p.get_height(), 6) for p in ax.patches) == [5.0, 20.0, 100.0]
 
 
+def test_leakage_control_without_augmentation_is_p0_of_every_transform(tmp_path: Path) -> None:
+    # the catalog's control: one run per seed without augmentation, no fixed p = 0 runs
+    rows = [{"trial_id": f"c_{seed}", "tick": 1, "seed": seed, "fid": 10 + off, "leak_rot": 0.001}
+            for seed, off in SEED_OFFSET.items()]
+    rows += [{"trial_id": f"{pipe}_{p}_{seed}", "tick": 1, "seed": seed, "aug_mode": "fixed", "augpipe": pipe,
+              "p_fixed": p, "fid": 10 + 20 * p * (pipe == "rotate90") + off,
+              "leak_rot": 0.001 + (0.9 + 0.01 * off) * (pipe == "rotate90") * (p == 1.0)}
+             for pipe in ("scale", "rotate90") for p in (0.5, 1.0) for seed, off in SEED_OFFSET.items()]
+    m = _load(tmp_path, "leakage_grid", rows)
+    for ax in F.fig3_fid_vs_p(m).axes[:2]:
+        assert len(ax.collections[0].get_offsets()) == 9                  # 3 seeds x p {0, 0.5, 1}
+        np.testing.assert_allclose(_labelled(ax)["median over seeds"].get_xdata(), [0, 0.5, 1])
+    table = F.leakage_table(m).set_index(["transform", "p"])
+    assert table.loc[("isotropic scaling", "0"), "FID"] == table.loc[("rotate90 (k·90°)", "0"), "FID"] == \
+        "10 [9, 11] (n=3, 95% CI)"
+    assert table.loc[("rotate90 (k·90°)", "1"), "leak_rot - p=0 (paired)"] == "leaks: +0.9 [+0.89, +0.91] (n=3)"
+    assert table.loc[("rotate90 (k·90°)", "0.5"), "leak_rot - p=0 (paired)"].startswith("not shown")
+
+
 def test_diffaugment_ablation_claims_pair_seeds(tmp_path: Path) -> None:
     # at 7k images, 3 seeds: none FID 5, both 6, reals only 15, d only 25 (+ seed offset); reals only has a
     # blank-area excess of 0.3 over the baseline, the other placements none (seed noise 0.01 around the baseline)

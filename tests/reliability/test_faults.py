@@ -108,7 +108,9 @@ def test_diverging_trial_errors_with_its_reason_and_the_others_finish(tmp_path: 
 
 def test_two_sweeps_share_a_storage_root_and_a_racing_launch_is_refused(tmp_path: Path) -> None:
     fixed = ["fixed_p_grid", "--storage", str(tmp_path), *sets(*BLIT, "run.total_kimg=2")]
-    leak = ["leakage_grid", "--storage", str(tmp_path), *sets("augment.augpipe=rotate90", "augment.p=1.0", "run.total_kimg=2")]
+    # mode, pipe and p pinned: the control run without augmentation merges into the one trial
+    leak = ["leakage_grid", "--storage", str(tmp_path),
+            *sets("augment.mode=fixed", "augment.augpipe=rotate90", "augment.p=1.0", "run.total_kimg=2")]
     a, b = start(fixed, tmp_path / "a.log"), start(leak, tmp_path / "b.log")
     try:
         wait_for(lambda: (tmp_path / "fixed_p_grid" / "sweep.json").exists(), 60, "the first sweep's record", a)

@@ -22,9 +22,9 @@ EXPECTED_COUNTS = {
     ("dataset_size_grid", "smoke"): 2 * 3,
     ("dataset_size_grid", "tiny"): 3 * (3 * 3),
     ("dataset_size_grid", "paper"): 3 * (9 * 3),
-    ("leakage_grid", "smoke"): 3 * 2,
-    ("leakage_grid", "tiny"): 3 * (2 * 3),
-    ("leakage_grid", "paper"): 3 * (3 * 11),
+    ("leakage_grid", "smoke"): 3 + 1,
+    ("leakage_grid", "tiny"): 3 * (2 * 2 + 1),
+    ("leakage_grid", "paper"): 3 * (3 * 10 + 1),
     ("overfitting", "smoke"): 2,
     ("overfitting", "tiny"): 3 * (2 + 2),
     ("overfitting", "paper"): 3 * (2 + 2),
@@ -94,18 +94,21 @@ def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
 
 def test_leakage_grid_p_steps_of_a_tenth() -> None:
     paper = expand(get_sweep("leakage_grid"), "paper")
-    assert _values(paper, lambda c: c.augment.augpipe) == {"scale", "rotate90", "color"}
-    assert sorted(_values(paper, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(11)]
+    fixed = [t for t in paper if t.variant == "main"]
+    assert _values(fixed, lambda c: c.augment.augpipe) == {"scale", "rotate90", "color"}
+    assert sorted(_values(fixed, lambda c: c.augment.p)) == [round(0.1 * i, 1) for i in range(1, 11)]
     tiny = expand(get_sweep("leakage_grid"), "tiny")     # the leaking end of the p axis, one non-leaking transform
-    assert {(c.augment.augpipe, c.augment.p) for c in (t.config for t in tiny)} == {
-        (a, p) for a in ("scale", "rotate90") for p in (0.0, 0.5, 1.0)}
+    assert {(c.augment.augpipe, c.augment.p) for c in (t.config for t in tiny if t.variant == "main")} == {
+        (a, p) for a in ("scale", "rotate90") for p in (0.5, 1.0)}
 
 
 @pytest.mark.parametrize("scale", SCALES)
-def test_leakage_grid_has_a_p0_control_at_every_scale(scale: str) -> None:
+def test_leakage_grid_has_one_p0_control_per_seed_at_every_scale(scale: str) -> None:
     trials = expand(get_sweep("leakage_grid"), scale)
-    for pipe in _values(trials, lambda c: c.augment.augpipe):
-        assert 0.0 in {t.config.augment.p for t in trials if t.config.augment.augpipe == pipe}, pipe
+    control = [t for t in trials if t.variant == "control"]
+    assert [t.config.augment.mode for t in control] == ["none"] * len(control)
+    assert sorted(t.config.run.seed for t in control) == sorted(_values(trials, lambda c: c.run.seed))
+    assert 0.0 not in _values([t for t in trials if t.variant == "main"], lambda c: c.augment.p)   # no duplicates
 
 
 def test_overfitting_measures_every_tick_without_augmentation() -> None:

@@ -57,9 +57,10 @@ def test_seeds_flag_overrides_the_count_and_dry_run_shows_them(tmp_path: Path, c
     rc = main(["leakage_grid", "--seeds", "2", "--dry-run", "--storage", str(tmp_path / "r")])
     out = capsys.readouterr().out.split("\n\n")[0].splitlines()   # the table; the budget follows
     assert rc == 0
-    assert "scale smoke: 12 trials, 2 seed(s) per configuration (run.seed 0, 1)" in out[0]
+    # 3 transforms at p = 1 and the control without augmentation, twice
+    assert "scale smoke: 8 trials, 2 seed(s) per configuration (run.seed 0, 1)" in out[0]
     seed_col = out[1].split().index("run.seed")
-    assert sorted(line.split()[seed_col] for line in out[2:]) == ["0"] * 6 + ["1"] * 6
+    assert sorted(line.split()[seed_col] for line in out[2:]) == ["0"] * 4 + ["1"] * 4
 
 
 @pytest.mark.parametrize(("args", "needle"), [

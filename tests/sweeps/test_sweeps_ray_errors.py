@@ -17,7 +17,7 @@ from sweeps.runner import EXIT_TRIAL_ERRORS, _error_line, run
 
 
 def test_a_crashing_trial_reason_reaches_trials_parquet(tmp_path: Path) -> None:
-    plan = make_plan("leakage_grid", storage=str(tmp_path), sets=["augment.augpipe=scale", "augment.p=0.0"],
+    plan = make_plan("leakage_grid", storage=str(tmp_path), sets=["augment.mode=none"],
                      max_failures=0, argv=["leakage_grid"])
     assert len(plan.trials) == 1
 
