@@ -125,21 +125,30 @@ def claim(row: pd.Series, a: str, b: str, lower_is_better: bool = True) -> str:
     return f"{winner} beats {loser}: difference {a} - {b} = {d}"
 
 
-def excess_verdict(a: pd.DataFrame, b: pd.DataFrame, value: str, word: str, pair_on: str = "seed") -> str:
+def excess_verdict(a: pd.DataFrame, b: pd.DataFrame, value: str, word: str, pair_on: str = "seed",
+                   floor: float = 0.0) -> str:
     """Whether VALUE of runs A exceeds that of runs B (a control), paired on PAIR_ON: 'WORD: +d [lo, hi] (n=3)'
-    only when the paired difference is positive beyond its interval; otherwise the difference and why no claim.
+    only when the paired difference's interval lies above FLOOR; otherwise the difference and why no claim.
 
-    For measures with no "better" direction (a leak, a gap): A's excess over the control is the claim."""
+    For measures with no "better" direction (a leak, a gap): A's excess over the control is the claim.  FLOOR is
+    what the measure reads when nothing of the kind happens (a leak measure's bound on its negative controls,
+    `resultsformat.LEAK_FLOORS`): three seeds that agree on an excess of 0.03 in a measure that moves by 0.27
+    under mere re-framing have found a systematic difference, not the thing the measure is named after."""
     both = pd.concat([a.assign(_arm="a"), b.assign(_arm="b")])
     d = paired_difference(both, [], "_arm", "a", "b", value=value, pair_on=pair_on)
     if d.empty:
         return "no paired seeds"
     d = d.iloc[0]
     text = f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}] (n={int(d['n'])})"
-    if bool(d["excludes_zero"]):
-        return (f"{word}: " if d["center"] > 0 else "below control: ") + text
-    return ("not shown (interval includes 0): " if d["interval_kind"] == "bootstrap95"
-            else "not shown (fewer than 3 paired seeds): ") + text
+    if d["interval_kind"] != "bootstrap95":
+        return "not shown (fewer than 3 paired seeds): " + text
+    if d["lo"] > floor:
+        return f"{word}: " + text
+    if d["lo"] > 0:
+        return f"not shown (above the control but not above the measure's floor {floor:g}): " + text
+    if d["hi"] < 0:
+        return "below control: " + text
+    return "not shown (interval includes 0): " + text
 
 
 def n_label(stats: pd.DataFrame) -> str:

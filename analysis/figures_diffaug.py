@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from analysis.aggregate import claim, excess_verdict, fmt_stat, paired_difference
 from analysis.plotting import color, interval_note, panels, suptitle
 from analysis.tidy import LEAKS, FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
+from resultsformat import LEAK_FLOORS
 
 BASELINE = "no augmentation"
 APPLY_TO = {"both": "reals + fakes, D and G steps (DiffAugment)", "reals_only": "reals only", "d_only": "D step only"}
@@ -99,7 +100,7 @@ def diffaug_ablation_claims(metrics: pd.DataFrame, fid: FidWhich = "final", dete
     - FID: reals only vs both, D step only vs both, and both vs no augmentation ("beats" only where the
       interval of the paired difference excludes 0);
     - every leak measure of each placement against the same seeds without augmentation, the leak measures'
-      control ("leaks" only where the excess is positive beyond its interval)."""
+      control ("leaks" only where the excess's interval lies above the measure's floor, `LEAK_FLOORS`)."""
     rows = diffaug_trials(metrics, fid, detector)
     ablated = require(rows[rows["apply_to"].isin(["reals_only", "d_only"])],
                       "apply_to ablation runs (reals_only / d_only)", "diffaugment_grid")
@@ -121,7 +122,7 @@ def diffaug_ablation_claims(metrics: pd.DataFrame, fid: FidWhich = "final", dete
         for w, ra in arms.items():
             for col in leaks if not base.empty and not ra.empty else []:
                 out.append({"policy": policy, "measure": col, "compared": f"{w} - {BASELINE}",
-                            "verdict": excess_verdict(ra, base, col, "leaks")})
+                            "verdict": excess_verdict(ra, base, col, "leaks", floor=LEAK_FLOORS[col])})
     return pd.DataFrame(out, columns=["policy", "measure", "compared", "verdict"])
 
 

@@ -12,10 +12,10 @@ Adding a column is one entry in `columns.TICK_COLUMNS` plus the code that
 produces its value; writers refuse a row with a key that is not declared.
 """
 
-from resultsformat.columns import (EVAL_COLUMNS, JOINED_COLUMNS, SCHEMA_VERSION, TICK_COLUMNS, TRIAL_COLUMNS, Column,
-                                   names, schema)
+from resultsformat.columns import (EVAL_COLUMNS, JOINED_COLUMNS, LEAK_FLOORS, SCHEMA_VERSION, TICK_COLUMNS,
+                                   TRIAL_COLUMNS, Column, names, schema)
 from resultsformat.dedup import dedup_newest
 from resultsformat.tables import FormatError, conform, parquet_bytes, schema_problems
 
-__all__ = ["Column", "TICK_COLUMNS", "TRIAL_COLUMNS", "EVAL_COLUMNS", "JOINED_COLUMNS", "SCHEMA_VERSION", "names", "schema",
-           "dedup_newest", "conform", "parquet_bytes", "schema_problems", "FormatError"]
+__all__ = ["Column", "TICK_COLUMNS", "TRIAL_COLUMNS", "EVAL_COLUMNS", "JOINED_COLUMNS", "LEAK_FLOORS", "SCHEMA_VERSION",
+           "names", "schema", "dedup_newest", "conform", "parquet_bytes", "schema_problems", "FormatError"]

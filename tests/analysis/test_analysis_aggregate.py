@@ -12,7 +12,7 @@ from analysis_fixtures import tick_frame, write_sweep_parts
 
 from analysis import figures as F
 from analysis import load_metrics
-from analysis.aggregate import claim, fmt_stat, interval, paired_difference, summarize
+from analysis.aggregate import claim, excess_verdict, fmt_stat, interval, paired_difference, summarize
 
 
 def test_bootstrap_interval_of_the_median_on_a_known_sample() -> None:
@@ -106,3 +106,20 @@ def test_report_table_claims_a_win_only_from_the_paired_interval(tmp_path: Path)
     assert table.loc["250", "verdict"].startswith("geom p=0.5 beats none: difference geom p=0.5 - none = -0.5 [-0.5, -0.5]")
     assert table.loc["2k", "verdict"].startswith("geom p=0.5 vs none: no difference claimed (interval includes 0)")
     assert table.loc["2k", "FID(aug) - FID(none)"] == "-0.5 [-0.5, 0.5] (n=3, 95% CI)"
+
+
+def test_excess_over_a_control_is_claimed_only_above_the_measures_floor() -> None:
+    control = pd.DataFrame({"seed": [0, 1, 2], "leak_color": [0.10, 0.12, 0.14]})
+    small = control.assign(leak_color=control["leak_color"] + [0.03, 0.04, 0.05])    # all seeds agree, tiny excess
+    large = control.assign(leak_color=control["leak_color"] + [0.50, 0.60, 0.70])
+    below = control.assign(leak_color=control["leak_color"] - 0.05)
+    mixed = control.assign(leak_color=control["leak_color"] + [-0.01, 0.0, 0.01])
+    assert excess_verdict(small, control, "leak_color", "leaks") == "leaks: +0.04 [+0.03, +0.05] (n=3)"
+    assert excess_verdict(small, control, "leak_color", "leaks", floor=0.3) == \
+        "not shown (above the control but not above the measure's floor 0.3): +0.04 [+0.03, +0.05] (n=3)"
+    assert excess_verdict(large, control, "leak_color", "leaks", floor=0.3) == "leaks: +0.6 [+0.5, +0.7] (n=3)"
+    assert excess_verdict(below, control, "leak_color", "leaks", floor=0.3).startswith("below control: -0.05")
+    assert excess_verdict(mixed, control, "leak_color", "leaks").startswith("not shown (interval includes 0)")
+    assert excess_verdict(large.iloc[:2], control, "leak_color", "leaks").startswith(
+        "not shown (fewer than 3 paired seeds)")
+    assert excess_verdict(large.assign(seed=[5, 6, 7]), control, "leak_color", "leaks") == "no paired seeds"

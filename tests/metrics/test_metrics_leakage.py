@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import torch
 
+from resultsformat import LEAK_FLOORS
 from trainer.metrics.leak_blank import blank_flags
 from trainer.metrics.leak_color import circular_w1, color_stats, hue_rotate
 from trainer.metrics.leakage import LeakageMeter
@@ -35,9 +36,9 @@ TOL_COLOR = 0.12   # sampling floor of two 500-image samples (0.06-0.07 measured
 # squares); leak_color up to 0.27 on the stand-in's translation and zoom (re-framing moves the image's mean colour:
 # more sky or less), 0.06-0.18 elsewhere, against a floor of ~0.06 for clean reals.  Below 0.3 leak_color is
 # therefore no evidence of a colour leak; a fully recoloured set reads 1.
-NEG_TOL_ROT = 0.02
-NEG_TOL_BLANK = 0.04
-NEG_TOL_COLOR = 0.3
+NEG_TOL_ROT = LEAK_FLOORS["leak_rot"]       # 0.02: the same numbers the report's "leaks" verdict uses
+NEG_TOL_BLANK = LEAK_FLOORS["leak_blank"]   # 0.04
+NEG_TOL_COLOR = LEAK_FLOORS["leak_color"]   # 0.3
 
 
 @pytest.fixture(scope="module", params=["standin", "procedural"])
