@@ -8,7 +8,12 @@ estimate is only as good as its rate:
   tick: 10.1 s of training wall time, 0.84 s/kimg) and `python -m trainer
   --preset tiny --out /tmp/i19/tiny --set run.total_kimg=20` (FID at tick 5:
   44.7 s, 2.2 s/kimg), one thread per trial, 2026-12-02.  Per trial, per core;
-  process and Ray start-up not included.
+  process and Ray start-up not included.  That is the low end for `tiny`; the
+  high end is a whole catalog sweep as it runs: `python -m sweeps.launch
+  leakage_grid --scale tiny --seeds 3` took 3 327 s for 18 trials x 120 kimg,
+  two at a time on the 2 cores, with its metric ticks (FID, KID, D outputs,
+  leak measures every 5 ticks), Ray start-up and the report: 3.1 s/kimg per
+  trial (2026-12-02, docs/tiny-results.md).
 - `paper`: ADA's published training speed for 256x256 on one V100, 21.6-24.2
   sec/kimg (Karras et al. 2020, as quoted in issue 19; not re-measured here,
   we have no V100); a range, so the hours are a range too.
@@ -37,7 +42,8 @@ class Rate:
 
 RATES: dict[str, Rate] = {
     "smoke": Rate(0.84, 0.84, "CPU core", "measured: smoke preset, 1 thread, 2-core CPU machine of this project"),
-    "tiny": Rate(2.2, 2.2, "CPU core", "measured: tiny preset, 1 thread, 2-core CPU machine of this project"),
+    "tiny": Rate(2.2, 3.1, "CPU core", "measured on this project's 2-core CPU machine, 1 thread per trial: one trial "
+                 "alone with one FID tick, and a whole tiny sweep two at a time with its metric ticks"),
     "paper": Rate(21.6, 24.2, "V100", "ADA paper's published 21.6-24.2 sec/kimg at 256x256 on one V100"),
 }
 
