@@ -111,11 +111,13 @@ _STORE = (
     Column("written_at", FLOAT, "store", "Unix time the row's part was written (breaks dedup ties)"),
 )
 
-# What each leak measure reads when nothing leaks: the bound it stays under on the negative controls (upright reals
-# blurred, noised, re-framed, colour-jittered, and a weak generator's samples; tests/metrics/test_metrics_leakage.py
-# asserts these very numbers).  An excess over a run's control smaller than this is no evidence of a leak: leak_color
-# follows any shift of image-level colour, and re-framing alone moves it by up to 0.27.
-LEAK_FLOORS: dict[str, float] = {"leak_rot": 0.02, "leak_color": 0.3, "leak_blank": 0.04}
+# What each leak measure reads when nothing leaks: the bound it stays under on every negative control (upright reals
+# blurred, noised, re-framed, colour-jittered, a weak generator's samples, and for leak_rot also upright reals
+# degraded by DiffAugment's colour, translation and cutout; tests/metrics/test_metrics_leakage.py asserts these very
+# numbers).  An excess over a run's control smaller than this is no evidence of a leak: leak_color follows any shift
+# of image-level colour (re-framing alone moves it by up to 0.27), and leak_rot reads ~0.05 on heavily degraded
+# upright images (a G that imitates DiffAugment-degraded reals read 0.04-0.08 at tiny, rotating nothing).
+LEAK_FLOORS: dict[str, float] = {"leak_rot": 0.09, "leak_color": 0.3, "leak_blank": 0.04}
 
 TICK_COLUMNS: tuple[Column, ...] = _IDENTITY + _CONFIG + _PROGRESS + _TRAINING + _METRIC + _STORE
 

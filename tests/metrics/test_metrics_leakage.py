@@ -36,9 +36,13 @@ TOL_COLOR = 0.12   # sampling floor of two 500-image samples (0.06-0.07 measured
 # squares); leak_color up to 0.27 on the stand-in's translation and zoom (re-framing moves the image's mean colour:
 # more sky or less), 0.06-0.18 elsewhere, against a floor of ~0.06 for clean reals.  Below 0.3 leak_color is
 # therefore no evidence of a colour leak; a fully recoloured set reads 1.
-NEG_TOL_ROT = LEAK_FLOORS["leak_rot"]       # 0.02: the same numbers the report's "leaks" verdict uses
+# The report's "leaks" verdict needs an excess above resultsformat.LEAK_FLOORS, the bound over all of these controls:
+# blank and colour use it as is; rotation is held to 0.02 on the plain controls and to its floor (0.09) on the
+# DiffAugment-degraded reals below, the one control that reads more.
+NEG_TOL_ROT = 0.02
 NEG_TOL_BLANK = LEAK_FLOORS["leak_blank"]   # 0.04
 NEG_TOL_COLOR = LEAK_FLOORS["leak_color"]   # 0.3
+assert NEG_TOL_ROT <= LEAK_FLOORS["leak_rot"]
 
 
 @pytest.fixture(scope="module", params=["standin", "procedural"])
@@ -211,7 +215,7 @@ def test_rotation_leak_is_read_against_images_of_the_same_quality(meter, held_ou
     from trainer.augment.diffaugment import diffaugment
 
     degraded = diffaugment(held_out, "color,translation,cutout", torch.Generator().manual_seed(1))
-    assert abs(_leaks(meter, degraded)["leak_rot"]) < 0.09
+    assert abs(_leaks(meter, degraded)["leak_rot"]) < LEAK_FLOORS["leak_rot"]   # 0.09
     rotated = _rotate(degraded, 1.0, torch.Generator().manual_seed(6))   # and a real rotation of them still reads
     assert _leaks(meter, rotated)["leak_rot"] > 0.6
 
