@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.aggregate import claim, excess_verdict, fmt_stat, paired_difference
-from analysis.plotting import color, interval_note, panels, suptitle
+from analysis.plotting import color, interval_note, panels, suptitle, with_n
 from analysis.tidy import LEAKS, FidWhich, fid_label, fmt_count, fraction_label, per_trial, require, spread
 from resultsformat import LEAK_FLOORS
 
@@ -164,8 +164,13 @@ def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final",
     fig, axes = panels(1, width=7.5, height=4.4)
     ax = axes[0]
     _grouped_bars(ax, stats, "policy", "apply_to", list(table.index), list(table.columns), APPLY_TO)
-    if table.attrs.get("baseline") is not None:
-        ax.axhline(table.attrs["baseline"], color="k", linestyle="--", linewidth=1.2, label=BASELINE)
+    all_rows = diffaug_trials(metrics, fid, detector)
+    base = all_rows[(all_rows["aug_mode"] == "none") & (all_rows["fraction_label"] == table.attrs["fraction"])]
+    if not base.empty:   # the baseline's median dashed, its interval over seeds shaded, its n in the legend
+        b = spread(base, [])
+        ax.fill_between([0, 1], float(b["lo"].iloc[0]), float(b["hi"].iloc[0]), transform=ax.get_yaxis_transform(),
+                        color="k", alpha=0.08, linewidth=0)   # a collection: ax.patches stays the bars
+        ax.axhline(float(b["center"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label=with_n(BASELINE, b))
     ax.set_ylim(0, 1.45 * float(stats["hi"].max()))  # headroom for the legend above the bars
     ax.set_xlabel("DiffAugment policy")
     ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
