@@ -139,8 +139,7 @@ def excess_verdict(a: pd.DataFrame, b: pd.DataFrame, value: str, word: str, pair
     if d.empty:
         return "no paired seeds"
     d = d.iloc[0]
-    c, lo, hi = (round(float(d[k]), 4) + 0.0 for k in ("center", "lo", "hi"))   # no float dust such as +4.17e-08
-    text = f"{c:+.3g} [{lo:+.3g}, {hi:+.3g}] (n={int(d['n'])})"
+    text = f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}] (n={int(d['n'])})"
     if d["interval_kind"] != "bootstrap95":
         return "not shown (fewer than 3 paired seeds): " + text
     if d["lo"] > floor:

@@ -101,7 +101,8 @@ TABLES: tuple[TableSpec, ...] = (
               "the training seed (a win only where its interval excludes 0)",
               ("fixed_p_grid",), lambda m, d: fig4_vs_baseline_table(m, detector=d)),
     TableSpec("leakage_table", "ADA Fig 3 as numbers: FID and leak measures per transform and p, each measure's "
-              "difference from p = 0 paired on the training seed (a leak only where its interval excludes 0)",
+              "difference from p = 0 paired on the training seed (a leak only where its interval lies above the "
+              "measure's floor on negative controls)",
               ("leakage_grid",), lambda m, d: leakage_table(m, detector=d)),
     TableSpec("diffaug_policy_table", "DiffAugment: FID per policy x data fraction (median over seeds)",
               ("diffaugment_grid",), lambda m, d: diffaug_policy_table(m, detector=d)),

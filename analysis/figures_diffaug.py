@@ -119,10 +119,12 @@ def diffaug_ablation_claims(metrics: pd.DataFrame, fid: FidWhich = "final", dete
             for _, d in paired_difference(both, [], "arm", a, b).iterrows():
                 out.append({"policy": policy, "measure": "FID", "compared": f"{a} - {b}",
                             "verdict": claim(d, a, b)})
+        if base.empty:
+            continue
         for w, ra in arms.items():
-            for col in leaks if not base.empty and not ra.empty else []:
-                out.append({"policy": policy, "measure": col, "compared": f"{w} - {BASELINE}",
-                            "verdict": excess_verdict(ra, base, col, "leaks", floor=LEAK_FLOORS[col])})
+            out += [{"policy": policy, "measure": col, "compared": f"{w} - {BASELINE}",
+                     "verdict": excess_verdict(ra, base, col, "leaks", floor=LEAK_FLOORS[col])}
+                    for col in leaks if not ra.empty]
     return pd.DataFrame(out, columns=["policy", "measure", "compared", "verdict"])
 
 
@@ -158,14 +160,13 @@ def fig_diffaug_policy_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", d
 def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final", detector: str | None = None) -> Figure:
     """The apply_to ablation: FID per policy (groups) when augmenting reals only / D only / both; dashed = no augmentation."""
     table = diffaug_apply_to_table(metrics, fid, detector)
-    rows = diffaug_trials(metrics, fid, detector)
-    rows = rows[(rows["aug_mode"] == "diffaugment") & rows["policy"].isin(table.index)]
-    stats = spread(rows[rows["fraction_label"] == table.attrs["fraction"]], ["policy", "apply_to"])
+    trials = diffaug_trials(metrics, fid, detector)
+    at = trials[trials["fraction_label"] == table.attrs["fraction"]]
+    stats = spread(at[(at["aug_mode"] == "diffaugment") & at["policy"].isin(table.index)], ["policy", "apply_to"])
     fig, axes = panels(1, width=7.5, height=4.4)
     ax = axes[0]
     _grouped_bars(ax, stats, "policy", "apply_to", list(table.index), list(table.columns), APPLY_TO)
-    all_rows = diffaug_trials(metrics, fid, detector)
-    base = all_rows[(all_rows["aug_mode"] == "none") & (all_rows["fraction_label"] == table.attrs["fraction"])]
+    base = at[at["aug_mode"] == "none"]
     if not base.empty:   # the baseline's median dashed, its interval over seeds shaded, its n in the legend
         b = spread(base, [])
         ax.fill_between([0, 1], float(b["lo"].iloc[0]), float(b["hi"].iloc[0]), transform=ax.get_yaxis_transform(),
@@ -173,7 +174,7 @@ def fig_diffaug_apply_to_bars(metrics: pd.DataFrame, *, fid: FidWhich = "final",
         ax.axhline(float(b["center"].iloc[0]), color="k", linestyle="--", linewidth=1.2, label=with_n(BASELINE, b))
     ax.set_ylim(0, 1.45 * float(stats["hi"].max()))  # headroom for the legend above the bars
     ax.set_xlabel("DiffAugment policy")
-    ax.set_ylabel(fid_label(rows.attrs.get("detector"), fid, rows.attrs.get("fid_note")))
+    ax.set_ylabel(fid_label(trials.attrs.get("detector"), fid, trials.attrs.get("fid_note")))
     ax.legend(fontsize=8, title="augmentation applied to", loc="upper left", ncol=2)
     ax.grid(alpha=0.3, axis="y")
     where = table.attrs["fraction"]

@@ -108,8 +108,6 @@ def leakage_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str 
     trials = per_trial(metrics, fid, detector)
     rows, pipes = _leak_rows(trials, None)
     leaks = [c for c in LEAK_LABELS if c in rows and rows[c].notna().any()]
-    # 4 decimals: the measures are fractions of ~1 000 images, and their corrections leave float dust (-4e-08)
-    rows = rows.assign(**{c: pd.to_numeric(rows[c], errors="coerce").round(4) + 0.0 for c in leaks})
     out = []
     for pipe in pipes:
         g = rows[rows["augpipe"] == pipe]
@@ -120,8 +118,12 @@ def leakage_table(metrics: pd.DataFrame, fid: FidWhich = "final", detector: str 
             for col in leaks:
                 row[col] = fmt_stat(spread(at, [], col).iloc[0]) if at[col].notna().any() else "-"
             for col in leaks:
-                row[f"{col} - p=0 (paired)"] = (excess_verdict(at, control, col, "leaks", floor=LEAK_FLOORS[col]) if not control.empty
-                                                  else "no p = 0 control") if p > 0 else "control"
+                if p == 0:
+                    row[f"{col} - p=0 (paired)"] = "control"
+                elif control.empty:
+                    row[f"{col} - p=0 (paired)"] = "no p = 0 control"
+                else:
+                    row[f"{col} - p=0 (paired)"] = excess_verdict(at, control, col, "leaks", floor=LEAK_FLOORS[col])
             out.append(row)
     return pd.DataFrame(out)
 

@@ -130,6 +130,10 @@ def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | 
     out = picked[cols].reset_index(drop=True)
     last_leaks = _last_non_null(metrics, [c for c in LEAKS if c in metrics])
     if not last_leaks.empty:
+        # 4 decimals: the measures are fractions of ~1 000 images, and their corrections leave float dust
+        # (-4.17e-08) that tables and verdicts would otherwise print
+        last_leaks = last_leaks.assign(**{c: last_leaks[c].astype("float64").round(4) + 0.0
+                                          for c in LEAKS if c in last_leaks})
         out = out.drop(columns=[c for c in LEAKS if c in out]).merge(last_leaks, on=TRIAL_KEY, how="left")
     out.attrs["detector"] = det
     out.attrs["fid_note"] = note
