@@ -15,7 +15,9 @@ re-measure (columns `fid_eval`, `fid_eval_std`, `fid_eval_samples`,
 trial in the figure has one -- never a mix of logged and re-measured numbers.
 
 The snapshot is each trial's newest Ray checkpoint, which for a finished trial is
-its last tick.  Trials that did not finish (ERROR, RUNNING) are skipped and
+its last tick; after `--resume --set run.total_kimg=N` that is in the newest
+extension's folder (`ray_ext<k>/`), whose Ray trials have new ids but keep their
+grid index.  Trials that did not finish (ERROR, RUNNING) are skipped and
 named.  Everything -- the folder, every selected trial's checkpoint, the
 overrides, that the folder is writable -- is checked before the first
 measurement, and the part is written once, atomically, after the last; an
@@ -34,7 +36,8 @@ from typing import Any
 
 from resultsformat import EVAL_COLUMNS, conform
 from resultsformat.layout import EVAL_DIR, RAY_DIR
-from sweeps.runner import trial_id_of_dirname
+from sweeps.extend import EXT_DIR
+from sweeps.runner import trial_id_of_dirname, trial_index_of_dirname
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.checkpoint import read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
@@ -65,14 +68,38 @@ def build_parser() -> OneLineArgumentParser:
     return p
 
 
-def trial_dirs(ray_dir: Path) -> dict[str, Path]:
-    """Ray trial folder per trial id, from the names `sweeps.runner.trial_dirname` gives them."""
-    found: dict[str, Path] = {}
-    for d in sorted(ray_dir.iterdir()) if ray_dir.is_dir() else []:
-        trial_id = trial_id_of_dirname(d.name)
-        if trial_id is not None and d.is_dir():
-            found[trial_id] = d
+def _named_dirs(ray_dir: Path) -> list[Path]:
+    return [d for d in sorted(ray_dir.iterdir()) if d.is_dir() and trial_id_of_dirname(d.name) is not None] \
+        if ray_dir.is_dir() else []
+
+
+def trial_dirs(sweep_dir: Path, extension_dirs: list[str]) -> dict[str, list[Path]]:
+    """Ray trial folders per store trial id, oldest Tune experiment first.
+
+    Why not only `ray/`: an extension (sweeps.extend) runs a new Tune experiment in `ray_ext<k>/` whose
+    trials have new Ray ids; its folder belongs to the original trial with the same grid index, and its
+    checkpoints are the newer ones.  Measuring `ray/` alone re-measured the snapshot from before the
+    extension, joined to an older tick than the trial's last."""
+    original = _named_dirs(sweep_dir / RAY_DIR)
+    found: dict[str, list[Path]] = {trial_id_of_dirname(d.name): [d] for d in original}  # type: ignore[misc]
+    by_index = {trial_index_of_dirname(d.name): trial_id_of_dirname(d.name) for d in original}
+    for name in extension_dirs:
+        for d in _named_dirs(sweep_dir / name):
+            trial_id = by_index.get(trial_index_of_dirname(d.name))
+            if trial_id is not None:
+                found[trial_id].append(d)
     return found
+
+
+def newest_checkpoint(dirs: list[Path]) -> Path:
+    """The newest checkpoint of a trial: from its newest Ray folder that has one (an extension interrupted
+    before this trial started has a folder without a checkpoint, or none)."""
+    for d in reversed(dirs[1:]):
+        try:
+            return resolve_checkpoint(d)
+        except UserInputError:
+            continue
+    return resolve_checkpoint(dirs[0])
 
 
 def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
@@ -90,7 +117,8 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     if not (sweep_dir / SWEEP_FILE).is_file():
         raise UserInputError(f"{args.sweep_dir}: not a sweep folder (no {SWEEP_FILE}); pass <storage>/<sweep>")
     store = SweepStore(str(sweep_dir.parent), sweep_dir.name)
-    dirs = trial_dirs(sweep_dir / RAY_DIR)
+    extensions = [str(e.get("ray_dir", "")) for e in (store.read_json(SWEEP_FILE) or {}).get("extensions", [])]
+    dirs = trial_dirs(sweep_dir, [e for e in extensions if e.startswith(EXT_DIR)])
     statuses = store.read_statuses()
     wanted = args.trials if args.trials is not None else sorted(statuses)
     unknown = [t for t in wanted if t not in statuses]
@@ -104,7 +132,7 @@ def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
             continue
         if trial_id not in dirs:
             raise UserInputError(f"{trial_id}: no Ray trial folder under {sweep_dir / RAY_DIR} (was ray/ moved or deleted?)")
-        ckpt = resolve_checkpoint(dirs[trial_id])
+        ckpt = newest_checkpoint(dirs[trial_id])
         read_progress(ckpt)   # an unreadable state.pt is refused now, not after other trials were measured
         jobs.append(Job(trial_id, ckpt, resolve_paths(apply_overrides(read_checkpoint_config(ckpt), args.overrides))))
     if not jobs:

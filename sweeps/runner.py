@@ -63,6 +63,15 @@ def trial_id_of_dirname(name: str) -> str | None:
     return m.group("trial_id") if m else None
 
 
+def trial_index_of_dirname(name: str) -> int | None:
+    """The grid index in a folder name `trial_dirname` made (None for other names).
+
+    An extension's Ray trials get new Ray ids but keep the grid index, so the index is what ties a
+    `ray_ext<k>/` folder to the trial it continues."""
+    m = _TRIAL_DIRNAME.match(name)
+    return int(m.group("index")) if m else None
+
+
 def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) -> Any:
     from ray import tune
 

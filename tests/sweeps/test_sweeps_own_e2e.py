@@ -156,3 +156,16 @@ def test_extending_the_finished_sweep_continues_every_trial(sweep: dict) -> None
     assert "run.total_kimg=3" in recorded["set"] and recorded["ray_path"].endswith("/ray_ext1")
     # a finished extension resumes as a no-op: nothing is re-run
     assert main([NAME, "--storage", str(tmp), "--resume", "--dry-run"]) == 0
+
+    # sweeps.evaluate measures the extension's snapshot (tick 3, under ray_ext1/), not the one before it:
+    # one draw with the logged settings reproduces the logged tick-3 FID exactly
+    from analysis import load_metrics
+    picked = sorted(rows["trial_id"].unique())[:2]
+    proc = subprocess.run([sys.executable, "-m", "sweeps.evaluate", str(tmp / NAME), "--repeats", "1", "--trials", *picked],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    evals = pd.read_parquet(next((tmp / NAME / "evaluations").glob("*.parquet")))
+    assert sorted(evals["trial_id"]) == picked and set(evals["tick"]) == {3}
+    assert all(Path(c).parts[0] == "ray_ext1" for c in evals["checkpoint"]), list(evals["checkpoint"])
+    last = load_metrics(tmp / NAME).query("tick == 3").set_index("trial_id").loc[picked]
+    assert (last["fid_eval"] == last["fid"]).all(), last[["fid", "fid_eval"]]
