@@ -11,6 +11,13 @@ second over its newest attempt's rows, metrics ticks included); the sweep's
 expected finish is all remaining kimg over the summed speed of the trials
 running now, so it assumes the same number keep running.  The same total line
 is what the launcher prints at least once a minute (`total_line`).
+
+A trial whose record says RUNNING but that has written nothing (no tick part,
+no status update) for much longer than its own slowest tick is shown as
+STALLED: a driver or machine that was killed outright (SIGKILL, power, a
+preempted node) cannot mark its trials, so without this `--watch` would wait
+for them forever and the expected finish would count their speed.  The limit
+is `stall_after_s`; `python -m sweeps.launch NAME --resume` continues them.
 """
 
 from __future__ import annotations
@@ -29,6 +36,18 @@ from sweeps.store import SWEEP_FILE, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
 ENDED = ("TERMINATED", "ERROR")
+STALLED = "STALLED"
+STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
+STALL_NO_ROWS_S = 3600.0   # before its first tick a trial may build a dataset and FID reference statistics
+STALL_FACTOR = 3.0         # ... or before 3 x its slowest tick so far (plus the row buffer's flush interval)
+FLUSH_S = 30.0             # sweeps.store.RowBuffer's default flush_s
+
+
+def stall_after_s(tick_seconds: list[float]) -> float:
+    """Silence after which a RUNNING trial counts as stalled, from the wall seconds its ticks took so far."""
+    if not tick_seconds:
+        return STALL_NO_ROWS_S
+    return max(STALL_FLOOR_S, STALL_FACTOR * (max(tick_seconds) + FLUSH_S))
 
 
 @dataclass(frozen=True)
@@ -44,10 +63,11 @@ class TrialState:
     kimg_per_s: float | None
     best_fid: float | None
     p: float | None
+    silent_s: float | None = None   # seconds since the trial last wrote a part or its status record
 
     @property
     def seconds_left(self) -> float | None:
-        if self.status in ENDED:
+        if self.status in ENDED or self.status == STALLED:
             return 0.0
         if not self.kimg_per_s:
             return None
@@ -81,8 +101,9 @@ def _totals(record: dict[str, Any]) -> dict[int, float]:
     return {t.index: t.config.run.total_kimg for t in trials}
 
 
-def trial_states(store: SweepStore) -> list[TrialState]:
+def trial_states(store: SweepStore, now: float | None = None) -> list[TrialState]:
     """One TrialState per trial of the sweep's grid (PENDING where nothing has been written yet)."""
+    now = time.time() if now is None else now
     record = store.read_json(SWEEP_FILE) or {}
     totals = _totals(record)
     indices = sorted({int(t["trial"]) for t in record.get("trials", [])} | set(totals))
@@ -92,13 +113,30 @@ def trial_states(store: SweepStore) -> list[TrialState]:
     for i in indices:
         rec = records.get(i, {})
         mine = rows[rows["trial_index"] == i].sort_values("tick") if len(rows) else rows
-        out.append(_state(i, rec, mine, totals.get(i, float("nan"))))
+        out.append(_state(i, rec, mine, totals.get(i, float("nan")), now))
     return out
 
 
-def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float) -> TrialState:
+def _silence(rec: dict[str, Any], rows: pd.DataFrame, now: float) -> tuple[float | None, list[float]]:
+    """(seconds since the trial's last write, wall seconds of each tick of its newest attempt)."""
+    writes = [float(rec["updated_at"])] if rec.get("updated_at") is not None else []
+    if len(rows) and "written_at" in rows and rows["written_at"].notna().any():
+        writes.append(float(rows["written_at"].max()))
+    ticks: list[float] = []
+    if len(rows) and "wall_s" in rows:
+        newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows
+        wall = newest["wall_s"].dropna().astype(float).tolist()
+        # between consecutive ticks; a lone first tick counts from 0 (over-long after a resume, which only waits longer)
+        ticks = [y - x for x, y in zip(wall[:-1], wall[1:]) if y >= x] if len(wall) > 1 else wall
+    return (now - max(writes) if writes else None), ticks
+
+
+def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, now: float) -> TrialState:
     last = rows.iloc[-1] if len(rows) else None
     status = str(rec.get("status", "PENDING"))
+    silent, ticks = _silence(rec, rows, now)
+    if status == "RUNNING" and silent is not None and silent > stall_after_s(ticks):
+        status = STALLED
     kimg = float(last["kimg"]) if last is not None else 0.0
     speed = None
     if len(rows):
@@ -112,7 +150,7 @@ def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float) ->
     p = rows["p"].dropna() if "p" in rows else pd.Series(dtype=float)
     img = float(last["img_per_s"]) if last is not None and pd.notna(last.get("img_per_s")) else None
     return TrialState(index, status, rec.get("attempt"), kimg, total, img, speed,
-                      float(fids.min()) if len(fids) else None, float(p.iloc[-1]) if len(p) else None)
+                      float(fids.min()) if len(fids) else None, float(p.iloc[-1]) if len(p) else None, silent)
 
 
 def _dur(seconds: float | None) -> str:
@@ -130,35 +168,41 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
     total = sum(t.total_kimg for t in states if not math.isnan(t.total_kimg))
     left = sum(max(0.0, t.total_kimg - t.kimg) for t in states if t.status not in ENDED and not math.isnan(t.total_kimg))
     speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == "RUNNING")
-    if left == 0:
+    stalled = [t for t in states if t.status == STALLED]
+    if stalled and not any(t.status not in (*ENDED, STALLED) for t in states):
+        finish = "stopped: no trial has written anything for " + _dur(min(t.silent_s or 0.0 for t in stalled)) + \
+                 " (was the sweep killed? --resume continues it)"
+    elif left == 0:
         finish = "finished" if all(t.status in ENDED for t in states) else "expected finish ?"
     elif speed > 0:
         finish = f"expected finish {time.strftime('%H:%M:%S', time.localtime(now + left / speed))} (in {_dur(left / speed)})"
     else:
         finish = "expected finish ? (no trial running)"
     pct = f" ({100 * done / total:.0f}%)" if total else ""
-    return (f"total: {count['TERMINATED']}/{len(states)} done, {count['RUNNING']} running, {count['ERROR']} errored; "
+    stalls = f", {len(stalled)} stalled" if stalled else ""
+    return (f"total: {count['TERMINATED']}/{len(states)} done, {count['RUNNING']} running{stalls}, {count['ERROR']} errored; "
             f"{done:.1f}/{total:g} kimg{pct}; {finish}")
 
 
-def table(store: SweepStore, states: list[TrialState]) -> str:
+def table(store: SweepStore, states: list[TrialState], now: float | None = None) -> str:
     head = ["trial", "status", "attempt", "kimg", "img/s", "left", "best_fid", "p"]
     rows = [[f"{t.index}", t.status, "-" if t.attempt is None else str(t.attempt), f"{t.kimg:.1f}/{t.total_kimg:g}",
-             "-" if t.img_per_s is None else f"{t.img_per_s:.0f}", _dur(t.seconds_left) if t.status not in ENDED else "-",
+             "-" if t.img_per_s is None else f"{t.img_per_s:.0f}",
+             _dur(t.seconds_left) if t.status not in (*ENDED, STALLED) else "-",
              "-" if t.best_fid is None else f"{t.best_fid:.3g}", "-" if t.p is None else f"{t.p:.3f}"] for t in states]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     lines = [f"sweep {store.sweep} ({store.uri})", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join([*lines, total_line(states)])
+    return "\n".join([*lines, total_line(states, now)])
 
 
-def render(results: str) -> tuple[str, bool]:
-    """The status text of every sweep under RESULTS, and whether all of them have ended."""
+def render(results: str, now: float | None = None) -> tuple[str, bool]:
+    """The status text of every sweep under RESULTS, and whether all of them have ended (or stalled)."""
     parts, ended = [], True
     for store in find_stores(results):
-        states = trial_states(store)
-        parts.append(table(store, states))
-        ended = ended and all(t.status in ENDED for t in states)
+        states = trial_states(store, now)
+        parts.append(table(store, states, now))
+        ended = ended and all(t.status in (*ENDED, STALLED) for t in states)
     return "\n\n".join(parts), ended
 
 
@@ -166,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineArgumentParser(prog="python -m sweeps.status",
                               description="Progress of a sweep: one row per trial and the expected finish.")
     p.add_argument("results", help="a sweep folder, a storage root or a URI (s3://, gs://, file://)")
-    p.add_argument("--watch", action="store_true", help="redraw every few seconds until every trial has ended")
+    p.add_argument("--watch", action="store_true", help="redraw every few seconds until every trial has ended (or stalled)")
     p.add_argument("--every", type=float, default=5.0, metavar="S", help="seconds between redraws with --watch (default 5)")
     try:
         args = p.parse_args(argv)
