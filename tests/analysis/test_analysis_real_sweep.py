@@ -67,7 +67,8 @@ def test_sweeps_evaluate_remeasures_every_trial_and_the_report_uses_it(real_root
     finals = logged[logged["tick"] == 2].set_index("trial_id")["fid"]
 
     # bad input: one line, exit 2, nothing written
-    for args, needle in [((str(sweep / "ray"),), "not a sweep folder"), (("s3://bucket/fixed_p_grid",), "copy the sweep down"),
+    for args, needle in [((str(sweep / "ray"),), "not a sweep folder"), (("s3://no-such-host-bucket/fixed_p_grid",), "s3://no-such-host-bucket/fixed_p_grid: unsupported or unreachable URI"),
+                         (("s3://bucket",), "s3://bucket: not a sweep folder"),
                          ((str(sweep), "--trials", "nope"), "--trials: nope not in"),
                          ((str(sweep), "--set", "model.z_dim=8"), "only metrics.*"),
                          ((str(sweep), "--set", "metrics.detector=inception"), "another detector"),

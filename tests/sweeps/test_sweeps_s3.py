@@ -4,7 +4,7 @@ One sweep (fixed_p_grid, 2 trials, one at a time) runs with `--storage s3://buck
 first trial's worker is SIGKILLed (retried from the checkpoint Ray keeps in the bucket), then the driver is
 SIGKILLed while the second trial runs, and `--resume` finishes it from the bucket.  Then everything a user
 reads it with — `load_metrics`, `load_trials`, the notebooks' loading cell, `analysis.report s3://…` — must
-see exactly one row per trial x tick, `sweeps.evaluate` must refuse in one line, every part must have the
+see exactly one row per trial x tick, `sweeps.evaluate` must re-measure from the bucket, every part must have the
 format's schema, and the distinctive fake credentials must appear in no log, object or report file.
 
 The endpoint reaches pyarrow (ours and Ray's storage) through AWS_ENDPOINT_URL, as it would for MinIO.
@@ -186,12 +186,29 @@ def test_readers_and_report_read_s3_one_row_per_trial_and_tick(s3_sweep: Path, t
     assert render_report(STORAGE, f"{STORAGE}/report-from-test", formats=("png",), workers=1) == f"{STORAGE}/report-from-test/index.html"
 
 
-def test_sweeps_evaluate_on_s3_says_why_not_in_one_line(s3_sweep: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sweeps.evaluate", f"{STORAGE}/fixed_p_grid"], cwd=ROOT,
+def test_sweeps_evaluate_reads_checkpoints_from_the_bucket_and_writes_back_to_it(s3_sweep: Path) -> None:
+    """Re-measuring straight from the bucket: one draw with the logged settings reproduces each trial's logged final
+    FID (so the right checkpoint came down, the retried and the resumed trial included), the part lands in the bucket
+    where the readers join it, and no downloaded snapshot is left on local disk."""
+    import tempfile
+
+    from analysis import load_metrics
+    before = set(Path(tempfile.gettempdir()).glob("ganaug-evaluate-*"))
+    proc = subprocess.run([sys.executable, "-m", "sweeps.evaluate", f"{STORAGE}/fixed_p_grid", "--repeats", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"wrote 2 rows to {STORAGE}/fixed_p_grid/evaluations/" in proc.stdout, proc.stdout
+    assert set(Path(tempfile.gettempdir()).glob("ganaug-evaluate-*")) == before
+    m = load_metrics(f"{STORAGE}/fixed_p_grid")
+    last = m.sort_values("tick").groupby("trial_id").tail(1)
+    assert len(last) == 2 and (last["tick"] == 6).all()
+    assert (last["fid_eval"] == last["fid"]).all() and (last["fid_eval_repeats"] == 1).all(), last[["fid", "fid_eval"]]
+    assert m.loc[m["tick"] < 6, "fid_eval"].isna().all()
+    # bad input stays one line: a sweep name that is not there
+    proc = subprocess.run([sys.executable, "-m", "sweeps.evaluate", f"{STORAGE}/no_such_sweep"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert f"{STORAGE}/fixed_p_grid: sweeps.evaluate reads checkpoints from a local folder; copy the sweep down first" \
-        in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: {STORAGE}/no_such_sweep: not a sweep folder (no sweep.json); " \
+        "pass <storage>/<sweep>", proc.stderr
 
 
 def test_no_credentials_in_any_log_object_or_report(s3_sweep: Path, s3_env) -> None:
