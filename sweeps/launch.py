@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from sweeps.catalog import SWEEPS
 from sweeps.spec import SCALES
@@ -59,6 +60,20 @@ def _print(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def check_resumed_log(plan: Any) -> None:
+    """A plain --resume restores each trial with the config it was launched with (Tuner.restore), trackers
+    included, so a --log that differs from the launch's would be silently ignored: refuse it instead.  An
+    extension (`--resume --set run.total_kimg=N`) is a new Tune experiment and may log elsewhere."""
+    from sweeps.store import SWEEP_FILE
+    if not plan.resume or plan.extra.get("extend"):
+        return
+    saved = (plan.store.read_json(SWEEP_FILE) or {}).get("log") or []
+    if plan.extra["log"] != saved:
+        was = ", ".join(f"{t['kind']}={t['target']}" for t in saved) or "no tracker"
+        raise UserInputError(f"--log with a plain --resume: resumed trials keep the trackers the sweep was launched "
+                             f"with ({was}); drop --log, or extend the sweep (--resume --set run.total_kimg=N) to log anew")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from sweeps.cost import budget_lines
@@ -71,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                          argv=argv, check_data=not args.dry_run, seeds=args.seeds, grid=args.grid)
         if args.log:
             plan.extra["log"] = parse_log_flags(args.log, plan.store)
+            check_resumed_log(plan)
         if args.dry_run:
             _print(dry_run_table(plan))
             _print("\n" + "\n".join(budget_lines(plan.trials, plan.scale, plan.max_concurrent)))

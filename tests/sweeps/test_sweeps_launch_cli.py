@@ -133,3 +133,21 @@ def test_trial_id_of_dirname_inverts_trial_dirname() -> None:
     trial = SimpleNamespace(config={"trial": {"index": 12}}, trial_id="e0350_00012")
     assert trial_dirname(trial) == "trial0012_e0350_00012" and trial_id_of_dirname(trial_dirname(trial)) == "e0350_00012"
     assert trial_id_of_dirname("tuner.pkl") is None and trial_id_of_dirname("experiment_state-2026.json") is None
+
+
+def test_log_on_a_plain_resume_is_refused_unless_it_is_the_launchs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Tuner.restore keeps each trial's launch config, trackers included: a different --log would be ignored."""
+    import json
+    sweep = tmp_path / "fixed_p_grid"
+    (sweep / "ray").mkdir(parents=True)
+    (sweep / "ray" / "tuner.pkl").write_bytes(b"")   # what --resume looks for before it restores
+    (sweep / "sweep.json").write_text('{"scale": "smoke", "set": []}')
+    assert main(["fixed_p_grid", "--storage", str(tmp_path), "--resume", "--log", "tensorboard", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--log with a plain --resume" in err and "(no tracker)" in err, err
+    target = str(sweep / "tb")
+    (sweep / "sweep.json").write_text(json.dumps({"scale": "smoke", "set": [], "log": [{"kind": "tensorboard", "target": target}]}))
+    assert main(["fixed_p_grid", "--storage", str(tmp_path), "--resume", "--log", f"tensorboard={target}", "--dry-run"]) == 0
+    capsys.readouterr()
+    assert main(["fixed_p_grid", "--storage", str(tmp_path), "--resume", "--log", "tensorboard=elsewhere", "--dry-run"]) == 2
+    assert f"(tensorboard={target})" in capsys.readouterr().err
