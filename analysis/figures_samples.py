@@ -48,15 +48,21 @@ def pick_sample_trials(metrics: pd.DataFrame, ps: Sequence[float], transforms: S
     return pd.DataFrame(picked)
 
 
-def _last_png(sweeps: dict[str, SweepDir], sweep: str, trial_id: str) -> np.ndarray | None:
-    sdir = sweeps.get(sweep)
-    if sdir is None:
-        return None
-    ticks = sample_ticks(sdir, trial_id)
-    if not ticks:
-        return None
-    raw = read_bytes(sdir.fs, ticks[max(ticks)])
-    return imread(io.BytesIO(raw), format="png") if raw else None
+def _last_png(sweeps: dict[str, list[SweepDir]], sweep: str, trial_id: str) -> np.ndarray | None:
+    """The trial's newest sample grid, from whichever folder of the sweep holds it (a sweep run in parts has several)."""
+    for sdir in sweeps.get(sweep, []):
+        ticks = sample_ticks(sdir, trial_id)
+        if ticks:
+            raw = read_bytes(sdir.fs, ticks[max(ticks)])
+            return imread(io.BytesIO(raw), format="png") if raw else None
+    return None
+
+
+def sweep_folders(results: str | Path) -> dict[str, list[SweepDir]]:
+    out: dict[str, list[SweepDir]] = {}
+    for s in find_sweeps(results):
+        out.setdefault(s.name, []).append(s)
+    return out
 
 
 def fig3_samples(metrics: pd.DataFrame, results: str | Path, *, ps: Sequence[float] = (0.0, 0.5, 0.8, 1.0),
@@ -65,7 +71,7 @@ def fig3_samples(metrics: pd.DataFrame, results: str | Path, *, ps: Sequence[flo
     picked = pick_sample_trials(metrics, ps, transforms)
     if picked.empty:
         raise MissingData("no fixed-p runs of single transforms for sample grids", "leakage_grid")
-    sweeps = {s.name: s for s in find_sweeps(results)}
+    sweeps = sweep_folders(results)
     picked["image"] = [_last_png(sweeps, r.sweep, r.trial_id) for r in picked.itertuples()]
     picked = picked[picked["image"].notna()]
     if picked.empty:

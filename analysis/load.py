@@ -14,6 +14,8 @@ extra columns pass through untouched.
 
 from __future__ import annotations
 
+import posixpath
+
 from pathlib import Path
 
 import numpy as np
@@ -216,5 +218,11 @@ def with_status_records(trials: pd.DataFrame, records: list[dict]) -> pd.DataFra
 
 
 def sweep_configs(path: str | Path) -> dict[str, dict | None]:
-    """sweep name -> the sweep.json spec (None when the launcher wrote none)."""
-    return {s.name: read_sweep_json(s) for s in find_sweeps(path)}
+    """sweep name -> the sweep.json spec (None when the launcher wrote none).
+
+    A sweep run in parts (`<part>/<sweep>/` folders) has one sweep.json per part, each with its own --set pins:
+    they are keyed `<sweep> [<part>]` so that none hides another."""
+    sweeps = find_sweeps(path)
+    names = [s.name for s in sweeps]
+    return {(s.name if names.count(s.name) == 1 else f"{s.name} [{posixpath.basename(posixpath.dirname(s.path))}]"):
+            read_sweep_json(s) for s in sweeps}

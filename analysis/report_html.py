@@ -68,7 +68,7 @@ def _configs(content: ReportContent) -> str:
         parts.append(f"<h3>{_e(sweep)}</h3>")
         if spec is not None:
             parts.append(f"<p>sweep.json</p><pre>{_e(json.dumps(spec, indent=2, default=str))}</pre>")
-        rows = trials[trials["sweep"] == sweep] if "sweep" in trials else trials
+        rows = trials[trials["sweep"] == sweep.split(" [", 1)[0]] if "sweep" in trials else trials   # "<sweep> [<part>]"
         cfg = rows["config_json"].dropna() if "config_json" in rows else pd.Series(dtype=object)
         if len(cfg):
             text = str(cfg.iloc[0])

@@ -91,8 +91,20 @@ def _children(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
         raise ResultsError(f"cannot list results directory {path}: {_first_line(exc)}") from None
 
 
+def _sweep_children(fs: pafs.FileSystem, path: str) -> list[SweepDir]:
+    return [SweepDir(c.base_name, fs, c.path) for c in _subfolders(fs, path) if _is_sweep_dir(fs, c.path)]
+
+
+def _subfolders(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
+    return [c for c in _children(fs, path) if c.type == pafs.FileType.Directory and not c.base_name.startswith(".")]
+
+
 def find_sweeps(results: str | Path) -> list[SweepDir]:
-    """The sweep directories under RESULTS: itself if it is one, else its children that are."""
+    """The sweep directories under RESULTS: itself if it is one, else its children that are, else its grandchildren.
+
+    Why grandchildren: a sweep run in parts (`--set` pins, one `--storage runs/<part>` per launch, since two
+    launches of one sweep cannot share a storage root) leaves `runs/<part>/<sweep>/`, and one report should
+    read them all from `runs/`.  Parts of the same sweep keep its name; their rows differ by trial id."""
     fs, root = _resolve(results)
     info = _info(fs, root)
     if info.type == pafs.FileType.NotFound:
@@ -101,11 +113,13 @@ def find_sweeps(results: str | Path) -> list[SweepDir]:
         raise ResultsError(f"results path is not a directory: {results}")
     if _is_sweep_dir(fs, root):
         return [SweepDir(posixpath.basename(root) or "results", fs, root)]
-    sweeps = [SweepDir(c.base_name, fs, c.path) for c in _children(fs, root)
-              if c.type == pafs.FileType.Directory and not c.base_name.startswith(".") and _is_sweep_dir(fs, c.path)]
+    sweeps = _sweep_children(fs, root)
     if not sweeps:
-        raise ResultsError(f"no results under {results}: expected <sweep>/metrics/*.parquet or a sweep directory")
-    return sorted(sweeps, key=lambda s: s.name)
+        sweeps = [s for c in _subfolders(fs, root) for s in _sweep_children(fs, c.path)]
+    if not sweeps:
+        raise ResultsError(f"no results under {results}: expected <sweep>/metrics/*.parquet, "
+                           f"<part>/<sweep>/metrics/*.parquet or a sweep directory")
+    return sorted(sweeps, key=lambda s: (s.name, s.path))
 
 
 def _parts_in(sweep: SweepDir, folder: str) -> list[str]:
