@@ -230,8 +230,9 @@ def run(argv: list[str]) -> int:
             print(f"[{i}/{len(jobs)}] {job.trial_id} tick {result['tick']} ({result['kimg']:.0f} kimg): "
                   f"FID {result['fid']:.3f}{std} ({result['fid_samples']} samples x {result['repeats']})", flush=True)
     table = conform(rows, EVAL_COLUMNS, "evaluation rows")   # one row per trial; analysis.load joins them to tick rows
-    path = store.write_table(f"{EVAL_DIR}/{uuid.uuid4().hex[:12]}.parquet", table)
-    print(f"wrote {len(rows)} rows to {path if store.is_local else store.uri + '/' + EVAL_DIR + '/' + path.rsplit('/', 1)[-1]}")
+    rel = f"{EVAL_DIR}/{uuid.uuid4().hex[:12]}.parquet"
+    store.write_table(rel, table)
+    print(f"wrote {len(rows)} rows to {store.uri}/{rel}")
     return 0
 
 

@@ -32,15 +32,15 @@ from typing import Any
 import pandas as pd
 import pyarrow.fs as pafs
 
-from sweeps.store import SWEEP_FILE, SweepStore, resolve_storage
+from sweeps.store import FLUSH_S, SWEEP_FILE, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
 ENDED = ("TERMINATED", "ERROR")
 STALLED = "STALLED"
+STOPPED = (*ENDED, STALLED)   # nothing more will happen without a --resume
 STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
 STALL_NO_ROWS_S = 3600.0   # before its first tick a trial may build a dataset and FID reference statistics
 STALL_FACTOR = 3.0         # ... or before 3 x its slowest tick so far (plus the row buffer's flush interval)
-FLUSH_S = 30.0             # sweeps.store.RowBuffer's default flush_s
 
 
 def stall_after_s(tick_seconds: list[float]) -> float:
@@ -67,7 +67,7 @@ class TrialState:
 
     @property
     def seconds_left(self) -> float | None:
-        if self.status in ENDED or self.status == STALLED:
+        if self.status in STOPPED:
             return 0.0
         if not self.kimg_per_s:
             return None
@@ -169,7 +169,7 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
     left = sum(max(0.0, t.total_kimg - t.kimg) for t in states if t.status not in ENDED and not math.isnan(t.total_kimg))
     speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == "RUNNING")
     stalled = [t for t in states if t.status == STALLED]
-    if stalled and not any(t.status not in (*ENDED, STALLED) for t in states):
+    if stalled and all(t.status in STOPPED for t in states):
         finish = "stopped: no trial has written anything for " + _dur(min(t.silent_s or 0.0 for t in stalled)) + \
                  " (was the sweep killed? --resume continues it)"
     elif left == 0:
@@ -188,7 +188,7 @@ def table(store: SweepStore, states: list[TrialState], now: float | None = None)
     head = ["trial", "status", "attempt", "kimg", "img/s", "left", "best_fid", "p"]
     rows = [[f"{t.index}", t.status, "-" if t.attempt is None else str(t.attempt), f"{t.kimg:.1f}/{t.total_kimg:g}",
              "-" if t.img_per_s is None else f"{t.img_per_s:.0f}",
-             _dur(t.seconds_left) if t.status not in (*ENDED, STALLED) else "-",
+             _dur(t.seconds_left) if t.status not in STOPPED else "-",
              "-" if t.best_fid is None else f"{t.best_fid:.3g}", "-" if t.p is None else f"{t.p:.3f}"] for t in states]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     lines = [f"sweep {store.sweep} ({store.uri})", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
@@ -202,7 +202,7 @@ def render(results: str, now: float | None = None) -> tuple[str, bool]:
     for store in find_stores(results):
         states = trial_states(store, now)
         parts.append(table(store, states, now))
-        ended = ended and all(t.status in (*ENDED, STALLED) for t in states)
+        ended = ended and all(t.status in STOPPED for t in states)
     return "\n\n".join(parts), ended
 
 

@@ -40,10 +40,12 @@ from trainer.atomic import atomic_write_bytes
 from trainer.errors import UserInputError
 
 __all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "read_metrics", "probe_writable", "resolve_storage",
-           "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY"]
+           "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
 
 # A running attempt's tick parts are merged once this many have accumulated (and at every checkpoint).
 COMPACT_EVERY = 20
+# A running trial's buffered rows reach the store at least this often (sweeps.status's stall limit allows for it).
+FLUSH_S = 30.0
 
 
 class StoreWriteError(OSError):
@@ -248,7 +250,7 @@ class RowBuffer:
     checkpoint), or `compact_every` parts since the last compaction, merges the attempt's parts.
     """
 
-    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = 30.0,
+    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = FLUSH_S,
                  compact_every: int = COMPACT_EVERY) -> None:
         self.store, self.trial_id, self.attempt, self.flush_s = store, trial_id, attempt, flush_s
         self.compact_every = compact_every
