@@ -74,8 +74,19 @@ class TrialState:
         return max(0.0, self.total_kimg - self.kimg) / self.kimg_per_s
 
 
+def _sweep_names(fs: pafs.FileSystem, root: str) -> list[str]:
+    """Names of ROOT's subfolders that hold a sweep record."""
+    return sorted(c.base_name for c in fs.get_file_info(pafs.FileSelector(root, recursive=False))
+                  if c.type == pafs.FileType.Directory
+                  and fs.get_file_info(posixpath.join(c.path, SWEEP_FILE)).type == pafs.FileType.File)
+
+
 def find_stores(results: str) -> list[SweepStore]:
-    """The sweeps under RESULTS (a sweep folder, a storage root or a URI), as stores; one line on bad input."""
+    """The sweeps under RESULTS (a sweep folder, a storage root, a root of parts, or a URI); one line on bad input.
+
+    A root of parts is what a sweep run in parts leaves: one `--storage runs/<part>` per launch, so
+    `runs/<part>/<sweep>/`.  It is looked into only when RESULTS holds no sweep itself, as `analysis.report runs/`
+    does, so that one `sweeps.status runs/` follows every part of the plan."""
     fs, root, _ = resolve_storage(results)
     info = fs.get_file_info(root)
     if info.type != pafs.FileType.Directory:
@@ -83,12 +94,15 @@ def find_stores(results: str) -> list[SweepStore]:
     if fs.get_file_info(posixpath.join(root, SWEEP_FILE)).type == pafs.FileType.File:
         parent = results.rstrip("/").rsplit("/", 1)[0] if "/" in results.rstrip("/") else "."
         return [SweepStore(parent, posixpath.basename(root))]
-    names = sorted(c.base_name for c in fs.get_file_info(pafs.FileSelector(root, recursive=False))
-                   if c.type == pafs.FileType.Directory
-                   and fs.get_file_info(posixpath.join(c.path, SWEEP_FILE)).type == pafs.FileType.File)
-    if not names:
-        raise UserInputError(f"{results}: no sweep here (no {SWEEP_FILE} in it or in its subfolders)")
-    return [SweepStore(results, n) for n in names]
+    stores = [SweepStore(results, n) for n in _sweep_names(fs, root)]
+    if not stores:
+        parts = sorted(c.base_name for c in fs.get_file_info(pafs.FileSelector(root, recursive=False))
+                       if c.type == pafs.FileType.Directory and not c.base_name.startswith("."))
+        base = results.rstrip("/")
+        stores = [SweepStore(f"{base}/{part}", n) for part in parts for n in _sweep_names(fs, posixpath.join(root, part))]
+    if not stores:
+        raise UserInputError(f"{results}: no sweep here (no {SWEEP_FILE} in it, in its subfolders or in theirs)")
+    return stores
 
 
 def _totals(record: dict[str, Any]) -> dict[int, float]:
