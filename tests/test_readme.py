@@ -277,3 +277,10 @@ def test_status_commands(smoke_sweep: tuple[Path, subprocess.CompletedProcess]) 
     for prefix in ("python -m sweeps.status results/fixed_p_grid", "python -m sweeps.status results/ --watch"):
         out = _ok(sh(readme_line(prefix), cwd, timeout=120))
         assert out.count(" TERMINATED ") == 14 and out.strip().splitlines()[-1].endswith("finished"), out
+    # a sweep run in parts: runs/<part>/<sweep>/ (here one part, a link to the sweep the main command wrote)
+    (cwd / "runs" / "part1").mkdir(parents=True, exist_ok=True)
+    link = cwd / "runs" / "part1" / "fixed_p_grid"
+    if not link.exists():
+        link.symlink_to(cwd / "results" / "fixed_p_grid", target_is_directory=True)
+    out = _ok(sh(readme_line("python -m sweeps.status runs/"), cwd, timeout=120))
+    assert out.count(" TERMINATED ") == 14 and "runs/part1/fixed_p_grid" in out, out
