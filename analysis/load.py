@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from analysis.errors import NoTickRows, ResultsError
 from analysis.legacy_columns import split_r_v
+from analysis.parts import PART, drop_repeated_runs
 from analysis.storefs import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
                               read_status_records, read_sweep_json)
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
@@ -88,10 +89,14 @@ def _fill_sweep(table: pa.Table, name: str) -> pa.Table:
 
 
 def _read_metrics_table(sweeps: list[SweepDir], results: str | Path) -> pa.Table:
+    """Every tick row under RESULTS; where one sweep was found in several parts, each row names its part (PART)."""
+    split = len({s.name for s in sweeps}) < len(sweeps)
     tables: list[pa.Table] = []
     for sweep in sweeps:
-        parts = metric_parts(sweep)
-        tables += [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, parts) if t.num_rows]
+        mine = [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, metric_parts(sweep)) if t.num_rows]
+        if split:
+            mine = [t.append_column(PART, pa.array([sweep.path] * t.num_rows, pa.string())) for t in mine]
+        tables += mine
     if not tables:
         raise NoTickRows(f"no tick rows under {results}: the metrics/ Parquet parts are missing or empty")
     return concat(tables, str(results))
@@ -105,7 +110,10 @@ def load_metrics(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
     metrics = split_r_v(to_pandas(dedup_newest(typed_table(table))))   # old rows: r_v's two estimators split
-    return with_evaluations(metrics, load_evaluations(sweeps))
+    metrics, notes = drop_repeated_runs(metrics, sweeps)                 # a run that two parts hold counts once
+    metrics = with_evaluations(metrics, load_evaluations(sweeps))
+    metrics.attrs["notes"] = notes
+    return metrics
 
 
 def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:

@@ -208,6 +208,9 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
     trials = load_trials(results)
     configs = sweep_configs(results)
     content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
+    for note in metrics.attrs.get("notes", []):     # a run two parts hold: counted once (analysis.parts)
+        content.notes.append(note)
+        print(f"note: {note}", file=sys.stderr)
     failed = trials.loc[trials["status"].astype(str) == "ERROR", ["sweep", "trial_id"]]
     if len(failed):
         drop = pd.Series(False, index=metrics.index)

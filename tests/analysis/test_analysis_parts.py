@@ -5,12 +5,14 @@ part; docs/tiny-results.md's plan reads them all with `python -m analysis.report
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis import load_metrics, load_trials
+from analysis.aggregate import summarize
 from analysis.errors import ResultsError
 from analysis.figures_samples import _last_png, sweep_folders
 from analysis.load import sweep_configs
@@ -55,3 +57,46 @@ def test_sweeps_one_level_down_win_and_an_empty_root_says_what_it_expected(parts
     (tmp_path / "empty" / "nothing").mkdir(parents=True)
     with pytest.raises(ResultsError, match="<part>/<sweep>/metrics"):
         load_metrics(tmp_path / "empty")
+
+
+def _launch(root: Path, part: str, trials: pd.DataFrame, ticks: int, suffix: str = "",
+            pins: list[str] | None = None) -> None:
+    """TRIALS launched into PART (with SUFFIX on the trial ids, as Ray gives new ones), TICKS ticks, pinned by PINS."""
+    write_sweep(root / part, "leakage_grid", trials.assign(trial_id=trials["trial_id"] + suffix,
+                                                           trial_index=range(len(trials))), ticks)
+    if pins is not None:
+        path = root / part / "leakage_grid" / "sweep.json"
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "set": pins}))
+
+
+def test_a_run_two_parts_hold_counts_once(parts: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    # an aborted launch left beside its finished re-run: its seeds must not count as more seeds
+    _, trials = parts
+    root = tmp_path / "runs"
+    first = trials                                              # 2 seeds of every configuration
+    _launch(root, "part_a", first, 8)
+    _launch(root, "aborted", first, 3, suffix="_again")
+    m = load_metrics(root)
+    assert set(m["trial_id"]) == set(first["trial_id"])            # the longer runs are the ones kept
+    assert m.groupby(["augpipe", "p_fixed", "seed"], observed=True)["trial_id"].nunique().max() == 1
+    notes = m.attrs["notes"]
+    assert len(notes) == len(first) and all("part aborted" in n and "repeats the run of part part_a" in n for n in notes)
+    # the figure statistics see each seed once: n is the number of seeds
+    last = m.sort_values("tick").groupby("trial_id").tail(1)
+    assert set(summarize(last, ["augpipe", "p_fixed"], "fid")["n"]) == {2}
+    # and the report says what it did, on the page and on stderr
+    from analysis.report import render_report
+    index = render_report(root, tmp_path / "report", formats=("png",), workers=1)
+    assert "repeats the run of part part_a" in index.read_text()
+
+
+def test_parts_with_different_pins_are_different_runs(parts: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    # same columns and seed, but another --set pin (e.g. an R1 weight no column shows): both are kept
+    _, trials = parts
+    root = tmp_path / "runs"
+    first = trials.iloc[: len(trials) // 2].reset_index(drop=True)
+    _launch(root, "part_a", first, 8)
+    _launch(root, "r1_high", first, 3, suffix="_again", pins=["loss.r1_gamma=1.0"])
+    m = load_metrics(root)
+    assert len(set(m["trial_id"])) == 2 * len(first) and m.attrs["notes"] == []
