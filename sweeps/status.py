@@ -106,10 +106,12 @@ def find_stores(results: str) -> list[SweepStore]:
 
 
 def _totals(record: dict[str, Any]) -> dict[int, float]:
-    """total_kimg per trial index, from the recorded spec expanded again (no Ray, no torch)."""
+    """total_kimg per trial index, from the recorded spec expanded again (no Ray, no torch), with the seeds the
+    sweep was launched with: the catalog's default count would list seeds never trained, or drop some."""
     from sweeps.spec import SweepSpec, expand
     try:
-        trials = expand(SweepSpec.model_validate(record["spec"]), record["scale"], list(record.get("set", [])))
+        trials = expand(SweepSpec.model_validate(record["spec"]), record["scale"], list(record.get("set", [])),
+                        record.get("seeds"))
     except (KeyError, ValueError, UserInputError):
         return {}
     return {t.index: t.config.run.total_kimg for t in trials}
