@@ -162,7 +162,7 @@ def fig4d_fid_over_training(metrics: pd.DataFrame, *, category: str | None = Non
     cmap = colormaps["viridis"]
     for i, (label, run) in enumerate(runs.items()):
         stats = over_training(run, [], "fid")
-        c = cmap(0.85 * i / max(len(runs) - 1, 1))  # viridis' last 15 % is a yellow too pale to read on white
+        c = cmap(0.85 * i / max(len(runs) - 1, 1))   # viridis' last 15 % is too pale a yellow on white
         ax.plot(stats["kimg"], stats["center"], color=c, label=with_n(label, stats))
         band(ax, stats["kimg"], stats["lo"], stats["hi"], c)
     log_y(ax)

@@ -8,9 +8,9 @@ Runs are seeded (same configuration and seed, same run), so the extra one carrie
 
 Two trials of different parts are the same run when their parts' sweep records agree on the scale and the `--set`
 pins (a longer `run.total_kimg` is the same run, further along), the trials agree on their grid values and variant,
-and their rows on every configuration column, seed included.  The one that got furthest is kept (then the newest write); each drop is reported as one note.  Pins
-spelled differently (`--set augment.p=0.5` in one part, `--grid augment.p=0.5` in another) are not recognised as
-the same run: this errs on the side of keeping data.
+and their rows on every configuration column, seed included.  The one that got furthest is kept (then the newest
+write); each drop is reported as one note.  Pins spelled differently (`--set augment.p=0.5` in one part, `--grid
+augment.p=0.5` in another) are not recognised as the same run: this errs on the side of keeping data.
 """
 
 from __future__ import annotations
