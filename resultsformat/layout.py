@@ -51,6 +51,7 @@ SWEEP_JSON_KEYS = {
 # Optional sweep.json keys: present only when the launch used the feature (sweeps.sources, sweeps.extend, sweeps.tracking).
 SWEEP_JSON_OPTIONAL = {
     "grid": "the --grid flags the sweep was launched with",
+    "no_variant": "the --no-variant flags: variants of the spec left out (the recorded spec lacks them)",
     "source": "the sweep file it was launched from",
     "axis_order": "the spec's axis order (main and per variant): sweep.json sorts keys, trial indices follow this order",
     "log": "the --log trackers ({kind, target}) of its trials",

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", dest="grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="add an axis, or replace an axis's values, e.g. augment.p=0.2,0.4 (repeatable; "
                         "JSON list for values with commas)")
+    p.add_argument("--no-variant", dest="no_variant", action="append", default=[], metavar="NAME",
+                   help="leave out the sweep's variant NAME (e.g. fixed_p_grid's baseline, when another launch "
+                        "already trains it; --dry-run shows each trial's variant) (repeatable)")
     p.add_argument("--log", dest="log", action="append", default=[], metavar="TRACKER",
                    help="also send each trial's config and tick metrics to tensorboard, mlflow[=URI] or "
                         "wandb[=PROJECT] (repeatable; optional extras, e.g. pip install -e '.[mlflow]')")
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
                          address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
-                         argv=argv, check_data=not args.dry_run, seeds=args.seeds, grid=args.grid)
+                         argv=argv, check_data=not args.dry_run, seeds=args.seeds, grid=args.grid,
+                         no_variant=args.no_variant)
         if args.log:
             plan.extra["log"] = parse_log_flags(args.log, plan.store)
             check_resumed_log(plan)

@@ -22,7 +22,7 @@ from typing import Any
 from analysis.storefs import redact  # one definition of what may be printed about a URI
 from resultsformat.layout import RAY_DIR, sweep_json
 from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
-from sweeps.sources import apply_grid, axis_order, parse_grid, resolve_spec
+from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.config import shared_settings
@@ -90,7 +90,7 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str],
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
               max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True,
-              seeds: int | None = None, grid: list[str] | None = None) -> Plan:
+              seeds: int | None = None, grid: list[str] | None = None, no_variant: list[str] | None = None) -> Plan:
     """Validate a launch request completely, without starting Ray or creating anything.
 
     check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
@@ -99,6 +99,7 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     """
     sets = list(sets or [])
     grid = list(grid or [])
+    no_variant = list(no_variant or [])
     spec, source = resolve_spec(name, storage, resume)
     if scale is not None and scale not in SCALES:
         raise UserInputError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
@@ -119,18 +120,19 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     resumed: dict[str, Any] = {}
     if resume:
         scale, sets, seeds, resumed = _resume_or_extend(store, spec, scale, sets, seeds)
-        _resume_grid(store, grid)
+        _resume_grid(store, grid, no_variant)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
                              f"or choose another --storage")
     else:
-        spec = apply_grid(spec, parse_grid(grid, sets))
+        spec = drop_variants(apply_grid(spec, parse_grid(grid, sets)), no_variant)
     scale = scale or DEFAULT_SCALE
     trials = _with_resolved_paths(expand(spec, scale, sets, seeds))
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    extra = {**({"grid": grid, "source": source} if (grid or source) else {}), "axis_order": axis_order(spec), **resumed}
+    extra = {**({"grid": grid, "source": source} if (grid or source) else {}),
+             **({"no_variant": no_variant} if no_variant else {}), "axis_order": axis_order(spec), **resumed}
     return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, seeds, command.strip(),
                 extra)
 
@@ -151,11 +153,15 @@ def _resume_or_extend(store: SweepStore, spec: SweepSpec, scale: str | None, set
     return scale, extended_sets(saved_sets, new_total), seeds, {"ray_dir": ext["ray_dir"], "extend": ext}
 
 
-def _resume_grid(store: SweepStore, grid: list[str]) -> None:
-    """On --resume the recorded spec already holds the sweep's --grid axes; a different --grid would be another sweep."""
+def _resume_grid(store: SweepStore, grid: list[str], no_variant: list[str]) -> None:
+    """On --resume the recorded spec already holds the sweep's --grid axes and lacks its --no-variant variants; a
+    different --grid or --no-variant would be another sweep."""
     saved = store.read_json(SWEEP_FILE) or {}
     if grid and grid != saved.get("grid", []):
         raise UserInputError(f"--resume: --grid {' '.join(grid)} differs from the sweep's {saved.get('grid', [])}; omit --grid")
+    if no_variant and no_variant != saved.get("no_variant", []):
+        raise UserInputError(f"--resume: --no-variant {' '.join(no_variant)} differs from the sweep's "
+                             f"{saved.get('no_variant', [])}; omit --no-variant")
 
 
 def _with_resolved_paths(trials: list[Trial]) -> list[Trial]:

@@ -124,6 +124,17 @@ def _values(item: str, raw: str) -> list[Any]:
     return values
 
 
+def drop_variants(spec: SweepSpec, names: list[str]) -> SweepSpec:
+    """`spec` without the variants NAMES (`--no-variant`): e.g. fixed_p_grid's baseline, when a launch that pins
+    `augment.mode=fixed` would otherwise train it again as geom at p = 0 beside a baseline another part holds."""
+    known = [v.name for v in spec.variants]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UserInputError(f"--no-variant {unknown[0]}: {spec.name} has "
+                             + (f"the variants {', '.join(known)}" if known else "no variants"))
+    return spec.model_copy(update={"variants": tuple(v for v in spec.variants if v.name not in names)})
+
+
 def apply_grid(spec: SweepSpec, grid: dict[str, list[Any]]) -> SweepSpec:
     """`spec` with each grid key as an axis: replacing a main (or variant) axis's values, else a new main axis.
 

@@ -54,7 +54,8 @@ NOT_RUN = {
 }
 # README commands about a user's own sweep, run (with --dry-run) from the repository root, where the example is.
 OWN_SWEEP = ("python -m sweeps.launch sweeps/examples/", "python -m sweeps.launch fixed_p_grid --grid",
-             "python -m sweeps.launch fixed_p_grid --log", "python -m sweeps.launch r1_gamma_x_p")
+             "python -m sweeps.launch fixed_p_grid --log", "python -m sweeps.launch r1_gamma_x_p",
+             "python -m sweeps.launch fixed_p_grid --scale tiny --set data.dataset_size=250 --set augment.mode=fixed")
 
 
 def _code_lines(text: str) -> list[str]:
@@ -109,7 +110,7 @@ RUN_HERE = (
     "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
     "python -m trainer.evaluate", "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
     "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
-    *OWN_SWEEP[:3], "python -m sweeps.status",
+    *OWN_SWEEP[:3], OWN_SWEEP[4], "python -m sweeps.status",
 )
 
 
@@ -267,8 +268,10 @@ def test_own_sweep_commands_dry_run() -> None:
             dry = command if "--dry-run" in command else command + " --dry-run"
             out = _ok(sh(dry, ROOT, timeout=120))
             assert "budget: " in out and "cost: " in out, out
+            if "--no-variant baseline" in command:    # p 0.35 and 0.7 x 3 seeds, no baseline trained again
+                assert ": 6 trials" in out and " baseline " not in out, out
             ran += 1
-    assert ran == 5
+    assert ran == 6
 
 
 @pytest.mark.e2e
