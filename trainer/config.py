@@ -90,17 +90,18 @@ class ModelConfig(_Frozen):
 
 
 class LossConfig(_Frozen):
-    """Non-saturating logistic loss, lazy R1 and optimiser settings."""
+    """Non-saturating logistic loss, lazy R1 and path length, EMA and optimiser settings (trainer/phases.py: the schedule)."""
 
     r1_gamma: float = Field(1.0, ge=0.0, le=1000.0, description="R1 weight on un-augmented reals (gradient through the augmentation)")
-    r1_interval: int = Field(16, ge=1, le=64, description="Lazy regularisation: R1 every N D steps, scaled by N")
+    r1_interval: int = Field(16, ge=1, le=64, description="Lazy regularisation: R1 as its own D step every N minibatches, scaled by N; D's Adam lr x N/(N+1), betas ** (N/(N+1))")
     g_lr: float = Field(0.0025, gt=0.0, le=1.0, description="Generator Adam learning rate")
     d_lr: float = Field(0.0025, gt=0.0, le=1.0, description="Discriminator Adam learning rate")
     beta1: float = Field(0.0, ge=0.0, lt=1.0, description="Adam beta1")
     beta2: float = Field(0.99, ge=0.0, lt=1.0, description="Adam beta2")
     ema_kimg: float = Field(10.0, ge=0.0, le=1000.0, description="Half-life of the EMA generator in kimg; 0 disables EMA")
+    ema_rampup: float | None = Field(None, gt=0.0, le=10.0, description="EMA ramp-up: the half-life is at most cur_nimg x this early in training (the reference's cifar and auto configs: 0.05); None = the full half-life from the start (paper256)")
     pl_weight: float = Field(0.0, ge=0.0, le=100.0, description="Path-length regularisation weight (StyleGAN2 §3.2; ADA's paper256: 2); 0 disables it; stylegan2 only")
-    pl_interval: int = Field(4, ge=1, le=64, description="Lazy path-length regularisation: every N G steps, scaled by N")
+    pl_interval: int = Field(4, ge=1, le=64, description="Lazy path-length regularisation as its own G step every N minibatches, scaled by N; G's Adam lr x N/(N+1), betas ** (N/(N+1))")
     pl_batch_shrink: int = Field(2, ge=1, le=64, description="Path-length regularisation runs on batch // N latents")
     pl_decay: float = Field(0.01, gt=0.0, le=1.0, description="Decay of the running mean path length the penalty is measured from")
     style_mixing: float = Field(0.0, ge=0.0, le=1.0, description="Probability that a second latent takes over from a random crossover layer in training G calls (ADA's paper256: 0.9); stylegan2 only")

@@ -10,9 +10,10 @@ sample is a = sqrt(mean over layers l of ||d(g . y) / d w_l||^2), the
 gradient taken per layer slot of ws [N, num_ws, w_dim].  A running mean
 a_bar <- a_bar + decay (mean(a) - a_bar) sets the target, and the penalty is
 mean((a - a_bar)^2) with a_bar still carrying its gradient through this
-batch's mean (as the reference does).  Lazy: it runs on every
-`pl_interval`-th G step only and is multiplied by the interval, like R1.  The
-running mean is part of the run's state (checkpointed; exact resume).
+batch's mean (as the reference does).  Lazy: it is G's own optimiser step
+(the Greg phase, trainer/phases.py) every `pl_interval` minibatches, multiplied
+by the interval, like R1.  The running mean is part of the run's state
+(checkpointed; exact resume).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from trainer.device import DeviceSetup
 from trainer.mixing import StyleMixer
 from trainer.networks import build_networks
 from trainer.networks.stylegan2 import set_block_precision
+from trainer.phases import adam_settings, reg_interval, schedule
 from trainer.seeds import stream_seed
 
 STREAMS = ("data", "latent", "noise", "aug", "probe", "mixing")   # the generators a checkpoint carries (trainer.seeds names)
@@ -84,12 +85,13 @@ class TrainState:
             for net in (self.G, self.D, self.G_ema):
                 net.to(memory_format=torch.channels_last)
         lc = cfg.loss
-        self.opt_G = _adam(self.G.parameters(), lc.g_lr, (lc.beta1, lc.beta2))
-        # No lazy-regularisation rescaling of D's lr and betas: the reference rescales them by
-        # interval/(interval+1) because its R1 is a separate optimiser step, but here R1 is added to
-        # the loss of every interval-th ordinary D step (loss.py), so D takes exactly one step per
-        # minibatch and the configured loss.d_lr / betas are the ones applied.
-        self.opt_D = _adam(self.D.parameters(), lc.d_lr, (lc.beta1, lc.beta2))
+        # lazy regularisation runs as separate optimiser steps (trainer/phases.py), so a network with a
+        # regulariser gets the reference's interval-rescaled lr and betas
+        self.phases = schedule(lc)
+        self.adam = {net: adam_settings(lr, (lc.beta1, lc.beta2), reg_interval(lc, net))
+                     for net, lr in (("G", lc.g_lr), ("D", lc.d_lr))}
+        self.opt_G = _adam(self.G.parameters(), *self.adam["G"])
+        self.opt_D = _adam(self.D.parameters(), *self.adam["D"])
         self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev).manual_seed(stream_seed(cfg.run.seed, s))
                      for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])
@@ -100,7 +102,7 @@ class TrainState:
         self.last_pl_penalty: torch.Tensor | None = None
         self.cur_nimg = 0
         self.tick = 0
-        self.d_steps = 0
+        self.d_steps = 0                 # minibatches done: the index trainer.phases schedules by
         self.wall_s = 0.0
 
     def latents(self, n: int) -> torch.Tensor:
@@ -131,8 +133,11 @@ class TrainState:
     def load_state_dict(self, d: dict[str, Any]) -> None:
         for k, m in self.nets().items():
             m.load_state_dict(d["nets"][k])
-        self.opt_G.load_state_dict(d["opt_G"])
-        self.opt_D.load_state_dict(d["opt_D"])
+        for net, opt in (("G", self.opt_G), ("D", self.opt_D)):
+            opt.load_state_dict(d[f"opt_{net}"])
+            lr, betas = self.adam[net]       # the config's settings, also for a checkpoint written before the
+            for group in opt.param_groups:   # lazy rescaling (Adam's state_dict carries lr and betas)
+                group["lr"], group["betas"] = lr, betas
         for k, g in self.gens.items():
             if k in d["rng"]:            # a checkpoint from before a stream existed keeps the fresh seed
                 g.set_state(d["rng"][k])

@@ -1,8 +1,10 @@
-"""One training minibatch: a D step (lazy R1), a G step (lazy path-length regularisation), the EMA update
-(docs/papers.md §1; StyleGAN2 §B, §3.2).
+"""One training minibatch as the reference runs it: the phases Gmain, Greg, Dmain, Dreg, each an optimiser step of
+its own when its interval divides the minibatch index, then the EMA update (docs/papers.md §1; StyleGAN2 §B, §3.2;
+trainer/phases.py has the schedule and why).
 
-Shared by the loop and `benchmarks/train_step.py`, so the benchmark times
-exactly what training runs.  AMP loss scaling (fp16 on CUDA) is handled here.
+Shared by the loop and `benchmarks/train_step.py`, so the benchmark times exactly what training runs.  Every
+optimiser step goes through `_opt_step`: AMP loss scaling (fp16 on CUDA) and the reference's clean-up of
+non-finite gradients (NaN -> 0, +-inf -> +-1e5) happen there, and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainer.loss import DStepLosses, d_step_loss, g_step_loss, update_ema
+from trainer.loss import DStepLosses, d_step_loss, g_step_loss, r1_loss, update_ema
 from trainer.path_length import path_length_penalty
+from trainer.phases import Phase, ema_beta, phases_at
 from trainer.state import TrainState
 
 
@@ -20,6 +23,13 @@ def _backward(state: TrainState, loss: torch.Tensor) -> None:
 
 
 def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
+    """Step `opt` on the gradients its phase accumulated: unscale (AMP), zero non-finite entries, step."""
+    if state.scaler is not None:
+        state.scaler.unscale_(opt)   # records inf/NaN first, so the scaler still skips an overflowed step
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if p.grad is not None:
+                torch.nan_to_num(p.grad, nan=0.0, posinf=1e5, neginf=-1e5, out=p.grad)
     if state.scaler is None:
         opt.step()
     else:
@@ -28,42 +38,50 @@ def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
 
 
 def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | None = None) -> tuple[DStepLosses, torch.Tensor]:
-    """Train D then G on one minibatch of float reals; advances d_steps and cur_nimg.  Returns the detached losses.
+    """Run minibatch `state.d_steps`'s phases on float reals; advances d_steps and cur_nimg.  Returns the detached
+    losses: Dmain's (with Dreg's R1 penalty when it ran) and Gmain's.
 
-    R1 runs when `d_steps % r1_interval == 0`, path-length regularisation (when
-    loss.pl_weight > 0) when `d_steps % pl_interval == 0` of the same minibatch
-    index, added to that G step's gradient (not a separate optimiser step; README
-    lists this among the differences from the reference).  `G_train` may be a
-    compiled G sharing G's parameters (D is never compiled: R1 needs double backward).
+    `G_train` may be a compiled G sharing G's parameters (D is never compiled: R1 needs double backward).
+    Every real logit D gives in Dmain and Dreg goes to the ADA controller, as in the reference.
     """
-    cfg, st = state.cfg, state
+    st = state
     G = G_train if G_train is not None else st.G
-    lc, batch, index = cfg.loss, reals.shape[0], st.d_steps
-    r1_scale = lc.r1_interval if index % lc.r1_interval == 0 else 0
-    st.opt_D.zero_grad(set_to_none=True)
-    d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
-                    r1_gamma=lc.r1_gamma, r1_scale=r1_scale, backward=lambda loss: _backward(st, loss), autocast=st.autocast(),
-                    mixer=st.mixer)
-    _opt_step(st, st.opt_D)
+    batch, index = reals.shape[0], st.d_steps
+    loss_g = d = r1 = None
+    for phase in phases_at(st.phases, index):
+        opt = st.opt_G if phase.net == "G" else st.opt_D
+        opt.zero_grad(set_to_none=True)
+        if phase.net == "G":
+            if phase.main:
+                loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
+                                     backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
+            if phase.reg:
+                _path_length_phase(st, G, batch, phase)
+        else:
+            if phase.main:
+                d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
+                                backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
+                st.aug.observe(real_logits=d.real_logits)
+            if phase.reg:
+                r1, real_logits = r1_loss(st.D, st.aug, reals, r1_gamma=st.cfg.loss.r1_gamma, gain=phase.interval,
+                                          backward=lambda loss: _backward(st, loss), autocast=st.autocast())
+                st.aug.observe(real_logits=real_logits)
+        _opt_step(st, opt)
+    lc = st.cfg.loss
+    update_ema(st.G_ema, st.G, beta=ema_beta(batch, lc.ema_kimg, lc.ema_rampup, st.cur_nimg))
     st.d_steps += 1
-    st.aug.observe(real_logits=d.real_logits)
-    st.opt_G.zero_grad(set_to_none=True)
-    loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
-                         backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
-    if lc.pl_weight > 0 and index % lc.pl_interval == 0:
-        _path_length_step(st, G, batch)
-    _opt_step(st, st.opt_G)
-    update_ema(st.G_ema, st.G, batch=batch, ema_kimg=lc.ema_kimg)
     st.cur_nimg += batch
-    return d, loss_g
+    assert d is not None and loss_g is not None   # Gmain/Gboth and Dmain/Dboth run every minibatch
+    return DStepLosses(d.loss_D, r1, d.real_logits), loss_g
 
 
-def _path_length_step(st: TrainState, G: nn.Module, batch: int) -> None:
-    """Accumulate the lazy path-length penalty's gradient into G's and advance the running mean."""
+def _path_length_phase(st: TrainState, G: nn.Module, batch: int, phase: Phase) -> None:
+    """Greg: the path-length penalty on batch // pl_batch_shrink fresh latents, x weight x interval; advances
+    the running mean."""
     lc = st.cfg.loss
     with st.autocast():
         pl = path_length_penalty(G, st.latents(batch // lc.pl_batch_shrink), st.pl_mean, decay=lc.pl_decay,
                                  noise_generator=st.gens["noise"], mixer=st.mixer)
-    _backward(st, pl.penalty * (lc.pl_weight * lc.pl_interval))
+    _backward(st, pl.penalty * (lc.pl_weight * phase.interval))
     st.pl_mean = pl.new_mean
     st.last_pl_penalty = pl.penalty.detach()

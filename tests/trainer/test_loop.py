@@ -140,12 +140,13 @@ def test_smoke_fid_falls_below_60_percent_of_first() -> None:
 
 
 def test_optimisers_use_the_configured_learning_rates_and_betas() -> None:
-    # R1 is added to an ordinary D step (no separate regularisation step), so no lazy-R1 rescaling applies
+    # R1 is D's own lazy phase every 16 minibatches: D's Adam is rescaled by 16/17 (trainer/phases.py); the smoke
+    # G has no path-length regulariser, so its Adam keeps the configured values
     from trainer.device import resolve_device
     from trainer.state import TrainState
     cfg = _cfg(**{"loss.d_lr": 0.003, "loss.g_lr": 0.001, "loss.beta1": 0.5, "loss.beta2": 0.99, "loss.r1_interval": 16,
                   "loss.r1_gamma": 1.0})
     st = TrainState(cfg, resolve_device(cfg.run), resolution=16, channels=3, train_size=8)
     (gd,), (gg,) = st.opt_D.param_groups, st.opt_G.param_groups
-    assert (gd["lr"], gd["betas"]) == (0.003, (0.5, 0.99))
+    assert (gd["lr"], gd["betas"]) == (0.003 * 16 / 17, (0.5 ** (16 / 17), 0.99 ** (16 / 17)))
     assert (gg["lr"], gg["betas"]) == (0.001, (0.5, 0.99))

@@ -12,7 +12,8 @@ from torch import nn
 from trainer.augmenter import Augmenter
 from trainer.augment_config import augment_config
 from trainer.config import ModelConfig
-from trainer.loss import d_step_loss, g_step_loss, update_ema
+from trainer.loss import d_step_loss, g_step_loss, r1_loss, update_ema
+from trainer.phases import ema_beta
 from trainer.networks import build_networks
 
 
@@ -71,7 +72,7 @@ def test_d_step_augments_per_apply_to(apply_to: str, calls: int) -> None:
     G, D, aug, pipe = _setup(apply_to)
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
-    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=0, backward=lambda loss: loss.backward())
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, backward=lambda loss: loss.backward())
     assert len(pipe.inputs) == calls
     assert out.loss_r1 is None and out.real_logits.shape == (8,)
     assert all(p.grad is None for p in G.parameters())                 # fakes made under no_grad in the D step
@@ -80,15 +81,15 @@ def test_d_step_augments_per_apply_to(apply_to: str, calls: int) -> None:
 def test_r1_is_taken_on_unaugmented_reals_through_augmentation() -> None:
     G, D, aug, pipe = _setup("both")
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
-    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=2.0, r1_scale=4, backward=lambda loss: loss.backward())
+    r1, logits = r1_loss(D, aug, reals, r1_gamma=2.0, gain=4, backward=lambda loss: loss.backward())
     # T(x) = 0.5x + 0.1, so d D(T(x))/dx = 0.5 * D'(T(x)); R1 = gamma/2 * E||.||^2
     x = reals.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(D(0.5 * x + 0.1).sum(), x)
     expected = 2.0 / 2 * g.square().sum(dim=(1, 2, 3)).mean()
-    assert math.isclose(out.loss_r1.item(), expected.item(), rel_tol=1e-4)
-    assert pipe.inputs[0].requires_grad                                 # reals entered T with requires_grad (grad through T)
-    assert all(p.grad is not None for p in D.parameters())             # double backward reached D's weights
+    assert math.isclose(r1.item(), expected.item(), rel_tol=1e-4) and logits.shape == (8,)
+    assert len(pipe.inputs) == 1 and pipe.inputs[0].requires_grad    # reals entered T with requires_grad (grad through T)
+    assert all(p.grad is not None for p in D.parameters() if p.ndim > 1)   # double backward reached D's weights
+    assert all(p.grad is None for p in G.parameters())                # no G in D's regularisation phase
 
 
 def test_mode_none_builds_and_calls_nothing() -> None:
@@ -103,7 +104,7 @@ def test_ema_half_life() -> None:
     G, _ = build_networks(ModelConfig(arch="dcgan", z_dim=8, channel_base=64, channel_max=8), resolution=8, channels=1, seed=0)
     G_ema, _ = build_networks(ModelConfig(arch="dcgan", z_dim=8, channel_base=64, channel_max=8), resolution=8, channels=1, seed=1)
     before = [p.detach().clone() for p in G_ema.parameters()]
-    update_ema(G_ema, G, batch=500, ema_kimg=0.5)   # one half-life: beta = 0.5
+    update_ema(G_ema, G, beta=ema_beta(500, 0.5, None, 0))   # one half-life: beta = 0.5
     for b, pe, p in zip(before, G_ema.parameters(), G.parameters()):
         torch.testing.assert_close(pe, 0.5 * b + 0.5 * p)
 
@@ -132,10 +133,12 @@ def test_diffaugment_mode_placement(monkeypatch: pytest.MonkeyPatch, apply_to: s
     assert pipe is None and aug.p is None                              # DiffAugment has no pipe and no p
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
-    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=1, backward=lambda loss: loss.backward())
+    d_step_loss(G, D, aug, reals, z, noise_generator=None, backward=lambda loss: loss.backward())
     assert len(rec.inputs) == d_calls
-    assert rec.inputs[0].requires_grad and out.loss_r1 is not None     # R1's reals go into T un-augmented, with grad
     assert torch.equal(rec.inputs[0].detach(), reals)                  # T's first input is exactly the batch of reals
+    rec.inputs.clear()
+    r1_loss(D, aug, reals, r1_gamma=1.0, gain=1, backward=lambda loss: loss.backward())
+    assert len(rec.inputs) == 1 and rec.inputs[0].requires_grad       # R1's reals go into T un-augmented, with grad
     rec.inputs.clear()
     _g_step(G, D, aug)
     assert len(rec.inputs) == g_calls
@@ -161,7 +164,7 @@ def test_real_t_transforms_d_inputs_exactly_where_placed(apply_to: str, d_calls:
     G.eval()                                                           # BatchNorm on running stats: G(z) is reproducible below
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
-    d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=1, backward=lambda loss: loss.backward())
+    d_step_loss(G, D, aug, reals, z, noise_generator=None, backward=lambda loss: loss.backward())
     with torch.no_grad():
         fakes = G(z)
     real_changed, fake_changed = not torch.allclose(seen[0], reals), not torch.allclose(seen[1], fakes, atol=1e-6)
@@ -188,10 +191,10 @@ def test_augmentation_runs_in_full_precision_outside_autocast() -> None:
     reals = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     z = torch.randn(8, 16, generator=torch.Generator().manual_seed(2))
     bf16 = torch.autocast("cpu", dtype=torch.bfloat16)
-    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, r1_gamma=1.0, r1_scale=4,
-                      backward=lambda loss: loss.backward(), autocast=bf16)
+    out = d_step_loss(G, D, aug, reals, z, noise_generator=None, backward=lambda loss: loss.backward(), autocast=bf16)
+    r1, _ = r1_loss(D, aug, reals, r1_gamma=1.0, gain=4, backward=lambda loss: loss.backward(), autocast=bf16)
     g_step_loss(G, D, aug, z, noise_generator=None, backward=lambda loss: loss.backward(), autocast=bf16)
     pipe = made[0]
-    assert len(pipe.inputs) == 3 and all(x.dtype == torch.float32 for x in pipe.inputs)
-    assert pipe.autocast_on == [False, False, False]
-    assert torch.isfinite(out.loss_D) and torch.isfinite(out.loss_r1) and out.loss_r1 > 0
+    assert len(pipe.inputs) == 4 and all(x.dtype == torch.float32 for x in pipe.inputs)
+    assert pipe.autocast_on == [False] * 4
+    assert torch.isfinite(out.loss_D) and torch.isfinite(r1) and r1 > 0

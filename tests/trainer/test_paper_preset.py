@@ -28,6 +28,7 @@ PAPER256 = {
     "loss.r1_gamma": 1.0,
     "loss.r1_interval": 16,
     "loss.ema_kimg": 20.0,
+    "loss.ema_rampup": None,            # ramp=None
     "loss.pl_weight": 2.0,
     "loss.pl_interval": 4,
     "loss.pl_batch_shrink": 2,
@@ -55,20 +56,22 @@ def test_paper_preset_is_paper256_number_for_number() -> None:
     assert got == PAPER256
 
 
-def test_adam_eps_and_no_ema_rampup_are_built_in() -> None:
-    # eps 1e-8 is fixed in trainer/state.py; the EMA has no ramp-up at all (update_ema uses the half-life as is)
+def test_adam_eps_and_no_ema_rampup() -> None:
+    # eps 1e-8 is fixed in trainer/state.py; paper256 has no EMA ramp-up (loss.ema_rampup None: the full half-life)
     from trainer.device import resolve_device
     from trainer.loss import update_ema
+    from trainer.phases import ema_beta
     from trainer.state import TrainState
     cfg = apply_overrides(preset("paper"), {"data.resolution": 8, "model.channel_base": 64, "model.channel_max": 8,
                                             "run.device": "cpu", "run.batch": 8})
     st = TrainState(cfg, resolve_device(cfg.run), resolution=8, channels=3, train_size=8)
     assert st.opt_G.param_groups[0]["eps"] == 1e-8 and st.opt_D.param_groups[0]["eps"] == 1e-8
+    assert cfg.loss.ema_rampup is None
     a, b = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
     with torch.no_grad():
         a.weight.fill_(0.0)
         b.weight.fill_(1.0)
-    update_ema(a, b, batch=64, ema_kimg=20.0)     # first update, cur_nimg 0: a ramp-up would make beta ~0
+    update_ema(a, b, beta=ema_beta(64, cfg.loss.ema_kimg, cfg.loss.ema_rampup, 0))   # cur_nimg 0: a ramp-up would copy G
     assert a.weight.item() == pytest.approx(1 - 0.5 ** (64 / 20_000), rel=1e-5)   # float32 weights
 
 
