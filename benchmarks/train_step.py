@@ -1,15 +1,19 @@
 """Benchmark: one training minibatch per preset -- images/s and FLOP/s on CPU; sec/kimg, memory and packing on CUDA.
 
-What is timed is `trainer.step.minibatch_step` (D step with lazy R1, G step with lazy
-path-length regularisation and style mixing when the preset has them, EMA), with the
-preset's augmentation at p=0.6 for ADA pipes, over whole cycles of the lazy
-intervals so the regularisers are amortised exactly.
+What is timed is `trainer.step.minibatch_step` (the phases Gmain, Greg, Dmain, Dreg: path-length
+regularisation, R1 and style mixing when the preset has them; EMA), with the preset's augmentation at p=0.6
+for ADA pipes, over whole cycles of the lazy intervals so the regularisers are amortised exactly.
 
-CPU (`--device cpu`, the default): images/s side by side with no augmentation and,
-for `paper`, without PL and style mixing (the paper path's extra cost, measured in
-the same run); FLOPs per image (torch.utils.flop_counter over one step of each kind,
-amortised the same way) against a large fp32 matmul on the same threads.  `paper`
-runs at a reduced resolution, batch and width on CPU (CPU_PAPER; `--resolution`, `--batch`).
+CPU (`--device cpu`, the default): images/s (wall clock) and CPU-seconds per kimg (process time: on a shared
+machine it moves far less with the load than the wall clock) side by side with no augmentation and, for
+`paper`, without PL and style mixing (the paper path's extra cost, measured in the same run); FLOPs per image
+(torch.utils.flop_counter over one minibatch of each phase set, amortised the same way) against a large fp32
+matmul on the same threads.  `paper` runs at a reduced resolution, batch and width on CPU (CPU_PAPER;
+`--resolution`, `--batch`).
+
+Side by side with the reference (`--reference PATH`, a stylegan2-ada-pytorch checkout outside this
+repository): for `paper`, the reference's own minibatch at the same sizes (benchmarks/reference_step.py),
+timed alternately with ours in the same repeats; `reference_*` keys and the ratios ours / reference.
 
 CUDA (`--device cuda`): `paper` at 256x256, batch 64 -- sec/kimg and peak GPU
 memory (ADA's own table: 21.6-24.2 sec/kimg on one V100, 5.0 GB) -- and the catalog's
@@ -19,6 +23,7 @@ run at once in separate processes, as Ray would, and their total img/s
 and runs the CPU part.
 
 Run: python -m benchmarks.train_step [--presets smoke,tiny,paper] [--device cpu|cuda] [--seconds 3] [--repeats 3]
+     [--reference PATH]
 Prints one JSON object.
 """
 
@@ -31,13 +36,14 @@ import os
 import sys
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer.config import TrainConfig, apply_overrides, preset
 from trainer.device import resolve_device
+from trainer.phases import phases_at
 from trainer.state import TrainState
 from trainer.step import minibatch_step
 
@@ -93,7 +99,7 @@ class _GlobalOnly:
 
 
 def _step_flops(st: TrainState, reals: torch.Tensor, index: int) -> float:
-    st.d_steps = index          # which lazy regularisers run depends only on the minibatch index
+    st.d_steps = index          # which phases run depends only on the minibatch index
     fc = FlopCounterMode(display=False)
     fc.mod_tracker = _GlobalOnly()
     with fc:
@@ -101,35 +107,38 @@ def _step_flops(st: TrainState, reals: torch.Tensor, index: int) -> float:
     return float(fc.get_total_flops())
 
 
-def _runs(cfg: TrainConfig, index: int) -> tuple[bool, bool]:
-    """Whether minibatch `index` runs R1 and path-length regularisation (trainer.step's rule)."""
-    lc = cfg.loss
-    return (lc.r1_gamma > 0 and index % lc.r1_interval == 0, lc.pl_weight > 0 and index % lc.pl_interval == 0)
-
-
 def flops_per_image(cfg: TrainConfig) -> float:
-    """FLOPs of a whole lazy cycle / its images: each kind of step (plain, R1, PL, both) counted once, weighted by
+    """FLOPs of a whole lazy cycle / its images: each set of phases a minibatch can run counted once, weighted by
     how often it occurs in the cycle."""
     st, reals = make_state(cfg), make_reals(cfg, torch.device("cpu"))
     n = cycle(cfg)
-    kinds = Counter(_runs(cfg, k) for k in range(n))
-    first = {kind: next(k for k in range(n) if _runs(cfg, k) == kind) for kind in kinds}
-    total = sum(count * _step_flops(st, reals, first[kind]) for kind, count in kinds.items())
+    kind = [tuple(p.name for p in phases_at(st.phases, k)) for k in range(n)]
+    kinds = Counter(kind)
+    total = sum(count * _step_flops(st, reals, kind.index(k)) for k, count in kinds.items())
     return total / (n * cfg.run.batch)
 
 
-def images_per_s(cfg: TrainConfig, seconds: float, chunk: int) -> tuple[float, int]:
+def timed(run_chunk: Callable[[], None], chunk: int, batch: int, seconds: float) -> tuple[float, float, int]:
+    """(images/s on the wall clock, CPU-seconds per kimg, minibatches) of whole chunks run for >= `seconds`."""
+    steps, t0, c0 = 0, time.perf_counter(), time.process_time()
+    while steps == 0 or time.perf_counter() - t0 < seconds:
+        run_chunk()
+        steps += chunk
+    images = steps * batch
+    return images / (time.perf_counter() - t0), (time.process_time() - c0) / images * 1000, steps
+
+
+def images_per_s(cfg: TrainConfig, seconds: float, chunk: int) -> tuple[float, float, int]:
     """Time whole chunks of `chunk` steps (whole lazy-regulariser cycles) for >= `seconds`."""
     st = make_state(cfg)
     reals = make_reals(cfg, st.setup.device)
     minibatch_step(st, reals)   # warm-up (allocations, first R1 and PL)
     st.d_steps = 0
-    steps, t0 = 0, time.perf_counter()
-    while steps == 0 or time.perf_counter() - t0 < seconds:
+
+    def run() -> None:
         for _ in range(chunk):
             minibatch_step(st, reals)
-        steps += chunk
-    return steps * cfg.run.batch / (time.perf_counter() - t0), steps
+    return timed(run, chunk, cfg.run.batch, seconds)
 
 
 def cpu_variants(name: str, resolution: int | None, batch: int | None) -> dict[str, TrainConfig]:
@@ -147,32 +156,51 @@ def cpu_variants(name: str, resolution: int | None, batch: int | None) -> dict[s
     return out
 
 
-def bench_cpu(name: str, seconds: float, repeats: int, resolution: int | None, batch: int | None) -> dict[str, Any]:
+def _best(a: tuple[float, float, int], b: tuple[float, float, int]) -> tuple[float, float, int]:
+    """The least disturbed of two timings: the higher images/s and the lower CPU-seconds per kimg."""
+    if a[0] == 0:
+        return b
+    return (max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]))
+
+
+def bench_cpu(name: str, seconds: float, repeats: int, resolution: int | None, batch: int | None,
+              reference: str | None = None) -> dict[str, Any]:
     """The variants side by side, alternating `repeats` times with a matmul reference, the best of each kept:
     on a shared machine the best run is the one least disturbed by other processes."""
     variants = cpu_variants(name, resolution, batch)
     cfg = variants[""]
-    best = {label: (0.0, 0) for label in variants}
+    timers: dict[str, Callable[[], tuple[float, float, int]]] = {
+        label: (lambda c=c: images_per_s(c, seconds, cycle(c))) for label, c in variants.items()}
+    if reference is not None and cfg.model.arch == "stylegan2":
+        from benchmarks.reference_step import import_reference, reference_images_per_s
+        ref = import_reference(reference)
+        reals = make_reals(cfg, torch.device("cpu"))
+        timers["reference_"] = lambda: reference_images_per_s(cfg, ref, reals, seconds, cycle(cfg), p=0.6, timer=timed)
+    best = {label: (0.0, math.inf, 0) for label in timers}
     peak = 0.0
     for _ in range(repeats):
         peak = max(peak, matmul_flops_per_s(seconds=1.0))
-        for label, c in variants.items():
-            best[label] = max(best[label], images_per_s(c, seconds, cycle(c)))
+        for label, timer in timers.items():
+            best[label] = _best(best[label], timer())
     peak = max(peak, matmul_flops_per_s(seconds=1.0))   # once more: a disturbed reference would inflate the fraction
     out: dict[str, Any] = {"device": "cpu", "arch": cfg.model.arch, "resolution": cfg.data.resolution, "batch": cfg.run.batch,
                            "channel_base": cfg.model.channel_base, "channel_max": cfg.model.channel_max,
                            "mapping_layers": cfg.model.mapping_layers, "pl_weight": cfg.loss.pl_weight,
                            "style_mixing": cfg.loss.style_mixing, "augment": cfg.augment.mode, "augpipe": cfg.augment.augpipe,
                            "p": 0.6, "matmul_fp32_gflop_per_s": round(peak / 1e9, 2)}
-    for label, c in variants.items():
-        ips, steps = best[label]
-        fpi = flops_per_image(c)
-        out.update({f"{label}steps_timed": steps, f"{label}images_per_s": round(ips, 2),
+    for label, (ips, cpu_s, steps) in best.items():
+        out.update({f"{label}steps_timed": steps, f"{label}images_per_s": round(ips, 3),
                     f"{label}sec_per_kimg": round(1000 / ips, 1) if ips > 0 else None,
-                    f"{label}gflop_per_image": round(fpi / 1e9, 4), f"{label}achieved_gflop_per_s": round(ips * fpi / 1e9, 3),
-                    f"{label}fraction_of_matmul": round(ips * fpi / peak, 4)})
-    if "no_pl_mix_" in variants and best["no_pl_mix_"][0] > 0 and best[""][0] > 0:
+                    f"{label}cpu_sec_per_kimg": round(cpu_s, 1)})
+        if label in variants:
+            fpi = flops_per_image(variants[label])
+            out.update({f"{label}gflop_per_image": round(fpi / 1e9, 4), f"{label}achieved_gflop_per_s": round(ips * fpi / 1e9, 3),
+                        f"{label}fraction_of_matmul": round(ips * fpi / peak, 4)})
+    if "no_pl_mix_" in best and best["no_pl_mix_"][0] > 0 and best[""][0] > 0:
         out["pl_mix_extra_time_fraction"] = round(best["no_pl_mix_"][0] / best[""][0] - 1, 4)
+    if "reference_" in best:   # > 1: ours takes longer than the reference for the same work
+        out["ours_over_reference_wall"] = round(best["reference_"][0] / best[""][0], 3)
+        out["ours_over_reference_cpu"] = round(best[""][1] / best["reference_"][1], 3)
     return out
 
 
@@ -187,6 +215,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help=f"CPU batch override (paper default {CPU_PAPER['run.batch']})")
     ap.add_argument("--cuda-kimg", type=float, default=2.0, help="kimg timed per CUDA measurement")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is steadiest on a shared machine)")
+    ap.add_argument("--reference", default=None, metavar="PATH",
+                    help="a stylegan2-ada-pytorch checkout: also time its own minibatch at paper's CPU sizes, side by side")
     args = ap.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -198,7 +228,8 @@ def main() -> None:
         if not out["cuda"]["available"]:
             print(f"cuda unavailable: {out['cuda']['reason']}; running the CPU part only", file=sys.stderr)
     for name in args.presets.split(","):
-        out["presets"][name.strip()] = bench_cpu(name.strip(), args.seconds, args.repeats, args.resolution, args.batch)
+        out["presets"][name.strip()] = bench_cpu(name.strip(), args.seconds, args.repeats, args.resolution, args.batch,
+                                             args.reference)
     out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out, indent=2))
 
