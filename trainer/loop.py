@@ -8,10 +8,10 @@ driver picks.  Everything random draws from generators owned by `TrainState`,
 so a run is a function of its config (on CPU, bit for bit), and a run resumed
 from a checkpoint continues exactly as the uninterrupted one would.
 
-Per minibatch: one D step (lazy R1 every `loss.r1_interval` steps), one G step,
-the EMA update, then the ADA controller (r_t from every D step's real logits;
-for the r_v heuristic, a small no-grad probe every `augment.ada_interval`
-minibatches).
+Per minibatch: the reference's phases (trainer/step.py: G's step, lazy path
+length, D's step, lazy R1), the EMA update, then the ADA controller (r_t from
+every real logit D gave; for the r_v heuristic, a small no-grad probe every
+`augment.ada_interval` minibatches).
 """
 
 from __future__ import annotations
