@@ -30,11 +30,16 @@ _BGC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac", "brigh
         "saturation")
 
 
+def _refuse(message: str) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def import_reference(path: str) -> dict[str, Any]:
     """The reference's modules, imported from the checkout at PATH; a bad path is a one-line error."""
     root = Path(path).expanduser().resolve()
     if not (root / "training" / "loss.py").is_file() or not (root / "torch_utils").is_dir():
-        raise SystemExit(f"--reference {path}: not a stylegan2-ada-pytorch checkout (no training/loss.py, torch_utils/)")
+        _refuse(f"--reference {path}: not a stylegan2-ada-pytorch checkout (no training/loss.py, torch_utils/)")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from torch_utils import misc, training_stats   # noqa: I001  (the reference's packages)
@@ -65,7 +70,7 @@ class ReferenceStep:
         self.pipe = None
         if cfg.augment.mode in ("ada", "fixed"):
             if cfg.augment.augpipe != "bgc":
-                raise SystemExit(f"--reference drives the 'bgc' pipe only, not {cfg.augment.augpipe!r}")
+                _refuse(f"--reference drives the 'bgc' pipe only, not {cfg.augment.augpipe!r}")
             self.pipe = ref["augment"].AugmentPipe(**dict.fromkeys(_BGC, 1)).train().requires_grad_(False).to(device)
             self.pipe.p.copy_(torch.as_tensor(p))
         self.ada_stats = ref["stats"].Collector(regex="Loss/signs/real") if cfg.augment.mode == "ada" else None

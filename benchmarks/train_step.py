@@ -218,6 +218,9 @@ def main() -> None:
     ap.add_argument("--reference", default=None, metavar="PATH",
                     help="a stylegan2-ada-pytorch checkout: also time its own minibatch at paper's CPU sizes, side by side")
     args = ap.parse_args()
+    if args.reference is not None:     # a bad checkout is refused before minutes of timing
+        from benchmarks.reference_step import import_reference
+        import_reference(args.reference)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     # the load average says how shared the machine was (2 shared cores: numbers move by several x under load)
