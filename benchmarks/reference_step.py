@@ -138,3 +138,16 @@ def reference_images_per_s(cfg: TrainConfig, ref: dict[str, Any], reals: torch.T
         for _ in range(chunk):
             step.minibatch(reals)
     return timer(run, chunk, reals.shape[0], seconds)
+
+
+def reference_flops_per_image(cfg: TrainConfig, ref: dict[str, Any], reals: torch.Tensor, p: float,
+                              count: Callable[[TrainConfig, Callable[[int], None]], float]) -> float:
+    """The reference's FLOPs per image over a lazy cycle, counted by `count` (train_step.cycle_flops_per_image)
+    exactly as ours are: the equal-work check (its FIR resampling costs FLOPs our bilinear one does not)."""
+    torch.manual_seed(0)
+    step = ReferenceStep(cfg, ref, reals.device, p)
+
+    def run_at(index: int) -> None:
+        step.batch_idx = index
+        step.minibatch(reals)
+    return count(cfg, run_at)

@@ -43,7 +43,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from trainer.config import TrainConfig, apply_overrides, preset
 from trainer.device import resolve_device
-from trainer.phases import phases_at
+from trainer.phases import phases_at, schedule
 from trainer.state import TrainState
 from trainer.step import minibatch_step
 
@@ -98,24 +98,31 @@ class _GlobalOnly:
         return None
 
 
-def _step_flops(st: TrainState, reals: torch.Tensor, index: int) -> float:
-    st.d_steps = index          # which phases run depends only on the minibatch index
+def _flops(run: Callable[[], None]) -> float:
     fc = FlopCounterMode(display=False)
     fc.mod_tracker = _GlobalOnly()
     with fc:
-        minibatch_step(st, reals)
+        run()
     return float(fc.get_total_flops())
 
 
-def flops_per_image(cfg: TrainConfig) -> float:
-    """FLOPs of a whole lazy cycle / its images: each set of phases a minibatch can run counted once, weighted by
-    how often it occurs in the cycle."""
-    st, reals = make_state(cfg), make_reals(cfg, torch.device("cpu"))
+def cycle_flops_per_image(cfg: TrainConfig, run_at: Callable[[int], None]) -> float:
+    """FLOPs of a whole lazy cycle / its images: `run_at(index)` runs minibatch `index` (which phases run depends
+    only on it); each set of phases a minibatch can run is counted once, weighted by how often it occurs."""
     n = cycle(cfg)
-    kind = [tuple(p.name for p in phases_at(st.phases, k)) for k in range(n)]
-    kinds = Counter(kind)
-    total = sum(count * _step_flops(st, reals, kind.index(k)) for k, count in kinds.items())
+    kind = [tuple(p.name for p in phases_at(schedule(cfg.loss), k)) for k in range(n)]
+    total = sum(count * _flops(lambda k=k: run_at(kind.index(k))) for k, count in Counter(kind).items())
     return total / (n * cfg.run.batch)
+
+
+def flops_per_image(cfg: TrainConfig) -> float:
+    """Our step's FLOPs per image over a lazy cycle."""
+    st, reals = make_state(cfg), make_reals(cfg, torch.device("cpu"))
+
+    def run_at(index: int) -> None:
+        st.d_steps = index
+        minibatch_step(st, reals)
+    return cycle_flops_per_image(cfg, run_at)
 
 
 def timed(run_chunk: Callable[[], None], chunk: int, batch: int, seconds: float) -> tuple[float, float, int]:
@@ -171,11 +178,13 @@ def bench_cpu(name: str, seconds: float, repeats: int, resolution: int | None, b
     cfg = variants[""]
     timers: dict[str, Callable[[], tuple[float, float, int]]] = {
         label: (lambda c=c: images_per_s(c, seconds, cycle(c))) for label, c in variants.items()}
+    ref_fpi = 0.0
     if reference is not None and cfg.model.arch == "stylegan2":
-        from benchmarks.reference_step import import_reference, reference_images_per_s
+        from benchmarks.reference_step import import_reference, reference_flops_per_image, reference_images_per_s
         ref = import_reference(reference)
         reals = make_reals(cfg, torch.device("cpu"))
         timers["reference_"] = lambda: reference_images_per_s(cfg, ref, reals, seconds, cycle(cfg), p=0.6, timer=timed)
+        ref_fpi = reference_flops_per_image(cfg, ref, reals, p=0.6, count=cycle_flops_per_image)
     best = {label: (0.0, math.inf, 0) for label in timers}
     peak = 0.0
     for _ in range(repeats):
@@ -192,8 +201,8 @@ def bench_cpu(name: str, seconds: float, repeats: int, resolution: int | None, b
         out.update({f"{label}steps_timed": steps, f"{label}images_per_s": round(ips, 3),
                     f"{label}sec_per_kimg": round(1000 / ips, 1) if ips > 0 else None,
                     f"{label}cpu_sec_per_kimg": round(cpu_s, 1)})
-        if label in variants:
-            fpi = flops_per_image(variants[label])
+        if label in variants or label == "reference_":
+            fpi = flops_per_image(variants[label]) if label in variants else ref_fpi
             out.update({f"{label}gflop_per_image": round(fpi / 1e9, 4), f"{label}achieved_gflop_per_s": round(ips * fpi / 1e9, 3),
                         f"{label}fraction_of_matmul": round(ips * fpi / peak, 4)})
     if "no_pl_mix_" in best and best["no_pl_mix_"][0] > 0 and best[""][0] > 0:
