@@ -129,6 +129,28 @@ def test_r1_phase_gradient_and_two_adam_steps_by_hand() -> None:
     torch.testing.assert_close(D.w.detach(), w1 - lr * g2 / (v_hat.sqrt() + 1e-8))
 
 
+def test_path_length_phase_is_the_penalty_times_weight_times_interval() -> None:
+    import trainer.step as step_mod
+    from trainer.path_length import path_length_penalty
+    from trainer.phases import Phase
+    st, _ = _state(_small_paper(**{"loss.pl_interval": 4, "loss.pl_weight": 2.0}))
+    streams = {k: st.gens[k].get_state() for k in ("latent", "noise", "mixing")}
+    step_mod._path_length_phase(st, st.G, 4, Phase("Greg", "G", main=False, reg=True, interval=4))
+    got = [p.grad.clone() if p.grad is not None else None for p in st.G.parameters()]
+    new_mean = float(st.pl_mean)
+    st.G.zero_grad(set_to_none=True)
+    for k, state in streams.items():          # the same draws again, by hand: batch 4 // shrink 2 latents
+        st.gens[k].set_state(state)
+    pl = path_length_penalty(st.G, st.latents(2), torch.zeros(()), decay=0.01, noise_generator=st.gens["noise"], mixer=st.mixer)
+    pl.penalty.backward()
+    assert new_mean == pytest.approx(0.01 * float(pl.lengths.mean()), rel=1e-6)   # from 0: a_bar = decay x mean length
+    for g, p in zip(got, st.G.parameters()):
+        if p.grad is None:
+            assert g is None
+        else:
+            torch.testing.assert_close(g, 2.0 * 4 * p.grad, rtol=1e-5, atol=1e-8)
+
+
 def test_phase_order_and_the_logits_each_phase_computes() -> None:
     st, reals = _state(_small_paper(**{"augment.mode": "none", "loss.style_mixing": 0.0}))
     seen: list[tuple[str, bool, float]] = []
