@@ -98,6 +98,10 @@ class EqConv2d(nn.Module):
         return x.clamp(-clamp, clamp) if clamp is not None else x
 
 
+def _float32_scope(device: torch.device) -> AbstractContextManager:
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool = True,
                      padding: int = 0, fused: bool = False, up: bool = False, resample_filter: torch.Tensor | None = None,
                      prenorm: bool = False) -> torch.Tensor:
@@ -112,13 +116,15 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     """
     n, i = styles.shape
     o, _, kh, kw = weight.shape
-    if prenorm and demodulate:
-        weight = weight * (1.0 / math.sqrt(i * kh * kw) / weight.abs().amax(dim=(1, 2, 3), keepdim=True))
-        styles = styles / styles.abs().amax(dim=1, keepdim=True)
-    dcoefs = None
-    if demodulate:
-        # sum over i,k of w^2 s^2 = s^2 @ (sum_k w^2)^T : a matmul instead of an [N,O,I,k,k] tensor.
-        dcoefs = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()   # [N, O]
+    with _float32_scope(x.device):   # styles and demodulation in float32 whatever the block's type, as in the reference
+        weight, styles = weight.float(), styles.float()
+        if prenorm and demodulate:
+            weight = weight * (1.0 / math.sqrt(i * kh * kw) / weight.abs().amax(dim=(1, 2, 3), keepdim=True))
+            styles = styles / styles.abs().amax(dim=1, keepdim=True)
+        dcoefs = None
+        if demodulate:
+            # sum over i,k of w^2 s^2 = s^2 @ (sum_k w^2)^T : a matmul instead of an [N,O,I,k,k] tensor.
+            dcoefs = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()   # [N, O]
     if up and resample_filter is None:
         raise ValueError("modulated_conv2d: up=True needs the resample filter")
     if not fused:
@@ -126,9 +132,10 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         wx = weight.to(x.dtype)
         x = conv2d_up(x, wx, resample_filter) if up else F.conv2d(x, wx, padding=padding)
         return x * dcoefs.to(x.dtype).reshape(n, o, 1, 1) if dcoefs is not None else x
-    w = weight.unsqueeze(0) * styles.reshape(n, 1, i, 1, 1)                 # [N, O, I, k, k]
-    if dcoefs is not None:
-        w = w * dcoefs.reshape(n, o, 1, 1, 1)
+    with _float32_scope(x.device):
+        w = weight.unsqueeze(0) * styles.reshape(n, 1, i, 1, 1)                 # [N, O, I, k, k]
+        if dcoefs is not None:
+            w = w * dcoefs.reshape(n, o, 1, 1, 1)
     w = w.reshape(n * o, i, kh, kw).to(x.dtype)
     x = x.reshape(1, n * i, x.shape[2], x.shape[3])
     out = conv2d_up(x, w, resample_filter, groups=n) if up else F.conv2d(x, w, padding=padding, groups=n)
@@ -162,7 +169,8 @@ class ModConv(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None, fused: bool,
                 prenorm: bool = False) -> torch.Tensor:
         """`noise`: [N, 1, H_out, W_out] drawn by the caller, `noise_const`, or None (noise_mode="none")."""
-        styles = self.affine(w)
+        with _float32_scope(x.device):
+            styles = self.affine(w.float())
         x = modulated_conv2d(x, self.weight, styles, demodulate=True, padding=self.padding, fused=fused,
                              up=self.up, resample_filter=self.resample_filter, prenorm=prenorm)
         if noise is not None:
@@ -187,7 +195,8 @@ class ToRGB(nn.Module):
             self.bias.zero_()
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool) -> torch.Tensor:
-        styles = self.affine(w) * self.weight_gain
+        with _float32_scope(x.device):
+            styles = self.affine(w.float()) * self.weight_gain
         x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused=fused)
         x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
         return x.clamp(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else x
