@@ -21,6 +21,7 @@ PAPER256 = {
     "model.channel_max": 512,
     "model.mbstd_group": 8,
     "model.amp_blocks": 4,              # num_fp16_res
+    "model.conv_clamp": 256.0,          # conv_clamp (with fp16 on)
     "loss.g_lr": 0.0025,
     "loss.d_lr": 0.0025,
     "loss.beta1": 0.0,
