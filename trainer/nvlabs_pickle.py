@@ -14,7 +14,7 @@ This reader never does.  Its `find_class` resolves only a fixed list of names:
 the persistence hook (turned into an inert `PersistentRecord`), torch's tensor
 and storage rebuild functions (storages go through
 `torch.load(weights_only=True)`), `collections.OrderedDict`, sets, torch dtypes
-and devices, `dnnlib.util.EasyDict` (read as a dict) and torch.nn containers
+and devices, numeric numpy scalars and dtypes, `dnnlib.util.EasyDict` (read as a dict) and torch.nn containers
 (inert stand-ins).  Any other name is refused with one line naming it, before
 anything is called.  `module_src` is dropped unread.
 """
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from trainer.errors import UserInputError
@@ -110,6 +111,20 @@ def _latin1_bytes(text: Any, encoding: Any = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+def _numpy_dtype(spec: Any, *_flags: Any) -> np.dtype:
+    """numpy pickles a dtype as `numpy.dtype(spec, align, copy)`; object dtypes (which unpickle Python objects) are refused."""
+    if not isinstance(spec, str) or np.dtype(spec).hasobject:
+        raise pickle.UnpicklingError(f"numpy dtype {spec!r} is not a plain numeric dtype")
+    return np.dtype(spec)
+
+
+def _numpy_scalar(dtype: Any, data: Any = None) -> Any:
+    """A numpy scalar (the reference keeps e.g. weight gains as numpy floats): numeric dtypes from raw bytes only."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, bytearray)):
+        raise pickle.UnpicklingError("numpy scalar that is not a numeric value from bytes")
+    return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
+
+
 def _persistent_record(meta: Any) -> PersistentRecord:
     """The persistence hook's replacement: the meta dict's facts, never its `module_src`."""
     if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("class_name"), str):
@@ -136,6 +151,9 @@ _FUNCTIONS = {
     ("__builtin__", "frozenset"): frozenset,
     ("torch", "device"): torch.device,
     ("_codecs", "encode"): _latin1_bytes,
+    ("numpy", "dtype"): _numpy_dtype,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,       # numpy 1.x
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,      # numpy 2.x
     ("dnnlib.util", "EasyDict"): InertDict,
     ("dnnlib", "EasyDict"): InertDict,
 }

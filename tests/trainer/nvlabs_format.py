@@ -117,7 +117,8 @@ def _module(cls: str, path: str, tree: dict[str, Any], top: str, init_kwargs: di
         else:
             params[key] = torch.nn.Parameter(v, requires_grad=False)
     state = {"training": False, "_parameters": params, "_buffers": buffers, "_non_persistent_buffers_set": set(),
-             "_modules": mods, "_forward_hooks": collections.OrderedDict(), "_init_args": (), "_init_kwargs": init_kwargs}
+             "_modules": mods, "_forward_hooks": collections.OrderedDict(), "_init_args": (), "_init_kwargs": init_kwargs,
+             "weight_gain": np.float64(0.125), "activation": "lrelu"}   # the reference keeps numpy scalars as attributes
     return Persistent(cls, state, src)
 
 

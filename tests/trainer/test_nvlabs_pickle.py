@@ -51,6 +51,7 @@ def test_weights_and_config_come_back_as_data(tmp_path: Path, protocol: int) -> 
         assert sorted(got) == sorted(ref)
         for k, v in ref.items():
             assert got[k].dtype == torch.float32 and torch.equal(got[k], torch.from_numpy(v)), k
+    assert pkl.G_ema.state["weight_gain"] == 0.125 and isinstance(pkl.G_ema.state["weight_gain"], np.float64)
     cfg, channels = config_from_pickle(pkl)
     m = cfg.model
     assert (cfg.data.resolution, channels, m.arch, m.z_dim, m.w_dim, m.mapping_layers) == (32, 3, "stylegan2", 64, 64, 2)
@@ -75,6 +76,13 @@ def test_a_global_outside_the_safe_list_is_refused_before_it_is_called(tmp_path:
     with pytest.raises(UserInputError, match=r"refusing to load (posix|os|nt)\.system"):
         read_network_pickle(path)
     assert not marker.exists()
+
+
+def test_an_object_dtype_numpy_scalar_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "obj.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": None, "kind": np.dtype("O")}))
+    with pytest.raises(UserInputError, match="not a readable network pickle .*not a plain numeric dtype"):
+        read_network_pickle(path)
 
 
 def test_a_tensorflow_era_pickle_is_named(tmp_path: Path) -> None:
