@@ -87,6 +87,7 @@ class ModelConfig(_Frozen):
     channel_max: int = Field(512, ge=8, le=1024, description="Widest layer")
     mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it (ADA's paper256: 8)")
     amp_blocks: int | None = Field(None, ge=0, le=10, description="stylegan2 with AMP on: only the N highest-resolution blocks of G and D run in reduced precision, the rest in float32 (ADA's paper256: 4); None = autocast over the whole networks")
+    conv_clamp: float | None = Field(None, gt=0.0, le=1e6, description="stylegan2: clamp every conv output to +-X, scaled with the layer's gain, so 16-bit activations cannot overflow (ADA's paper256: 256); None = no clamp, the reference's default")
 
 
 class LossConfig(_Frozen):
@@ -216,7 +217,7 @@ def _preset_dict(name: str) -> dict[str, Any]:
         return {
             "data": {"source": "zip:datasets/ffhq256.zip", "resolution": 256, "dataset_size": None, "val_size": 10_000},
             "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
-                      "mbstd_group": 8, "amp_blocks": 4},
+                      "mbstd_group": 8, "amp_blocks": 4, "conv_clamp": 256.0},
             "loss": {"r1_gamma": 1.0, "r1_interval": 16, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0,
                      "pl_weight": 2.0, "pl_interval": 4, "pl_batch_shrink": 2, "pl_decay": 0.01, "style_mixing": 0.9},
             "metrics": {"detector": "inception", "fid_samples": 50_000, "fid_real": None, "kid_subsets": 100, "kid_subset_size": 1000,

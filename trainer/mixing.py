@@ -33,8 +33,9 @@ class StyleMixer:
         c = int(torch.randint(1, max(num_ws, 2), (), generator=self.generator).item())
         return c if (u < self.prob and num_ws > 1) else num_ws
 
-    def ws(self, G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        ws = G.mapping_ws(z)
+    def ws(self, G: nn.Module, z: torch.Tensor, update_emas: bool = False) -> torch.Tensor:
+        """`update_emas` moves G's w_avg with the first latents only (the mixing latents never, as in the reference)."""
+        ws = G.mapping_ws(z, update_emas=update_emas)
         c = self.crossover(G.num_ws)
         if c < G.num_ws:
             other = G.mapping_ws(self.latents(z.shape[0]))
@@ -43,8 +44,10 @@ class StyleMixer:
 
 
 def generate(G: nn.Module, z: torch.Tensor, noise_generator: torch.Generator | None,
-             mixer: StyleMixer | None = None) -> torch.Tensor:
-    """G's images for latents z: style-mixed when a mixer is given (stylegan2 only), else plain G(z)."""
+             mixer: StyleMixer | None = None, update_emas: bool = False) -> torch.Tensor:
+    """G's images for latents z: style-mixed when a mixer is given (stylegan2 only), else plain G(z).
+
+    `update_emas` (stylegan2 training calls) lets the mapping network track its w_avg."""
     if mixer is None:
-        return G(z, noise_generator=noise_generator)
-    return G.synthesis(mixer.ws(G, z), noise_generator)
+        return G(z, noise_generator=noise_generator, update_emas=True) if update_emas else G(z, noise_generator=noise_generator)
+    return G.synthesis(mixer.ws(G, z, update_emas), noise_generator)

@@ -22,8 +22,9 @@ def build_networks(cfg: ModelConfig, *, resolution: int, channels: int, seed: in
     widths = dict(channel_base=cfg.channel_base, channel_max=cfg.channel_max)
     if cfg.arch == "stylegan2":
         G: nn.Module = StyleGAN2Generator(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_layers=cfg.mapping_layers,
-                                          resolution=resolution, img_channels=channels, **widths)
-        D: nn.Module = StyleGAN2Discriminator(resolution=resolution, img_channels=channels, mbstd_group=cfg.mbstd_group, **widths)
+                                          resolution=resolution, img_channels=channels, conv_clamp=cfg.conv_clamp, **widths)
+        D: nn.Module = StyleGAN2Discriminator(resolution=resolution, img_channels=channels, mbstd_group=cfg.mbstd_group,
+                                              conv_clamp=cfg.conv_clamp, **widths)
     else:
         G = DCGANGenerator(z_dim=cfg.z_dim, resolution=resolution, img_channels=channels, **widths)
         D = DCGANDiscriminator(resolution=resolution, img_channels=channels, mbstd_group=cfg.mbstd_group, **widths)

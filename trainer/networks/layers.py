@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.networks.fir import conv2d_down, conv2d_up, fir_filter
+
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)   # keeps activations' second moment under lrelu (He et al.)
-CONV_CLAMP = 256.0            # bounds pre-activations so fp16 AMP cannot overflow (reference value)
+CONV_CLAMP = 256.0            # the reference's conv clamp with fp16 on (ADA's paper256): bounds activations so fp16 cannot overflow
 
 
 def lrelu_act(x: torch.Tensor, gain: float = LRELU_GAIN, clamp: float | None = CONV_CLAMP) -> torch.Tensor:
@@ -60,15 +62,20 @@ class EqLinear(nn.Module):
 
 
 class EqConv2d(nn.Module):
-    """Plain (unmodulated) convolution with equalised learning rate; used by the discriminator."""
+    """Plain (unmodulated) convolution with equalised learning rate and optional FIR downsampling; used by D.
+
+    `gain` scales the activation (sqrt(1/2) on the two branches of a residual block) and, with it, the clamp.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, *, bias: bool = True,
-                 activation: bool = True, down: bool = False, gain: float = 1.0) -> None:
+                 activation: bool = True, down: bool = False, gain: float = 1.0, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel, kernel))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel * kernel)
         self.activation, self.down, self.gain, self.padding = activation, down, gain, kernel // 2
+        self.conv_clamp = conv_clamp
+        self.register_buffer("resample_filter", fir_filter(), persistent=False)
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         with torch.no_grad():
@@ -77,82 +84,102 @@ class EqConv2d(nn.Module):
                 self.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = (self.weight * self.weight_gain).to(x.dtype)
         if self.down:
-            # Low-pass then decimate before the conv: 4x fewer FLOPs than conv-then-pool
-            # and the same receptive field up to the box filter (the reference uses a FIR blur).
-            x = F.avg_pool2d(x, 2)
-        x = F.conv2d(x, (self.weight * self.weight_gain).to(x.dtype), None, padding=self.padding)
+            x = conv2d_down(x, w, self.resample_filter)
+        else:
+            x = F.conv2d(x, w, padding=self.padding)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
-        # the clamp scales with the layer's gain, as in the reference (256 * sqrt(1/2) in a residual D block)
+        clamp = self.conv_clamp * self.gain if self.conv_clamp is not None else None
         if self.activation:
-            return lrelu_act(x, gain=LRELU_GAIN * self.gain, clamp=CONV_CLAMP * self.gain)
+            return lrelu_act(x, gain=LRELU_GAIN * self.gain, clamp=clamp)
         x = x * self.gain if self.gain != 1.0 else x
-        return x.clamp(-CONV_CLAMP * self.gain, CONV_CLAMP * self.gain)
+        return x.clamp(-clamp, clamp) if clamp is not None else x
 
 
-def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *,
-                     demodulate: bool = True, padding: int = 0, fused: bool = False) -> torch.Tensor:
-    """Convolve x [N,I,H,W] with weight [O,I,k,k] modulated per sample by styles [N,I].
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool = True,
+                     padding: int = 0, fused: bool = False, up: bool = False, resample_filter: torch.Tensor | None = None,
+                     prenorm: bool = False) -> torch.Tensor:
+    """Convolve x [N,I,H,W] with weight [O,I,k,k] modulated per sample by styles [N,I] (optionally 2x FIR-upsampled).
 
     Demodulation divides output channel o of sample n by
     sqrt(sum_{i,k} (w[o,i,k] * s[n,i])^2), so output activations have unit
-    second moment whatever the style's magnitude.
+    second moment whatever the style's magnitude.  `prenorm` (a block in reduced
+    precision) first scales the weights by 1 / (sqrt(fan_in) max|w|) per output
+    channel and the styles by 1 / max|s| per sample, as the reference does in
+    fp16: demodulation cancels both factors, and the products cannot overflow.
     """
     n, i = styles.shape
     o, _, kh, kw = weight.shape
+    if prenorm and demodulate:
+        weight = weight * (1.0 / math.sqrt(i * kh * kw) / weight.abs().amax(dim=(1, 2, 3), keepdim=True))
+        styles = styles / styles.abs().amax(dim=1, keepdim=True)
     dcoefs = None
     if demodulate:
         # sum over i,k of w^2 s^2 = s^2 @ (sum_k w^2)^T : a matmul instead of an [N,O,I,k,k] tensor.
         dcoefs = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()   # [N, O]
+    if up and resample_filter is None:
+        raise ValueError("modulated_conv2d: up=True needs the resample filter")
     if not fused:
         x = x * styles.to(x.dtype).reshape(n, i, 1, 1)
-        x = F.conv2d(x, weight.to(x.dtype), padding=padding)
+        wx = weight.to(x.dtype)
+        x = conv2d_up(x, wx, resample_filter) if up else F.conv2d(x, wx, padding=padding)
         return x * dcoefs.to(x.dtype).reshape(n, o, 1, 1) if dcoefs is not None else x
     w = weight.unsqueeze(0) * styles.reshape(n, 1, i, 1, 1)                 # [N, O, I, k, k]
     if dcoefs is not None:
         w = w * dcoefs.reshape(n, o, 1, 1, 1)
-    h, wd = x.shape[2], x.shape[3]
-    out = F.conv2d(x.reshape(1, n * i, h, wd), w.reshape(n * o, i, kh, kw).to(x.dtype), padding=padding, groups=n)
+    w = w.reshape(n * o, i, kh, kw).to(x.dtype)
+    x = x.reshape(1, n * i, x.shape[2], x.shape[3])
+    out = conv2d_up(x, w, resample_filter, groups=n) if up else F.conv2d(x, w, padding=padding, groups=n)
     return out.reshape(n, o, out.shape[2], out.shape[3])
 
 
 class ModConv(nn.Module):
-    """Style-modulated conv + noise input + bias + lrelu: one synthesis layer of StyleGAN2."""
+    """Style-modulated conv + noise input + bias + lrelu: one synthesis layer of StyleGAN2 (`up`: 2x FIR upsampling).
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, *, kernel: int = 3, up: bool = False) -> None:
+    `noise_const` [res, res] is the fixed noise image of noise_mode="const" (drawn at init, saved with the weights).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, kernel: int = 3,
+                 up: bool = False, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.affine = EqLinear(w_dim, in_channels, bias_init=1.0)   # styles start at 1: identity modulation
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel, kernel))
         self.bias = nn.Parameter(torch.empty(out_channels))
         self.noise_strength = nn.Parameter(torch.empty(()))
-        self.up, self.padding = up, kernel // 2
+        self.register_buffer("noise_const", torch.zeros(resolution, resolution))
+        self.register_buffer("resample_filter", fir_filter(), persistent=False)
+        self.up, self.padding, self.conv_clamp, self.resolution = up, kernel // 2, conv_clamp, resolution
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         with torch.no_grad():
             self.weight.copy_(torch.randn(self.weight.shape, generator=generator))
             self.bias.zero_()
             self.noise_strength.zero_()   # noise starts off; G learns how much it wants (StyleGAN)
+            self.noise_const.copy_(torch.randn(self.noise_const.shape, generator=generator))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor, fused: bool) -> torch.Tensor:
-        """`noise` [N, 1, H_out, W_out] is drawn by the caller (the generator draws all layers' noise up front)."""
-        if self.up:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None, fused: bool,
+                prenorm: bool = False) -> torch.Tensor:
+        """`noise`: [N, 1, H_out, W_out] drawn by the caller, `noise_const`, or None (noise_mode="none")."""
         styles = self.affine(w)
-        x = modulated_conv2d(x, self.weight, styles, demodulate=True, padding=self.padding, fused=fused)
-        x = x + noise.to(x.dtype) * self.noise_strength.to(x.dtype)
-        return lrelu_act(x + self.bias.to(x.dtype).reshape(1, -1, 1, 1))
+        x = modulated_conv2d(x, self.weight, styles, demodulate=True, padding=self.padding, fused=fused,
+                             up=self.up, resample_filter=self.resample_filter, prenorm=prenorm)
+        if noise is not None:
+            x = x + noise.to(x.dtype) * self.noise_strength.to(x.dtype)
+        return lrelu_act(x + self.bias.to(x.dtype).reshape(1, -1, 1, 1), clamp=self.conv_clamp)
 
 
 class ToRGB(nn.Module):
     """1x1 modulated conv to image channels, without demodulation (StyleGAN2 skip architecture)."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.affine = EqLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 1, 1))
         self.bias = nn.Parameter(torch.empty(out_channels))
         self.weight_gain = 1.0 / math.sqrt(in_channels)
+        self.conv_clamp = conv_clamp
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         with torch.no_grad():
@@ -162,7 +189,8 @@ class ToRGB(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
         x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused=fused)
-        return (x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)).clamp(-CONV_CLAMP, CONV_CLAMP)
+        x = x + self.bias.to(x.dtype).reshape(1, -1, 1, 1)
+        return x.clamp(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else x
 
 
 def minibatch_std(x: torch.Tensor, group: int) -> torch.Tensor:
@@ -195,6 +223,13 @@ def block_precision(amp_dtype: torch.dtype | None, device: torch.device) -> Abst
     if amp_dtype == torch.float32:
         return torch.autocast(device_type=device.type, enabled=False)
     return torch.autocast(device_type=device.type, dtype=amp_dtype)
+
+
+def is_reduced(amp_dtype: torch.dtype | None, device: torch.device) -> bool:
+    """Whether a block with this precision setting computes in a 16-bit type (then the modulated convs pre-normalise)."""
+    if amp_dtype is None:
+        return torch.is_autocast_enabled(device.type)
+    return amp_dtype in (torch.float16, torch.bfloat16)
 
 
 def to_block_dtype(amp_dtype: torch.dtype | None, x: torch.Tensor) -> torch.Tensor:
