@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,6 @@ from trainer.generate import generate_images, main, parse_seeds, to_uint8
 from trainer.generator_source import load_generator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -119,13 +116,6 @@ def test_bad_networks_are_one_line_and_write_nothing(tmp_path: Path, capsys: pyt
         err = capsys.readouterr().err
         assert match in err and err.count("\n") == 1, err
         assert not out.exists()
-
-
-def test_the_module_runs_as_a_command(snapshot: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "trainer.generate", str(snapshot), "--seeds", "4", "--out", str(tmp_path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["seed0004.png"]
 
 
 def test_seed_syntax_is_the_references() -> None:
