@@ -134,7 +134,7 @@ def config_from_pickle(pkl: NetworkPickle) -> tuple[TrainConfig, int]:
 
 
 def load_pickle_networks(path: Path, names: tuple[str, ...] = ("G_ema",)) -> tuple[TrainConfig, dict[str, nn.Module]]:
-    """(config, {name: our network with the pickle's weights}) for NAMES among G, D, G_ema."""
+    """(config, {name: our network with the pickle's weights, eval mode, float32 on the CPU}) for NAMES among G, D, G_ema."""
     from trainer.networks import build_networks
     from trainer.networks.reference_names import load_reference_state
 
@@ -142,17 +142,16 @@ def load_pickle_networks(path: Path, names: tuple[str, ...] = ("G_ema",)) -> tup
     cfg, channels = config_from_pickle(pkl)
     out: dict[str, nn.Module] = {}
     for name in names:
-        rec = getattr(pkl, name)
+        rec = getattr(pkl, name, None) if name in ("G", "D", "G_ema") else None
         if rec is None:
-            raise UserInputError(f"{path}: has no {name} network")
-        if name == "G" and rec is not pkl.G_ema:
+            raise UserInputError(f"{path}: has no {name} network (G, D and G_ema are read)")
+        if name == "G":
             _check_classes(rec, name, G_CLASSES, "Generator", str(path))
         G, D = build_networks(cfg.model, resolution=cfg.data.resolution, channels=channels, seed=0)
         net = D if name == "D" else G
         try:
             load_reference_state(net, reference_state(rec))
-        except (KeyError, ValueError, RuntimeError) as exc:
-            raise UserInputError(f"{path}: {name}'s weights do not fit the config read from its init_kwargs: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        except (KeyError, ValueError, RuntimeError) as exc:   # UserInputError is a ValueError: prefixed with the file
+            raise UserInputError(f"{path}: {name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         out[name] = net.eval().requires_grad_(False)
     return cfg, out

@@ -16,7 +16,7 @@ import torch
 from nvlabs_format import EasyDict, Hostile, Persistent, network, reference_kwargs, write_snapshot
 
 from trainer.errors import UserInputError
-from trainer.nvlabs_config import config_from_pickle
+from trainer.nvlabs_config import config_from_pickle, load_pickle_networks
 from trainer.nvlabs_pickle import read_network_pickle, reference_state
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
@@ -141,3 +141,24 @@ def test_a_pickle_without_networks_is_refused(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     with pytest.raises(UserInputError, match="not an NVlabs network pickle"):
         read_network_pickle(path)
+
+
+def test_g_d_and_g_ema_load_with_the_references_outputs(tmp_path: Path) -> None:
+    """What the transfer issue starts from: all three networks, D's logits on the fixture's images as the reference's."""
+    golden = np.load(FIXTURES / "small32.npz")
+    cfg, nets = load_pickle_networks(snapshot(tmp_path), ("G", "D", "G_ema"))
+    assert cfg.model.mbstd_group == 4 and sorted(nets) == ["D", "G", "G_ema"]
+    with torch.no_grad():
+        for which, img in (("d_fake", "out.img_const"), ("d_real", "in.reals")):
+            got = nets["D"](torch.from_numpy(golden[img])).reshape(-1)
+            want = torch.from_numpy(golden[f"out.{which}"]).reshape(-1)
+            assert float(((got - want).abs() / want.abs().clamp_min(1e-3)).max()) < 1e-4, which
+
+
+def test_weights_that_do_not_fit_the_kwargs_are_one_line(tmp_path: Path) -> None:
+    G, D, G_kw, D_kw = small32()
+    del G["mapping.fc1.bias"]
+    path = write_snapshot(tmp_path / "cut.pkl", network("Generator", G, G_kw), network("Discriminator", D, D_kw))
+    with pytest.raises(UserInputError, match=r"cut\.pkl: G_ema: .*missing keys mapping\.fc1\.bias") as exc:
+        load_pickle_networks(path)
+    assert "\n" not in str(exc.value)
