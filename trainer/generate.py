@@ -20,6 +20,7 @@ with nothing written; every file is written atomically.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ def check_args(args: Any) -> list[int]:
         raise UserInputError(f"--trunc {args.trunc}: must be a finite number")
     if args.out.exists() and not args.out.is_dir():
         raise UserInputError(f"--out {args.out}: exists and is not a directory")
+    existing = next(p for p in (args.out.absolute(), *args.out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UserInputError(f"--out {args.out}: cannot write under {existing}")
     check_network_path(args.network)
     if args.device == "cuda":
         if not torch.cuda.is_available():
@@ -133,7 +137,10 @@ def run(argv: list[str]) -> int:
     loaded = load_generator(args.network)
     G = loaded.G.to(args.device)
     images = generate_images(G, loaded.cfg.model.arch, seeds, args.trunc, args.noise_mode, args.device)
-    written = write_outputs(args.out, seeds, images, args.npz)
+    try:
+        written = write_outputs(args.out, seeds, images, args.npz)
+    except OSError as exc:   # full disk or a folder that became unwritable: each file is whole or absent
+        raise UserInputError(f"--out {args.out}: cannot write images ({exc.strerror or type(exc).__name__})") from None
     print(f"{len(seeds)} images from {loaded.source} -> {args.out} ({', '.join(p.name for p in written[:3])}"
           f"{', ...' if len(written) > 3 else ''})")
     return 0

@@ -95,13 +95,18 @@ def test_our_checkpoints_run_dirs_and_trial_dirs(tmp_path: Path) -> None:
     (["--seeds", "1,1"], "repeated"),
     (["--seeds", "0-2", "--trunc", "nan"], "finite"),
     (["--seeds", "0-2", "--noise-mode", "loud"], "invalid choice"),
+    (["--seeds", "0", "--out", "{tmp}/file.txt/sub"], "cannot write under"),
+    (["--seeds", "0", "--out", "{tmp}/file.txt"], "exists and is not a directory"),
 ])
 def test_bad_options_are_one_line_and_write_nothing(snapshot: Path, tmp_path: Path, argv: list[str], match: str,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    assert main([str(snapshot), *argv, "--out", str(out)]) == 2
+    (tmp_path / "file.txt").write_text("x")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([str(snapshot), *argv] + ([] if "--out" in argv else ["--out", str(out)])) == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1 and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
 def test_bad_networks_are_one_line_and_write_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
