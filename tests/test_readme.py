@@ -108,7 +108,8 @@ RUN_HERE = (
     "python -m sweeps.launch leakage_grid", "python -m sweeps.launch fixed_p_grid --set",
     "python -m sweeps.launch fixed_p_grid --scale tiny --seeds", "python -m sweeps.launch overfitting",
     "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
-    "python -m trainer.evaluate", "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
+    "python -m trainer.evaluate", "python -m trainer.generate runs/one", "python -m trainer.generate network-snapshot",
+    "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
     "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
     *OWN_SWEEP[:3], OWN_SWEEP[4], "python -m sweeps.status",
 )
@@ -251,6 +252,27 @@ def test_trainer_commands_relative_out_and_resume(tmp_path: Path) -> None:
     assert (run / "checkpoints" / "latest").is_dir() and (run / "samples" / "tick000002.png").is_file()
     _ok(sh(second.replace("run.total_kimg=24", "run.total_kimg=3"), tmp_path))
     assert pd.read_parquet(run / "metrics.parquet")["tick"].tolist() == [1, 2, 3]
+    _ok(sh(readme_line("python -m trainer.generate runs/one"), tmp_path))
+    assert sorted(p.name for p in (run / "images").iterdir()) == [f"seed{s:04d}.png" for s in range(8)]
+
+
+@pytest.mark.e2e
+def test_generate_from_an_nvlabs_pickle(tmp_path: Path) -> None:
+    """The README's pickle line, verbatim, on a snapshot in the reference's format holding the small32 golden weights."""
+    sys.path.insert(0, str(ROOT / "tests" / "trainer"))
+    from nvlabs_format import network, reference_kwargs, write_snapshot
+    import numpy as np
+    command = readme_line("python -m trainer.generate network-snapshot")
+    fixtures = ROOT / "tests" / "data" / "nvlabs"
+    npz = np.load(fixtures / "small32.npz")
+    G_kw, D_kw = reference_kwargs(json.loads((fixtures / "index.json").read_text())["small32"], resolution=32)
+    nets = [network(top, {k[2:]: npz[k] for k in npz.files if k.startswith(p)}, kw)
+            for top, p, kw in (("Generator", "G.", G_kw), ("Discriminator", "D.", D_kw))]
+    write_snapshot(tmp_path / shlex.split(command)[3], *nets)
+    _ok(sh(command, tmp_path))
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["images.npz"] + [f"seed{s:04d}.png" for s in range(8)]
+    assert np.load(out / "images.npz")["images"].shape == (8, 3, 32, 32)
 
 
 def test_check_cluster_command() -> None:
