@@ -20,6 +20,8 @@ def _backward(state: TrainState, loss: torch.Tensor) -> None:
 
 
 def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
+    # several workers: every worker steps on the mean gradient (a no-op for one; trainer/distributed.py)
+    state.dist.average_grads([p for g in opt.param_groups for p in g["params"]], clean=state.scaler is None)
     if state.scaler is None:
         opt.step()
     else:
@@ -53,8 +55,8 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
     if lc.pl_weight > 0 and index % lc.pl_interval == 0:
         _path_length_step(st, G, batch)
     _opt_step(st, st.opt_G)
-    update_ema(st.G_ema, st.G, batch=batch, ema_kimg=lc.ema_kimg)
-    st.cur_nimg += batch
+    update_ema(st.G_ema, st.G, batch=batch * st.dist.world, ema_kimg=lc.ema_kimg)   # the images of all workers
+    st.cur_nimg += batch * st.dist.world
     return d, loss_g
 
 
