@@ -9,8 +9,11 @@ worker 0's next collective with an error; an error in worker 0 terminates the ch
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +54,16 @@ def run_worker(cfg: TrainConfig, dist: Dist, addr: str, port: int, cache_dir: Pa
         close_process_group()
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose worker 0 died (killed, or its test timed out) would wait 30 minutes in a collective: leave."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _child(index: int, cfg_json: str, world: int, port: int, cache_dir: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is worker 0's to handle: it stops every worker at one step
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     cfg = TrainConfig.from_json(cfg_json)
     run_worker(cfg, Dist(rank=index + 1, world=world), "127.0.0.1", port, Path(cache_dir) if cache_dir else None)
 
