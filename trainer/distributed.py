@@ -214,7 +214,7 @@ def rank_state(state: Any) -> dict[str, Any]:
     """What differs between the workers of a TrainState: its per-worker random streams and path-length mean."""
     return {"rng": {s: state.gens[s].get_state().cpu() for s in PER_RANK_STREAMS if s in state.gens},
             "pl_mean": state.pl_mean.detach().to("cpu", copy=True),
-            "p": state.aug.p if state.aug.p is not None else -1.0}   # not restored: the same on every worker, kept to show it
+            "augment": state.aug.state_dict()}   # not restored (worker 0's is): the same on every worker, kept to show it
 
 
 def load_rank_state(state: Any, saved: dict[str, Any]) -> None:

@@ -2,8 +2,8 @@
 
 Tolerance: the workers' gradients are averaged in float32 (summation order differs from one worker's
 batch mean) and Adam magnifies the rounding of near-zero gradients, so after 4 steps the two runs'
-parameters differ by < 1e-3 of what training moved them (measured: 3e-5 for G, 2e-5 for D); a run whose
-workers stepped on their own half-batch gradients differs by order 1.  Equality needs
+parameters differ by < 1e-3 of what training moved them (measured: 3e-5 for G, 2e-5 for D); workers that
+step on their own half-batch gradients differ by 1.7e-2, per-worker BatchNorm statistics by 8e-3.  Equality needs
 model.mbstd_group=0: minibatch-std groups stay within a worker (as in the reference), so with groups
 the two D see different group statistics.
 """
@@ -78,7 +78,11 @@ def test_ada_p_is_the_gathered_statistics_and_resume_is_exact(tmp_path: Path) ->
     assert [r["tick"] for r in rows] == [1, 2, 3]
     ps = [r["p"] for r in rows]
     assert ps[-1] > 0.1 and ps == sorted(ps)     # D is sure of the reals at once (r_t > 0.1): p climbs every minibatch
-    assert [rank["p"] for rank in full["ranks"]] == [ps[-1], ps[-1]]   # one p on every worker
+    # every worker's controller saw the gathered logits of the whole batch: one p, one r_t (a mean of mixed signs,
+    # so each worker's own half would give another)
+    controllers = [rank["augment"]["controller"] for rank in full["ranks"]]
+    assert controllers[0] == controllers[1] and controllers[0]["p"] == pytest.approx(ps[-1])
+    assert -1.0 < controllers[0]["r_t"] < 1.0
     _, first = _train(cfg, tmp_path / "part", stop_after_ticks=1)
     assert first["progress"]["tick"] == 1
     hooks = CollectingHooks(checkpoint_dir=tmp_path / "resumed")
