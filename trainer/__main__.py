@@ -76,7 +76,7 @@ def run(argv: list[str]) -> int:
     from trainer.data import load_dataset
     from trainer.loop import TrainingDiverged
     from trainer.run_dir import RunDirHooks, read_rows
-    from trainer.spawn import train_workers
+    from trainer.spawn import WorkerLost, train_workers
 
     args = build_parser().parse_args(argv)
     cfg, run_dir, ckpt = _config(args)
@@ -97,6 +97,9 @@ def run(argv: list[str]) -> int:
         raise
     except TrainingDiverged as exc:
         print(f"training diverged: {exc}", file=sys.stderr)
+        return 1
+    except WorkerLost as exc:
+        print(f"training stopped: {exc}", file=sys.stderr)
         return 1
     print(f"done: {len(hooks.rows)} ticks in {run_dir}")
     return 0

@@ -25,6 +25,10 @@ from trainer.distributed import Dist, close_process_group, init_process_group
 from trainer.hooks import Hooks, TickReport
 
 
+class WorkerLost(RuntimeError):
+    """A worker process other than 0 died mid-run (killed, out of memory); the message names it."""
+
+
 class WorkerHooks:
     """The hooks of workers 1..N-1: they never report (worker 0 does) and never decide to stop."""
 
@@ -82,12 +86,18 @@ def train_workers(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None,
     try:
         init_process_group(dist, addr="127.0.0.1", port=port, cuda=resolve_device(cfg.run).device.type == "cuda")
         rows = train(cfg, hooks, resume=resume, cache_dir=cache_dir, dist=dist)
-    except BaseException:
+    except BaseException as exc:
         close_process_group()
+        dead = [f"worker {i + 1} (exit code {p.exitcode})" for i, p in enumerate(ctx.processes) if p.exitcode not in (None, 0)]
         for p in ctx.processes:
             if p.is_alive():
                 p.terminate()
-        ctx.join()   # reap them (terminated children are not errors of their own here)
+        try:
+            ctx.join()   # reap them
+        except mp.ProcessExitedException:
+            pass         # terminated here, or failed after worker 0: worker 0's error is the one to report
+        if dead and isinstance(exc, RuntimeError):   # worker 0's collective failed because a worker had died
+            raise WorkerLost(f"{', '.join(dead)} died; the last checkpoint is intact: continue with --resume") from exc
         raise
     close_process_group()
     while not ctx.join():
