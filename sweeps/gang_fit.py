@@ -41,3 +41,13 @@ def gang_problem(cfg: dict[str, Any], *, cpu: float, gpu: float, workers: int, s
     if strategy == "STRICT_SPREAD":
         return None if len(fits) >= workers else f"{need}: only {len(fits)} node(s) can hold one"
     return None if sum(fits) >= workers else f"{need}: the largest cluster this config allows holds {sum(fits)}"
+
+
+def check_worker_gpus(trials: list[Any]) -> None:
+    """Refuse run.workers > 1 with a fractional GPU per worker: two NCCL workers of one trial may not share a card."""
+    from trainer.errors import UserInputError
+    for t in trials:
+        if t.config.run.workers > 1 and 0 < t.resources.gpu < 1:
+            raise UserInputError(f"trial {t.index}: run.workers={t.config.run.workers} needs whole GPUs per worker, but the "
+                                 f"sweep gives {t.resources.gpu:g} GPU each (two workers of one trial could share a card, "
+                                 f"which NCCL refuses); use a sweep file with resources gpu: 1, or run.workers=1")

@@ -65,3 +65,10 @@ def test_two_worker_trials_one_row_per_tick_and_a_killed_worker_retries_from_che
     assert len(retry) > 0 and retry["tick"].min() >= 2, "the retry started from scratch instead of a checkpoint"
     trials = store.read_trials().sort_values("trial_index")
     assert trials["status"].tolist() == ["TERMINATED", "TERMINATED"] and trials["retries"].tolist() == [1, 0]
+
+
+def test_workers_need_whole_gpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeps.launch import main
+    assert main(["fixed_p_grid", "--scale", "tiny", "--set", "run.workers=2", "--storage", str(tmp_path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run.workers=2 needs whole GPUs per worker, but the sweep gives 0.25" in err, err
