@@ -11,6 +11,10 @@ Two layers (docs/ray-notes.md "Cluster launcher", issue #8 "Security"):
    rule opens Ray's ports (6379, 8265, 10001) or anything to the whole internet
    (ShadowRay, CVE-2023-48022).
 
+3. The biggest trial fits (sweeps/gang_fit.py): its run.workers bundles of the per-worker CPU/GPU
+   (default: the catalog's paper scale, 4 CPU + 1 GPU, one worker; `--workers 8` for an 8-GPU trial)
+   can be placed at once, as one gang, on the largest cluster the config lets the autoscaler build.
+
 Exit 0 with one "ok" line per file, or 2 with one line naming the file and the
 culprit.  `ray.autoscaler._private` is private API: ray is pinned to 2.60.
 """
@@ -70,7 +74,14 @@ def _security(cfg: dict[str, Any]) -> None:
             raise UserInputError(f"{where}: open to the whole internet; allow only your own address (/32)")
 
 
-def check_file(path: Path) -> None:
+def _gang(cfg: dict[str, Any], trial: dict[str, Any]) -> None:
+    from sweeps.gang_fit import gang_problem
+    problem = gang_problem(cfg, **trial)
+    if problem is not None:
+        raise UserInputError(f"cannot place the biggest trial, {problem}")
+
+
+def check_file(path: Path, trial: dict[str, Any] | None = None) -> None:
     """Raise a one-line UserInputError (prefixed with the file name) if `path` is not a launchable, private config."""
     try:
         cfg = yaml.safe_load(path.read_text())
@@ -83,6 +94,7 @@ def check_file(path: Path) -> None:
     try:
         _ray_schema(cfg)
         _security(cfg)
+        _gang(cfg, trial or {"cpu": 4.0, "gpu": 1.0, "workers": 1, "strategy": "PACK"})
     except UserInputError as exc:
         raise UserInputError(f"{path}: {exc}") from None
 
@@ -92,11 +104,19 @@ def main(argv: list[str] | None = None) -> int:
                                    description="Validate Ray cluster configs offline (Ray's schema + port and auth rules).")
     parser.add_argument("files", nargs="*", type=Path, default=[Path("cluster.yaml"), Path("cluster-local.yaml")],
                         help="cluster configs (default: cluster.yaml cluster-local.yaml)")
+    parser.add_argument("--workers", type=int, default=1, help="run.workers of the biggest trial to place (default 1)")
+    parser.add_argument("--cpu", type=float, default=4.0, help="CPUs per worker (default 4, the catalog's paper scale)")
+    parser.add_argument("--gpu", type=float, default=1.0, help="GPUs per worker (default 1)")
+    parser.add_argument("--placement", default="PACK", choices=("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"),
+                        help="the trial's placement strategy (sweep resources' placement; default PACK)")
     try:
         args = parser.parse_args(argv)
+        if args.workers < 1 or args.cpu <= 0 or args.gpu < 0:
+            raise UserInputError("--workers must be >= 1, --cpu > 0 and --gpu >= 0")
+        trial = {"cpu": args.cpu, "gpu": args.gpu, "workers": args.workers, "strategy": args.placement}
         for f in args.files:
-            check_file(f)
-            print(f"ok: {f}")
+            check_file(f, trial)
+            print(f"ok: {f} (places {args.workers} x {{CPU: {args.cpu:g}, GPU: {args.gpu:g}}}, {args.placement})")
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, re
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.config import shared_settings
+from sweeps.gang_fit import check_worker_gpus
 from trainer.errors import UserInputError
 from trainer.paths import PATH_FIELDS, absolute_path, config_value, resolve_paths, resolve_set_items, resolve_value
 
@@ -128,6 +129,7 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
         spec = drop_variants(apply_grid(spec, parse_grid(grid, sets)), no_variant)
     scale = scale or DEFAULT_SCALE
     trials = _with_resolved_paths(expand(spec, scale, sets, seeds))
+    check_worker_gpus(trials)   # run.workers > 1 takes whole GPUs (sweeps/gang.py)
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))

@@ -187,13 +187,15 @@ def _claim_folder(plan: Plan) -> None:
         raise
 
 
-def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
+def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
+    """Each trial's placement group: run.workers bundles of the scale's per-worker CPU/GPU (sweeps/gang.py)."""
+    from sweeps.gang import trial_resources
     res = plan.trials[0].resources
     gpu = res.gpu
     if gpu > 0 and not plan.address and cluster.get("GPU", 0) == 0:
-        print(f"note: no GPU in the local Ray runtime; running trials with {res.cpu:g} CPU each and no GPU", flush=True)
+        print(f"note: no GPU in the local Ray runtime; running trials with {res.cpu:g} CPU per worker and no GPU", flush=True)
         gpu = 0.0
-    return {"cpu": res.cpu, "gpu": gpu}
+    return trial_resources(res.cpu, gpu, res.placement)
 
 
 def _tuner(plan: Plan, trainable: Any) -> Any:

@@ -54,10 +54,12 @@ class Axis(_Frozen):
 
 
 class Resources(_Frozen):
-    """Ray resources of one trial: CPU and (fractional) GPU shares."""
+    """Ray resources of one trial's worker (a trial takes run.workers of them, placed as one gang: sweeps/gang.py)."""
 
-    cpu: float = Field(1.0, gt=0.0, le=256.0, description="CPUs per trial (fractions allowed)")
-    gpu: float = Field(0.0, ge=0.0, le=16.0, description="GPUs per trial; fractions pack trials on one card (logical only)")
+    cpu: float = Field(1.0, gt=0.0, le=256.0, description="CPUs per worker of a trial (fractions allowed)")
+    gpu: float = Field(0.0, ge=0.0, le=16.0, description="GPUs per worker of a trial; fractions pack trials on one card (logical only)")
+    placement: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = Field(
+        "PACK", description="How a trial's run.workers bundles are placed: PACK on as few nodes as possible, SPREAD over many, STRICT_PACK on one node only")
 
 
 class Variant(_Frozen):
@@ -246,6 +248,8 @@ def trial_row(trial: Trial, columns: list[str]) -> dict[str, Any]:
             row[k] = "-"
         else:
             row[k] = _get(trial.config, k)
-    row["cpu"] = trial.resources.cpu
-    row["gpu"] = trial.resources.gpu
+    workers = trial.config.run.workers   # a trial takes one bundle per worker: the table shows its total
+    row["workers"] = workers
+    row["cpu"] = trial.resources.cpu * workers
+    row["gpu"] = trial.resources.gpu * workers
     return row

@@ -175,13 +175,14 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
 def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,
            attempt: int) -> None:
     """Train and record the outcome (split from run_trial so that trackers are closed on every path)."""
-    from trainer.loop import TrainingDiverged, train   # torch is imported in the worker, not on the driver
+    from sweeps.gang import train_gang   # run.workers > 1: this process is worker 0 of the trial's placement group
+    from trainer.loop import TrainingDiverged   # torch is imported in the worker, not on the driver
     try:
         if checkpoint is None:
-            train(cfg, hooks)
+            train_gang(cfg, hooks)
         else:
             with checkpoint.as_directory() as ckpt_dir:
-                train(cfg, hooks, resume=Path(ckpt_dir))
+                train_gang(cfg, hooks, resume=Path(ckpt_dir))
     except TrainingDiverged as exc:
         # Deterministic: a retry would diverge again at the same tick.  Record the reason and end the trial
         # without raising, so Ray does not spend max_failures retries on it; trials.parquet says ERROR.

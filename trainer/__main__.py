@@ -74,8 +74,9 @@ def run(argv: list[str]) -> int:
     from trainer.atomic import atomic_write_bytes
     from trainer.checkpoint import read_progress
     from trainer.data import load_dataset
-    from trainer.loop import TrainingDiverged, train
+    from trainer.loop import TrainingDiverged
     from trainer.run_dir import RunDirHooks, read_rows
+    from trainer.spawn import WorkerLost, train_workers
 
     args = build_parser().parse_args(argv)
     cfg, run_dir, ckpt = _config(args)
@@ -89,13 +90,16 @@ def run(argv: list[str]) -> int:
             done_tick = int(read_progress(ckpt)["tick"])
             hooks = RunDirHooks(run_dir, read_rows(run_dir / "metrics.parquet", done_tick))
         hooks.install_sigint()
-        train(cfg, hooks, resume=ckpt, cache_dir=args.cache_dir)
+        train_workers(cfg, hooks, resume=ckpt, cache_dir=args.cache_dir)   # run.workers processes (trainer/spawn.py)
     except UserInputError:
         if created and not hooks.rows:
             shutil.rmtree(run_dir, ignore_errors=True)   # nothing useful was written: leave no half-made run dir
         raise
     except TrainingDiverged as exc:
         print(f"training diverged: {exc}", file=sys.stderr)
+        return 1
+    except WorkerLost as exc:
+        print(f"training stopped: {exc}", file=sys.stderr)
         return 1
     print(f"done: {len(hooks.rows)} ticks in {run_dir}")
     return 0

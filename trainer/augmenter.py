@@ -35,8 +35,11 @@ class Augmenter:
     """
 
     def __init__(self, cfg: AugmentConfig, batch: int, generator: torch.Generator, device: torch.device,
-                 make_pipe: Callable[[str, float], torch.nn.Module] = _make_pipe) -> None:
+                 make_pipe: Callable[[str, float], torch.nn.Module] = _make_pipe,
+                 gather: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        # gather: every worker's logits, so a data-parallel run's controller sees the whole batch (trainer/distributed.py)
         self.cfg, self.batch, self.generator = cfg, batch, generator
+        self.gather = gather if gather is not None else (lambda t: t)
         self.pipe: torch.nn.Module | None = None
         self.controller: Any = None
         if cfg.mode in ("fixed", "ada"):
@@ -75,7 +78,7 @@ class Augmenter:
 
     def observe(self, **logits: torch.Tensor) -> None:
         if self.controller is not None:
-            self.controller.observe(**logits)
+            self.controller.observe(**{k: self.gather(v) for k, v in logits.items()})
 
     def after_minibatch(self) -> None:
         """Advance the ADA controller by one minibatch and hand its p to the pipe."""

@@ -140,11 +140,14 @@ class RunConfig(_Frozen):
     channels_last: bool = Field(True, description="channels_last memory format on CUDA (ignored on CPU)")
     compile: bool = Field(False, description="torch.compile the networks")
     threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; None = torch's default")
+    workers: int = Field(1, ge=1, le=256, description="Data-parallel workers (GPUs, or CPU processes) of this run, each on batch / workers images (trainer/distributed.py)")
 
     @model_validator(mode="after")
     def _budget(self) -> "RunConfig":
         if self.tick_kimg > self.total_kimg:
             raise ValueError(f"run.tick_kimg ({self.tick_kimg}) exceeds run.total_kimg ({self.total_kimg})")
+        if self.batch % self.workers:
+            raise ValueError(f"run.batch ({self.batch}) does not split into run.workers={self.workers} equal parts")
         return self
 
 
@@ -176,6 +179,16 @@ class TrainConfig(_Frozen):
                     raise ValueError(f"{key} needs model.arch=stylegan2 (it acts on the mapping network's w)")
         if lc.pl_weight > 0 and self.run.batch // lc.pl_batch_shrink < 1:
             raise ValueError(f"loss.pl_batch_shrink ({lc.pl_batch_shrink}) exceeds run.batch ({self.run.batch})")
+        return self
+
+    @model_validator(mode="after")
+    def _per_worker_batch(self) -> "TrainConfig":
+        per, group = self.run.batch // self.run.workers, self.model.mbstd_group
+        if self.run.workers > 1 and group > 1 and per % min(group, per):
+            raise ValueError(f"model.mbstd_group ({group}) does not divide the per-worker batch "
+                             f"run.batch / run.workers = {per}")
+        if self.run.workers > 1 and self.loss.pl_weight > 0 and per // self.loss.pl_batch_shrink < 1:
+            raise ValueError(f"loss.pl_batch_shrink ({self.loss.pl_batch_shrink}) exceeds the per-worker batch {per}")
         return self
 
     def to_json(self) -> str:
@@ -357,7 +370,7 @@ def validate_config(d: dict[str, Any]) -> TrainConfig:
 # What `sweeps.launch --dry-run` shows once for every trial: the settings that make a scale what it is
 # (for `paper`, ADA's paper256 numbers; docs/paper-config.md).
 SUMMARY_KEYS = (
-    "data.resolution", "run.batch", "run.total_kimg", "model.arch", "model.mapping_layers", "model.channel_base",
+    "data.resolution", "run.batch", "run.workers", "run.total_kimg", "model.arch", "model.mapping_layers", "model.channel_base",
     "model.channel_max", "model.mbstd_group", "model.amp_blocks", "loss.g_lr", "loss.d_lr", "loss.beta1", "loss.beta2",
     "loss.r1_gamma", "loss.r1_interval", "loss.pl_weight", "loss.pl_interval", "loss.style_mixing", "loss.ema_kimg",
 )

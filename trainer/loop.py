@@ -26,6 +26,7 @@ from trainer.checkpoint import check_resume_config, read_checkpoint, serialize_s
 from trainer.config import TrainConfig, flat_columns
 from trainer.data import DatasetBundle, load_dataset, to_float
 from trainer.device import resolve_device, torch_threads
+from trainer.distributed import Dist, load_rank_state, rank_state, reduce_tick_stats
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
 from trainer.samples import sample_grid
@@ -41,31 +42,38 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the tick and kimg."""
 
 
-def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir: Path | None = None) -> list[dict[str, Any]]:
+def train(cfg: TrainConfig, hooks: Hooks, resume: Path | None = None, cache_dir: Path | None = None,
+          dist: Dist | None = None) -> list[dict[str, Any]]:
     """Train one run of `cfg`, reporting every tick to `hooks`; returns the rows reported.
 
     resume: a checkpoint directory written by a `TickReport.save_checkpoint`;
     its config must equal `cfg` except for a longer `run.total_kimg`.
+    dist: this process's worker of a data-parallel run (process group already joined; trainer/distributed.py);
+    only worker 0 reads `resume`, measures, reports to `hooks` and offers checkpoints.
     """
     with torch_threads(cfg.run.threads):
-        return _train(cfg, hooks, resume, cache_dir)
+        return _train(cfg, hooks, resume, cache_dir, dist or Dist())
 
 
-def _train(cfg: TrainConfig, hooks: Hooks, resume: Path | None, cache_dir: Path | None) -> list[dict[str, Any]]:
-    setup = resolve_device(cfg.run)
+def _train(cfg: TrainConfig, hooks: Hooks, resume: Path | None, cache_dir: Path | None, dist: Dist) -> list[dict[str, Any]]:
+    setup = dist.device_setup(resolve_device(cfg.run))
     saved = None
-    if resume is not None:
+    if resume is not None and dist.is_main:
         saved_cfg, saved = read_checkpoint(Path(resume), map_location="cpu")
         check_resume_config(saved_cfg, cfg, saved["progress"]["cur_nimg"] / 1000)
+    saved = dist.broadcast_object(saved)
     bundle = load_dataset(cfg.data, cache_dir=cache_dir)
     if cfg.augment.mode == "ada" and cfg.augment.heuristic == "rv" and bundle.val is None:
         raise UserInputError("augment.heuristic=rv needs validation images: set data.val_size > 0")
-    state = TrainState(cfg, setup, resolution=bundle.resolution, channels=bundle.channels, train_size=len(bundle.train))
+    state = TrainState(cfg, setup, resolution=bundle.resolution, channels=bundle.channels, train_size=len(bundle.train), dist=dist)
     if saved is not None:
         state.load_state_dict(saved)
+        load_rank_state(state, saved)
         del saved
-    from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts
-    suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
+    suite = None
+    if dist.is_main:
+        from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts
+        suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
     return _Run(cfg, state, bundle, suite, hooks).run()
 
 
@@ -106,7 +114,7 @@ class _Run:
         stats = TickStats()
         mark = time.perf_counter()
         while st.cur_nimg < self.total_nimg:
-            if self.hooks.should_stop():
+            if self.state.dist.any([self.hooks.should_stop()], self.state.setup.device)[0]:   # worker 0's hooks decide
                 break
             self._step(stats)
             if st.cur_nimg >= min((st.tick + 1) * self.tick_nimg, self.total_nimg):
@@ -118,7 +126,7 @@ class _Run:
 
     def _fetch_reals(self, stats: TickStats) -> torch.Tensor:
         t0 = time.perf_counter()
-        idx = self.state.order.next_indices(self.cfg.run.batch)
+        idx = self.state.dist.shard(self.state.order.next_indices(self.cfg.run.batch))   # the same order on every worker
         reals = to_float(self.bundle.train.batch(idx)).to(self.state.setup.device, non_blocking=True)
         if self.state.setup.channels_last:
             reals = reals.contiguous(memory_format=torch.channels_last)
@@ -133,10 +141,11 @@ class _Run:
         if st.aug.needs_probe() and (minibatch + 1) % cfg.augment.ada_interval == 0:
             self._probe_rv()
         st.aug.after_minibatch()
-        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=cfg.run.batch)
+        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=reals.shape[0])
         bad = stats.first_nonfinite()
-        if bad is not None:
-            raise TrainingDiverged(f"{bad} became {stats.last[bad]} during tick {st.tick + 1} at kimg {st.cur_nimg / 1000:.3f}; "
+        if st.dist.any([bad is not None], st.setup.device)[0]:   # every worker raises at the same step
+            what = f"{bad} became {stats.last[bad]}" if bad is not None else "a loss of another worker became NaN/inf"
+            raise TrainingDiverged(f"{what} during tick {st.tick + 1} at kimg {st.cur_nimg / 1000:.3f}; "
                                    f"lower the learning rates (loss.g_lr={cfg.loss.g_lr}, loss.d_lr={cfg.loss.d_lr}) or raise loss.r1_gamma")
 
     @torch.no_grad()
@@ -160,6 +169,11 @@ class _Run:
         st, cfg = self.state, self.cfg
         st.tick += 1
         is_last = st.cur_nimg >= self.total_nimg
+        reduce_tick_stats(stats, st.dist, st.setup.device)
+        is_ckpt = is_last or st.tick % cfg.run.checkpoint_ticks == 0
+        ranks = st.dist.gather_objects(rank_state(st)) if is_ckpt and st.dist.active else None
+        if not st.dist.is_main:
+            return   # worker 0 measures, writes and reports
         metrics: dict[str, Any] = dict.fromkeys(METRIC_KEYS)
         grid = None
         t0 = time.perf_counter()
@@ -171,8 +185,8 @@ class _Run:
         st.wall_s += stats.time_total + time_metrics
         save = None
         t1 = time.perf_counter()
-        if is_last or st.tick % cfg.run.checkpoint_ticks == 0:
-            blob = serialize_state(st.state_dict())
+        if is_ckpt:
+            blob = serialize_state({**st.state_dict(), **({"ranks": ranks} if ranks is not None else {})})
             save = lambda directory, _b=blob, _c=cfg: write_checkpoint(Path(directory), _c, _b)  # noqa: E731
         time_ckpt = time.perf_counter() - t1
         st.wall_s += time_ckpt

@@ -2,7 +2,8 @@
 
 A stream is named (network init, data order, latents, synthesis noise, augmentation, the r_v probe, metrics
 latents, the reals a metric scores, KID's subsets, sample grids, style mixing's crossovers; new streams are appended) and may be indexed (the metrics tick, a
-re-measure's repeat).  Its seed is drawn from `numpy.random.SeedSequence([seed, stream, index, repeat])`: four
+re-measure's repeat; a data-parallel worker's rank for its own noise, augmentation, probe and mixing streams,
+trainer/distributed.py).  Its seed is drawn from `numpy.random.SeedSequence([seed, stream, index, repeat])`: four
 32-bit words, so two different triples never feed the hash the same input (additive offsets did: the metrics
 seed of run 1 at tick 5 was that of run 0 at tick 6).  The words have a fixed count because SeedSequence pads
 short entropy with zeros, so `[s, k, i]` and `[s, k, i, 0]` would otherwise be one stream.

@@ -26,6 +26,7 @@ from torch import nn
 from trainer.augmenter import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
+from trainer.distributed import Dist, sync_batchnorm
 from trainer.mixing import StyleMixer
 from trainer.networks import build_networks
 from trainer.networks.stylegan2 import set_block_precision
@@ -71,10 +72,12 @@ def _adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Ada
 class TrainState:
     """The mutable state of one run."""
 
-    def __init__(self, cfg: TrainConfig, setup: DeviceSetup, *, resolution: int, channels: int, train_size: int) -> None:
-        self.cfg, self.setup = cfg, setup
+    def __init__(self, cfg: TrainConfig, setup: DeviceSetup, *, resolution: int, channels: int, train_size: int,
+                 dist: Dist | None = None) -> None:
+        self.cfg, self.setup, self.dist = cfg, setup, dist or Dist()
         dev = setup.device
         G, D = build_networks(cfg.model, resolution=resolution, channels=channels, seed=stream_seed(cfg.run.seed, "init"))
+        sync_batchnorm(G, self.dist)   # several workers: G's BatchNorm sees the whole batch (trainer/distributed.py)
         self.G, self.D = G.to(dev), D.to(dev)
         # per-block precision (model.amp_blocks, the reference's num_fp16_res) replaces the whole-network autocast
         self.block_precision = cfg.model.arch == "stylegan2" and cfg.model.amp_blocks is not None
@@ -92,10 +95,10 @@ class TrainState:
                      for net, lr in (("G", lc.g_lr), ("D", lc.d_lr))}
         self.opt_G = _adam(self.G.parameters(), *self.adam["G"])
         self.opt_D = _adam(self.D.parameters(), *self.adam["D"])
-        self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev).manual_seed(stream_seed(cfg.run.seed, s))
-                     for s in STREAMS}
+        self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev)
+                     .manual_seed(stream_seed(cfg.run.seed, s, self.dist.stream_index(s))) for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])
-        self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev)
+        self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev, gather=self.dist.gather)
         self.scaler = torch.amp.GradScaler(dev.type) if setup.needs_scaler else None
         self.mixer = StyleMixer(cfg.loss.style_mixing, self.gens["mixing"], self.latents) if cfg.loss.style_mixing > 0 else None
         self.pl_mean = torch.zeros((), device=dev)        # path-length regularisation's running mean length
@@ -106,7 +109,9 @@ class TrainState:
         self.wall_s = 0.0
 
     def latents(self, n: int) -> torch.Tensor:
-        return torch.randn((n, self.cfg.model.z_dim), generator=self.gens["latent"], device=self.setup.device)
+        """N latents; with several workers, this worker's slice of the whole batch's draw (the same stream everywhere)."""
+        z = torch.randn((n * self.dist.world, self.cfg.model.z_dim), generator=self.gens["latent"], device=self.setup.device)
+        return self.dist.shard(z)
 
     def autocast(self) -> AbstractContextManager:
         """The context G and D run under: the whole-network autocast, or none when the blocks set their own."""

@@ -23,7 +23,10 @@ def _backward(state: TrainState, loss: torch.Tensor) -> None:
 
 
 def _opt_step(state: TrainState, opt: torch.optim.Optimizer) -> None:
-    """Step `opt` on the gradients its phase accumulated: unscale (AMP), zero non-finite entries, step."""
+    """Step `opt` on the gradients its phase accumulated: mean over workers (trainer/distributed.py; a no-op for
+    one), unscale (AMP), zero non-finite entries, step.  Averaging first lets an fp16 overflow on any worker reach
+    every worker's scaler, so all of them skip that step together."""
+    state.dist.average_grads([p for g in opt.param_groups for p in g["params"]], clean=False)
     if state.scaler is not None:
         state.scaler.unscale_(opt)   # records inf/NaN first, so the scaler still skips an overflowed step
     for group in opt.param_groups:
@@ -68,9 +71,9 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
                 st.aug.observe(real_logits=real_logits)
         _opt_step(st, opt)
     lc = st.cfg.loss
-    update_ema(st.G_ema, st.G, beta=ema_beta(batch, lc.ema_kimg, lc.ema_rampup, st.cur_nimg))
+    update_ema(st.G_ema, st.G, beta=ema_beta(batch * st.dist.world, lc.ema_kimg, lc.ema_rampup, st.cur_nimg))
     st.d_steps += 1
-    st.cur_nimg += batch
+    st.cur_nimg += batch * st.dist.world      # the images of all workers
     assert d is not None and loss_g is not None   # Gmain/Gboth and Dmain/Dboth run every minibatch
     return DStepLosses(d.loss_D, r1, d.real_logits), loss_g
 

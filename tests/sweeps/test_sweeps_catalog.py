@@ -154,7 +154,7 @@ def test_set_pins_an_axis_and_merges_duplicates() -> None:
     assert _values(trials, lambda c: (c.data.dataset_size, c.run.total_kimg)) == {(200, 2.0)}
     assert varying_columns(trials) == ["augment.p", "augment.mode"]
     assert trial_row(trials[2], ["augment.p", "augment.mode"]) == {"trial": 2, "variant": "baseline", "augment.p": "-",
-                                                                   "augment.mode": "none", "cpu": 1.0, "gpu": 0.0}
+                                                                   "augment.mode": "none", "workers": 1, "cpu": 1.0, "gpu": 0.0}
 
 
 @pytest.mark.parametrize(("sets", "needle"), [

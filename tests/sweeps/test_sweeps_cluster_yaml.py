@@ -114,3 +114,17 @@ def test_check_cluster_accepts_the_shipped_configs(capsys: pytest.CaptureFixture
 
     assert main([str(ROOT / f) for f in FILES]) == 0
     assert capsys.readouterr().out.count("ok: ") == 2
+
+
+def test_check_cluster_places_an_8_gpu_trial_as_one_gang(capsys: pytest.CaptureFixture[str]) -> None:
+    """cluster.yaml's 8 GPU nodes (2 x 4-GPU, 8 x 1-GPU, at most 8 worker nodes: 14 one-GPU bundles) hold an
+    8-worker trial when it may span nodes (PACK), not on one node (STRICT_PACK: 4 at most), not 15 workers."""
+    from sweeps.check_cluster import main
+
+    assert main([str(ROOT / "cluster.yaml"), "--workers", "8"]) == 0
+    assert "places 8 x {CPU: 4, GPU: 1}, PACK" in capsys.readouterr().out
+    for extra, culprit in ((["--workers", "8", "--placement", "STRICT_PACK"], "no node holds all of them (the largest holds 4)"),
+                           (["--workers", "15"], "the largest cluster this config allows holds 14")):
+        assert main([str(ROOT / "cluster.yaml"), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and culprit in err, err
