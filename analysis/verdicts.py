@@ -62,10 +62,7 @@ def settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> pd.Series:
     if configs is not None and "config_json" in configs:
         for sweep, tid, text in configs[["sweep", "trial_id", "config_json"]].itertuples(index=False):
             if isinstance(text, str) and text:
-                try:
-                    by_id[(str(sweep), str(tid))] = text
-                except (TypeError, ValueError):
-                    continue
+                by_id[(str(sweep), str(tid))] = text
     out = []
     cols = [c for c in CONFIG if c in trials and not _is_compared(c)]
     for rec in trials.to_dict("records"):
