@@ -187,8 +187,8 @@ def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) ->
         frames.append(out)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VERDICT_COLS)
     if table.empty:
-        raise MissingData("no comparison to make: no augmented run with a no-augmentation baseline or fixed-p runs "
-                          "beside it (run fixed_p_grid, dataset_size_grid or diffaugment_grid)")
+        raise MissingData("no comparison to make: no augmented run beside a no-augmentation baseline or fixed-p "
+                          "runs with the same settings", "fixed_p_grid (or dataset_size_grid, diffaugment_grid)")
     return table
 
 

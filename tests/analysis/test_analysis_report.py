@@ -96,7 +96,7 @@ def test_trials_without_any_tick_rows_still_get_a_page(tmp_path: Path) -> None:
         tmp_path / "store" / "overfitting" / "trials.parquet")
     html = render_report(str(tmp_path / "store"), str(tmp_path / "out"), workers=1).read_text()
     assert "boom &lt;b&gt;" in html and "failed:" not in html
-    assert html.count("python -m sweeps.launch") == 18  # 13 figures + 5 tables skipped, each naming its sweep
+    assert html.count("python -m sweeps.launch") == 19  # 13 figures, 5 tables and the verdict table skipped, each naming its sweep
 
 
 def test_uri_output_is_uploaded_through_pyarrow_fs(tmp_path: Path) -> None:
