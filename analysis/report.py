@@ -26,12 +26,13 @@ from typing import NoReturn
 
 import pandas as pd
 
-from analysis.errors import MissingData, NoTickRows, OutputError, ResultsError
+from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
 from analysis.storefs import redact
 from analysis.tidy import detectors
+from analysis.verdicts import verdict_figure, verdict_table, verdict_text
 
 DPI = 100
 
@@ -172,6 +173,19 @@ def render_generic(metrics: pd.DataFrame, configs: dict, stage: Path, content: R
             content.skipped.append((caption, f"failed: {type(exc).__name__}: {exc}"))
 
 
+def render_verdicts(metrics: pd.DataFrame, trials: pd.DataFrame, stage: Path, content: ReportContent,
+                    formats: tuple[str, ...]) -> None:
+    """The verdict table (analysis.verdicts): CSV, PNG/SVG and the page's first section; skipped with the reason."""
+    try:
+        table = verdict_table(metrics, trials)
+    except (MissingData, MixedDetectors) as exc:
+        content.skipped.append(("Verdict table", str(exc)))
+        return
+    table.to_csv(stage / "verdicts.csv", index=False)
+    _save(verdict_figure(table), stage, "verdicts", formats)
+    content.verdicts = table
+
+
 def _default_workers() -> int:
     """Two forked workers on a 2+ core box; in-process inside a Ray driver, whose gRPC threads make fork unsafe."""
     return 1 if "ray" in sys.modules else min(2, os.cpu_count() or 1)
@@ -184,22 +198,24 @@ def _publish(stage: Path, out: Path) -> None:
     names = sorted(p.name for p in stage.iterdir())
     for name in [n for n in names if n != "index.html"] + ["index.html"]:
         os.replace(stage / name, out / name)
-    ours = tuple(spec.name for spec in (*FIGURES, *TABLES))
+    ours = tuple(spec.name for spec in (*FIGURES, *TABLES)) + ("verdicts",)
     for old in out.iterdir():  # a figure drawn last time but skipped now must not linger beside the new index
         if old.name not in names and old.suffix in (".png", ".svg", ".csv") and old.name.startswith(ours):
             old.unlink()
 
 
 def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", "svg"),
-                  workers: int | None = None) -> Path | str:
+                  workers: int | None = None, echo: bool = False) -> Path | str:
     """Render the report of RESULTS into OUT and return where index.html is (ResultsError / OutputError on bad input).
+
+    ECHO prints the verdict table (analysis.verdicts) to stdout as well.
 
     OUT may be an s3:// or gs:// URI: the report is then rendered locally and uploaded (index.html last),
     and the returned location is the URI string.
     """
     if "://" in str(out):
         with tempfile.TemporaryDirectory(prefix="ganaug-report-") as local:
-            render_report(results, local, formats=formats, workers=workers)
+            render_report(results, local, formats=formats, workers=workers, echo=echo)
             return _upload(Path(local), str(out))
     try:
         metrics = load_metrics(results)
@@ -225,9 +241,13 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
         render_figures(metrics[~metrics["sweep"].isin(generic)], str(results), stage, content, formats,
                        _default_workers() if workers is None else workers)
         render_generic(metrics, configs, stage, content, formats)
+        render_verdicts(metrics, trials, stage, content, formats)
         (stage / "index.html").write_text(render_index(content, time.strftime("%Y-%m-%d %H:%M:%S %Z")),
                                           encoding="utf-8")
         _publish(stage, out_path)
+        if echo:
+            print(verdict_text(content.verdicts) if content.verdicts is not None else
+                  "verdicts: " + next((r for c, r in content.skipped if c == "Verdict table"), "none"))
     except OSError as exc:
         raise OutputError(f"cannot write report to {out_path}: {exc.strerror or exc}") from None
     finally:
@@ -270,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output directory (created if needed)")
     args = parser.parse_args(argv)
     try:
-        index = render_report(args.results, args.out)
+        index = render_report(args.results, args.out, echo=True)
     except (ResultsError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -37,6 +37,7 @@ class ReportContent:
     trials: pd.DataFrame | None = None
     sweep_configs: dict[str, dict | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    verdicts: pd.DataFrame | None = None                            # analysis.verdicts, shown first
 
 
 def _e(value: object) -> str:
@@ -104,6 +105,8 @@ def render_index(content: ReportContent, generated: str) -> str:
 <p>Results: <code>{_e(content.results)}</code> · generated {_e(generated)} · {n_trials} trials ({status}) ·
 {len(content.figures)} figures · {len(content.skipped)} skipped</p>
 <ul>{notes}</ul>
+<h2>Verdicts</h2>
+{_verdicts(content.verdicts)}
 <h2>Figures</h2>
 {figs}
 <h2>Tables</h2>
@@ -122,3 +125,16 @@ def _table_note(table: pd.DataFrame) -> str:
     base = table.attrs.get("baseline")
     return f" · no-augmentation baseline FID {base:.3g} at {table.attrs.get('fraction', '')} of the data" \
         if isinstance(base, float) else ""
+
+
+VERDICT_RULE = ("Each row pairs runs on the training seed; the difference is FID(A) - FID(B), median over paired seeds "
+                "[95% bootstrap interval], for each run's final and best FID. better / worse: n >= 3 and the interval "
+                "lies below / above 0; otherwise no difference. Runs whose settings differ in anything but the "
+                "augmentation and the seed are not paired (README, Reading results).")
+
+
+def _verdicts(table: pd.DataFrame | None) -> str:
+    if table is None:
+        return "<p>No comparison could be made (see Figures skipped).</p>"
+    return (f"<p>{_e(VERDICT_RULE)}</p>{table.to_html(index=False, na_rep='')}"
+            '<p><a href="verdicts.png">PNG</a> · <a href="verdicts.svg">SVG</a> · <a href="verdicts.csv">CSV</a></p>')

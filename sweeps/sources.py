@@ -7,7 +7,8 @@ printed resume command (`python -m sweeps.launch NAME --storage DIR --resume`)
 work for file sweeps, whose NAME is not in the catalog.
 
 `--grid key=v1,v2,...` adds an axis, or replaces an existing axis's values, at
-every scale.  Values are parsed like `--set` values; a value that itself holds
+every scale.  A new axis crosses every variant whose mode takes the key (a
+baseline gets one run per `loss.r1_gamma`, so a verdict compares like with like).  Values are parsed like `--set` values; a value that itself holds
 commas (a DiffAugment policy) is given as a JSON list:
 `--grid 'augment.diffaug_policy=["translation","color,translation,cutout"]'`.
 """
@@ -18,7 +19,7 @@ import json
 from typing import Any
 
 from sweeps.catalog import SWEEPS, get_sweep
-from sweeps.spec import SCALES, Axis, SweepSpec
+from sweeps.spec import SCALES, Axis, SweepSpec, Variant
 from sweeps.store import SWEEP_FILE, SweepStore
 from sweeps.sweep_file import load_sweep_file, looks_like_file
 from trainer.config import _parse_value, apply_overrides, preset
@@ -154,5 +155,20 @@ def apply_grid(spec: SweepSpec, grid: dict[str, list[Any]]) -> SweepSpec:
                 variants[i] = var.model_copy(update={"axes": {**var.axes, key: axis}})
                 in_variant = True
         if key in axes or not in_variant:
+            if key not in axes:   # a new main axis: a variant whose mode takes the key is crossed with it too
+                variants = [v.model_copy(update={"over": (*v.over, key)}) if _variant_takes(spec, v, key) else v
+                            for v in variants]
             axes[key] = axis
     return spec.model_copy(update={"axes": axes, "variants": tuple(variants)})
+
+
+def _variant_takes(spec: SweepSpec, var: Variant, key: str) -> bool:
+    """Whether a variant trains with KEY: every loss/model/data/run key, and an augment key its mode takes.
+
+    A verdict compares like with like: `--grid loss.r1_gamma=0.5,2` on fixed_p_grid gives the baseline a run at
+    each gamma too, instead of comparing p > 0 at gamma 2 with a baseline at the preset's gamma."""
+    section, _, name = key.partition(".")
+    if section != "augment":
+        return True
+    mode = var.set.get("augment.mode", spec.base.get("augment.mode"))
+    return isinstance(mode, str) and applies(mode, name)

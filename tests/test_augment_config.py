@@ -75,8 +75,14 @@ def test_switching_mode_in_separate_steps_drops_the_old_modes_fields() -> None:
 
 
 def test_sweep_layers_keep_fields_for_a_mode_set_later() -> None:
-    # overfitting: base mode none + tiny's ADA speed, then the "augmented" variant's axis switches to ada
-    ada = [t for t in expand(get_sweep("overfitting"), "tiny") if t.config.augment.mode == "ada"]
+    # base mode none + a scale's ADA speed (as the overfitting sweep had), then an axis switches to ada
+    from sweeps.spec import Axis, Resources, SweepSpec
+
+    spec = SweepSpec(name="layers", description="d", figure="f", base={"augment.mode": "none"},
+                     scale_base={"tiny": {"augment.ada_kimg": 100.0}},
+                     axes={"augment.mode": Axis(smoke=("ada",), tiny=("none", "ada"), paper=("ada",))},
+                     resources={s: Resources(cpu=1.0, gpu=0.0) for s in ("smoke", "tiny", "paper")})
+    ada = [t for t in expand(spec, "tiny") if t.config.augment.mode == "ada"]
     assert ada and all(t.config.augment.ada_kimg == 100.0 for t in ada)
 
 

@@ -197,7 +197,7 @@ class _Run:
     def _row(self, stats: TickStats, metrics: dict[str, Any], time_metrics: float, time_ckpt: float) -> dict[str, Any]:
         st, cfg = self.state, self.cfg
         # two estimators, two columns: r_v is the metric suite's (G_ema, fixed 1 000-image sets, metric ticks only),
-        # r_v_ctrl the ADA controller's probe (training G, 64-image minibatches, its last adjustment window)
+        # r_v_ctrl the ADA controller's probe (training G, 64-image probes pooled to 1 024 logits per set, its last decision)
         r_v_ctrl = getattr(st.aug.controller, "r_v", None) if st.aug.controller is not None else None
         step_time = stats.time_total
         row: dict[str, Any] = {

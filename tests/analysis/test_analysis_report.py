@@ -58,6 +58,7 @@ def test_help_and_a_small_report_from_the_cli(tmp_path: Path) -> None:
     proc = _cli(str(tmp_path / "store" / "dataset_size_grid"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(str(out / "index.html"))
+    assert "ADA vs none" in proc.stdout and "no difference (n = 1 < 3)" in proc.stdout   # the printed verdict table
     assert (out / "ada_fig7_fid_vs_size.png").stat().st_size > 1000 and (out / "ada_fig7_fid_vs_size.svg").exists()
     html = (out / "index.html").read_text()
     assert "python -m sweeps.launch leakage_grid" in html and "python -m sweeps.launch fixed_p_grid" in html
@@ -68,10 +69,13 @@ def test_full_report_references_every_png_lists_errors_and_configs(synthetic_roo
     index = render_report(str(synthetic_root), str(tmp_path / "report"), workers=2, formats=("png",))
     html = index.read_text()
     pngs = sorted(p.name for p in index.parent.glob("*.png"))
-    assert len(pngs) == 13  # every catalogue figure has data in the synthetic study
-    for name in pngs:
+    assert len(pngs) == 14  # every catalogue figure has data in the synthetic study, and the verdict table
+    figures = [p for p in pngs if p != "verdicts.png"]
+    for name in figures:
         assert f'src="{name}"' in html
-    assert set(re.findall(r'src="([^"]+)"', html)) == set(pngs)
+    assert set(re.findall(r'src="([^"]+)"', html)) == set(figures)
+    assert html.index("<h2>Verdicts</h2>") < html.index("<h2>Figures</h2>") and 'href="verdicts.png"' in html
+    assert "fixed p vs none" in html and "ADA vs best fixed p" in html and "DiffAugment vs none" in html
     assert "CUDA out of memory (synthetic)" in html and 'class="s ERROR"' in html
     assert "failed:" not in html and "sweep.json" in html and "config of trial" in html
     assert "diffaug_policy_table.csv" in html and "100%" in html
@@ -92,7 +96,7 @@ def test_trials_without_any_tick_rows_still_get_a_page(tmp_path: Path) -> None:
         tmp_path / "store" / "overfitting" / "trials.parquet")
     html = render_report(str(tmp_path / "store"), str(tmp_path / "out"), workers=1).read_text()
     assert "boom &lt;b&gt;" in html and "failed:" not in html
-    assert html.count("python -m sweeps.launch") == 18  # 13 figures + 5 tables skipped, each naming its sweep
+    assert html.count("python -m sweeps.launch") == 19  # 13 figures, 5 tables and the verdict table skipped, each naming its sweep
 
 
 def test_uri_output_is_uploaded_through_pyarrow_fs(tmp_path: Path) -> None:

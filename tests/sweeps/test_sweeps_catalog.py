@@ -6,7 +6,7 @@ import collections
 
 import pytest
 
-from sweeps.catalog import SWEEPS, get_sweep
+from sweeps.catalog import PAPER_ADA, PAPER_DIFFAUG_POLICY, SWEEPS, TINY_ADA, TINY_DIFFAUG_POLICY, get_sweep
 from sweeps.spec import SCALES, Axis, Resources, SweepSpec, Variant, expand, trial_row, varying_columns
 from trainer.config import TrainConfig, validate_config
 from trainer.errors import UserInputError
@@ -80,7 +80,7 @@ def test_ada_target_grid_values() -> None:
     # 0.6), p's speed scaled to the short budget
     tiny = expand(get_sweep("ada_target_grid"), "tiny")
     assert {(c.data.dataset_size, c.augment.heuristic, c.augment.ada_target, c.augment.ada_kimg, c.run.total_kimg)
-            for c in (t.config for t in tiny)} == {(n, "rv", 0.1, 100.0, 300.0) for n in (2000, 50_000)}
+            for c in (t.config for t in tiny)} == {(n, "rt", 0.6, 500.0, 300.0) for n in (2000, 50_000)}
 
 
 def test_dataset_size_grid_has_140k_as_70k_mirrored() -> None:
@@ -127,7 +127,7 @@ def test_overfitting_measures_every_tick_without_augmentation() -> None:
     assert {(c.data.dataset_size, c.augment.mode, c.run.total_kimg) for c in (t.config for t in tiny)} == {
         (250, "none", 300.0), (50_000, "none", 300.0), (250, "ada", 300.0), (250, "diffaugment", 300.0)}
     assert {(t.config.augment.augpipe, t.config.augment.heuristic, t.config.augment.target)
-            for t in tiny if t.config.augment.mode == "ada"} == {("bgc", "rv", 0.1)}
+            for t in tiny if t.config.augment.mode == "ada"} == {("bgc", "rt", 0.6)}
 
 
 def test_diffaugment_fractions_and_ablation() -> None:
@@ -216,14 +216,30 @@ def test_seeds_flag_sets_the_count_and_keeps_the_data_subset() -> None:
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
 def test_tiny_ada_uses_the_heuristic_that_engages_unless_it_is_swept(name: str) -> None:
-    """docs/tiny-results.md: at tiny, r_t 0.6 is never reached (p stays 0); r_v with target 0.1 engages."""
+    """Tiny ADA is the one named setting, TINY_ADA (the paper's: r_t, 0.6, 500 kimg), wherever it is not swept."""
     spec = get_sweep(name)
     swept = {k for k in spec.axes if k in ("augment.heuristic", "augment.ada_target") and len(spec.axes[k].tiny) > 1}
     for var in spec.variants:
         swept |= {k for k, a in var.axes.items() if k in ("augment.heuristic", "augment.ada_target") and len(a.tiny) > 1}
     ada = [t.config.augment for t in expand(spec, "tiny") if t.config.augment.mode == "ada"]
     if not swept:
-        assert {(a.heuristic, a.ada_target) for a in ada} <= {("rv", 0.1)}
+        assert {(a.heuristic, a.ada_target, a.ada_kimg) for a in ada} <= {
+            (TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"], TINY_ADA["augment.ada_kimg"]),
+            (PAPER_ADA["augment.heuristic"], PAPER_ADA["augment.ada_target"], PAPER_ADA["augment.ada_kimg"])}
+
+
+def test_a_tiny_departure_keeps_the_papers_setting_beside_it() -> None:
+    """One row while tiny uses the paper's setting; the paper's row joins any departure (sweeps/catalog.py)."""
+    from sweeps.catalog import _with_paper
+
+    assert PAPER_ADA == {"augment.mode": "ada", "augment.heuristic": "rt", "augment.ada_target": 0.6,
+                         "augment.ada_kimg": 500.0}
+    assert PAPER_DIFFAUG_POLICY == "color,translation,cutout"
+    assert _with_paper(PAPER_ADA, PAPER_ADA) == (PAPER_ADA,)
+    assert _with_paper("translation,cutout", PAPER_DIFFAUG_POLICY) == ("translation,cutout", PAPER_DIFFAUG_POLICY)
+    tiny = expand(get_sweep("dataset_size_grid"), "tiny", seeds=1)
+    policies = {t.config.augment.diffaug_policy for t in tiny if t.config.augment.mode == "diffaugment"}
+    assert policies == set(_with_paper(TINY_DIFFAUG_POLICY, PAPER_DIFFAUG_POLICY))
 
 
 def test_pinning_a_mode_merges_trials_that_differ_only_in_fields_the_mode_ignores() -> None:

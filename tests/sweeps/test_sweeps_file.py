@@ -109,9 +109,23 @@ def test_grid_adds_and_replaces_axes() -> None:
     assert list(new.axes) == ["data.dataset_size", "augment.augpipe", "augment.p", "loss.r1_gamma"]
     trials = expand(new, "smoke")
     main_trials = [t for t in trials if t.variant == "main"]
-    assert len(main_trials) == 2 * 3 * 2 * 2 and len(trials) == len(main_trials) + 2   # baseline: one per size, as before
+    # the baseline (mode none) takes loss.r1_gamma, so it is crossed with the new axis; augment.p it does not take
+    assert len(main_trials) == 2 * 3 * 2 * 2 and len(trials) == len(main_trials) + 2 * 2
     assert {t.config.augment.p for t in main_trials} == {0.1, 0.9}
     assert {t.config.loss.r1_gamma for t in main_trials} == {1.0, 10.0}
+
+
+def test_grid_and_set_apply_to_the_baseline_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like with like: every augmented trial has a baseline at its own r1_gamma (28 trials, not 26 with the
+    baselines left at the preset's gamma); a --set on a loss field pins the baseline as well."""
+    rc = main(["fixed_p_grid", "--grid", "loss.r1_gamma=0.5,2", "--dry-run", "--storage", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "budget: 28 trials" in out
+    trials = expand(apply_grid(get_sweep("fixed_p_grid"), parse_grid(["loss.r1_gamma=0.5,2"], [])), "smoke")
+    base = [(t.config.data.dataset_size, t.config.loss.r1_gamma) for t in trials if t.variant == "baseline"]
+    assert sorted(base) == [(2000, 0.5), (2000, 2.0), (10_000, 0.5), (10_000, 2.0)]
+    pinned = expand(get_sweep("fixed_p_grid"), "smoke", user_set=["loss.r1_gamma=2"])
+    assert {t.config.loss.r1_gamma for t in pinned} == {2.0} and sum(t.variant == "baseline" for t in pinned) == 2
 
 
 def test_grid_json_list_keeps_commas_inside_values() -> None:

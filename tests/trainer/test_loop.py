@@ -105,9 +105,11 @@ def test_fixed_p_stays_put() -> None:
 
 
 def test_ada_rv_heuristic_probes_validation_reals() -> None:
-    rows, _ = _run(_cfg(**{"augment.mode": "ada", "augment.heuristic": "rv", "augment.ada_interval": 2}))
-    # one meaning per column: the controller's probe is r_v_ctrl; r_v is the metric suite's, null off metric ticks
-    assert rows[0]["fid"] is None and rows[0]["r_v_ctrl"] is not None and rows[0]["r_v"] is None
+    rows, _ = _run(_cfg(**{"augment.mode": "ada", "augment.heuristic": "rv", "augment.ada_interval": 1,
+                           "run.batch": 64, "run.total_kimg": 1.024, "run.tick_kimg": 0.512}))
+    # one meaning per column: the controller's pooled probe is r_v_ctrl (formed once 1024 probe logits per set are in:
+    # 16 probes of 64, after the second tick's last minibatch); r_v is the metric suite's, null off metric ticks
+    assert rows[0]["fid"] is None and rows[0]["r_v_ctrl"] is None and rows[0]["r_v"] is None
     assert rows[-1]["fid"] is not None and rows[-1]["r_v_ctrl"] is not None
     assert rows[0]["heuristic"] == "rv" and all(r["p"] is not None for r in rows)
     with pytest.raises(UserInputError, match="val_size"):

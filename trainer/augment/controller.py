@@ -1,15 +1,44 @@
 """ADA's adaptive controller for the augmentation probability p (docs/papers.md §4, ADA §3).
 
-The training loop calls `observe(...)` after every D step and `update(batch)`
-once per minibatch; every `interval`-th update turns the accumulated logits
-into the overfitting heuristic and nudges p:
-    r_t = E[sign(D(augmented reals))]                          (target 0.6)
-    r_v = (E[D_train] - E[D_val]) / (E[D_train] - E[D_fake])   (target 0.5)
-    p  += sign(r - target) * batch * interval / (speed_kimg * 1000), clamped to [0, 1]
-so p can cross [0, 1] in speed_kimg thousand images.  All state lives in the
-object (Ray reuses worker processes) and round-trips through `state_dict`,
-counters included, so a resumed run continues the same p sequence (the
-reference once reset them on resume).
+The training loop calls `observe(...)` after every D step (and after each r_v
+probe) and `update(batch)` once per minibatch.  p moves by
+    p += sign * images_since_last_decision / (speed_kimg * 1000), clamped to [0, 1]
+so p can cross [0, 1] in speed_kimg thousand images, at either heuristic:
+
+r_t = E[sign(D(augmented reals))] (target 0.6), the paper's rule as published:
+every `interval`-th update compares the interval's r_t with the target
+(sign = +1 above, -1 below, 0 on it).  Its estimator is a mean of +-1 values,
+variance (1 - r_t^2) / n with n = batch * interval (0.058^2 at r_t = 0.38,
+n = 256).  What r_t can and cannot tell apart: it measures how far D's logits on
+reals sit on the "real" side of its decision boundary, nothing else.  With D's
+real logits ~ N(mu, sigma), r_t = 2 Phi(mu / sigma) - 1, which passes 0.6 at
+mu / sigma = 0.84 whether or not validation images score the same: a D that
+separates reals from fakes confidently and generalises raises p exactly like
+one that memorises.  Only a D whose real logits sit near its boundary keeps
+p at 0.
+
+r_v = (E[D_train] - E[D_val]) / (E[D_train] - E[D_fake]) (target 0.5) is a
+ratio of two small differences; formed from one 64-image probe per interval it
+reads noise as overfitting and, since its denominator shrinks as augmentation
+makes D's job harder, ratchets p up with nothing overfitting (at tiny's target
+0.1, p 0.63-0.82 after 300 kimg at real-fake gaps of 0.02-0.05 logit with train
+and val logits from one distribution, tests/augment/test_augment_controller_signal.py).  So
+here the probes are pooled until each of train, val and fake holds `rv_pool`
+logits (1024: 16 probes of 64, 4 kimg at batch 64 and interval 4), and p rises
+only when the numerator is significant AND the pooled ratio exceeds the target:
+    up    iff  D_train - D_val > z * se  and  r_v > target
+    same  iff  r_v == target, or E[D_train] == E[D_fake] (r_v not formed)
+    down  otherwise
+with se^2 = s_train^2 / n_train + s_val^2 / n_val (sample variances of the pool;
+train and val are drawn independently) and z = `rv_z` (3: a one-sided test whose
+false-rise rate per decision is Phi(-3) = 0.13 % when train and val logits share
+a distribution).  At spread sigma = 1 and rv_pool = 1024, se = 0.044 logit, so
+p rises only on a train-val gap above ~0.13 logit; at equilibrium r_v sits at
+or slightly above the target.  r_v_ctrl in the tick row is this pooled ratio.
+
+All state lives in the object (Ray reuses worker processes) and round-trips
+through `state_dict`, counters and open pools included, so a resumed run
+continues the same p sequence (the reference once reset them on resume).
 """
 
 from __future__ import annotations
@@ -23,17 +52,21 @@ from trainer.augment_config import DEFAULT_TARGETS
 from trainer.errors import UserInputError
 
 _STATS = ("sign", "train", "val", "fake")
+RV_POOL = 1024     # logits per set (train, val, fake) pooled before an r_v decision
+RV_Z = 3.0         # one-sided z of the test on D_train - D_val
+STATE_VERSION = 2  # 1 (no key): acc held [sum, count], r_v decided every interval
 
 
 def _empty() -> dict[str, list[float]]:
-    return {k: [0.0, 0.0] for k in _STATS}      # name -> [sum, count]
+    return {k: [0.0, 0.0, 0.0] for k in _STATS}      # name -> [sum, count, sum of squares]
 
 
 class AdaController:
     """Adjusts p from D's outputs; see the module docstring."""
 
     def __init__(self, target: float | None = None, interval: int = 4, speed_kimg: float = 500.0,
-                 heuristic: Literal["rt", "rv"] = "rt", p_init: float = 0.0) -> None:
+                 heuristic: Literal["rt", "rv"] = "rt", p_init: float = 0.0,
+                 rv_pool: int = RV_POOL, rv_z: float = RV_Z) -> None:
         """`target` None means the paper's target for the heuristic (r_t 0.6, r_v 0.5)."""
         if heuristic not in ("rt", "rv"):
             raise UserInputError(f"unknown ADA heuristic {heuristic!r}; valid: rt, rv")
@@ -45,9 +78,13 @@ class AdaController:
             raise UserInputError(f"ADA speed_kimg must be > 0, got {speed_kimg!r}")
         if not math.isfinite(float(target)):
             raise UserInputError(f"ADA target must be finite, got {target!r}")
+        if not (isinstance(rv_pool, int) and rv_pool >= 1) or not (math.isfinite(rv_z) and rv_z >= 0):
+            raise UserInputError(f"ADA rv_pool must be an integer >= 1 and rv_z finite >= 0, got {rv_pool!r}, {rv_z!r}")
         self.target, self.interval, self.speed_kimg, self.heuristic = float(target), interval, float(speed_kimg), heuristic
+        self.rv_pool, self.rv_z = rv_pool, float(rv_z)
         self._p = min(max(float(p_init), 0.0), 1.0)
         self._calls = 0
+        self._since = 0            # minibatches since p last had a decision (its step covers all of them)
         self._acc = _empty()
         self._r_t: float | None = None
         self._r_v: float | None = None
@@ -66,8 +103,10 @@ class AdaController:
 
     def _add(self, name: str, values: torch.Tensor) -> None:
         v = values.detach().flatten().to(device="cpu", dtype=torch.float64)
-        self._acc[name][0] += float(v.sum())
-        self._acc[name][1] += float(v.numel())
+        acc = self._acc[name]
+        acc[0] += float(v.sum())
+        acc[1] += float(v.numel())
+        acc[2] += float((v * v).sum())
 
     def observe(self, *, real_logits: torch.Tensor | None = None, train_logits: torch.Tensor | None = None,
                 val_logits: torch.Tensor | None = None, fake_logits: torch.Tensor | None = None) -> None:
@@ -79,53 +118,87 @@ class AdaController:
                 self._add(name, t)
 
     def _mean(self, name: str) -> float | None:
-        total, count = self._acc[name]
+        total, count, _ = self._acc[name]
         return total / count if count > 0 else None
 
-    def _heuristics(self) -> tuple[float | None, float | None]:
-        """r_t and r_v of the stats since the last adjustment (None where they cannot be formed)."""
-        r_t = self._mean("sign")
+    def _var_of_mean(self, name: str) -> float:
+        """Sample variance of the pool's logits over its count: the squared standard error of its mean."""
+        total, count, sq = self._acc[name]
+        if count < 2:
+            return math.inf
+        var = max(sq - total * total / count, 0.0) / (count - 1)
+        return var / count
+
+    def _rv_sign(self) -> int | None:
+        """+1 / 0 / -1 for p from the pooled r_v (module docstring); None while the pool is short or r_v is not formed."""
+        if min(self._acc[k][1] for k in ("train", "val", "fake")) < self.rv_pool:
+            return None
         mt, mv, mf = self._mean("train"), self._mean("val"), self._mean("fake")
-        r_v = None
-        if mt is not None and mv is not None and mf is not None and mt != mf:
-            r_v = (mt - mv) / (mt - mf)
-        return r_t, r_v
+        assert mt is not None and mv is not None and mf is not None
+        if mt == mf:
+            return 0
+        num = mt - mv
+        self._r_v = num / (mt - mf)
+        if self._r_v == self.target:
+            return 0
+        significant = num > self.rv_z * math.sqrt(self._var_of_mean("train") + self._var_of_mean("val"))
+        return 1 if significant and self._r_v > self.target else -1
 
     def update(self, batch_size: int) -> float:
-        """Count one minibatch; every `interval`-th call adjust p from the stats since the last adjustment.
+        """Count one minibatch; every `interval`-th call decide on p (module docstring).
 
-        p only moves on a heuristic formed from this interval's own stats: an interval with no
-        observations (or with E[D_train] == E[D_fake] for r_v) leaves p where it is, rather than
-        reusing a stale value.
+        p only moves on a heuristic formed from its own window's stats: an r_t window with no
+        observations, or an r_v pool whose E[D_train] == E[D_fake], leaves p where it is (the
+        images it covered are dropped from the next step) rather than reusing a stale value.
         """
         self._calls += 1
+        self._since += 1
         if self._calls % self.interval != 0:
             return self._p
-        r_t, r_v = self._heuristics()
+        r_t = self._mean("sign")
         self._r_t = r_t if r_t is not None else self._r_t
-        self._r_v = r_v if r_v is not None else self._r_v
-        r = r_t if self.heuristic == "rt" else r_v
-        if r is not None:
-            step = float(batch_size) * self.interval / (self.speed_kimg * 1000.0)
-            sign = (r > self.target) - (r < self.target)
+        self._acc["sign"] = [0.0, 0.0, 0.0]
+        if self.heuristic == "rt":
+            sign = None if r_t is None else (r_t > self.target) - (r_t < self.target)
+        else:
+            pooled = min(self._acc[k][1] for k in ("train", "val", "fake"))
+            sign = self._rv_sign()
+            if sign is None and pooled > 0:
+                return self._p                    # keep pooling; the step will cover these minibatches
+        if sign is not None:
+            step = float(batch_size) * self._since / (self.speed_kimg * 1000.0)
             self._p = min(max(self._p + sign * step, 0.0), 1.0)
-        self._acc = _empty()
+        for k in ("train", "val", "fake"):
+            self._acc[k] = [0.0, 0.0, 0.0]
+        self._since = 0
         return self._p
 
     def state_dict(self) -> dict[str, Any]:
         """Plain python values: p, counters, last heuristics and the open accumulators."""
-        return {"p": self._p, "calls": self._calls, "r_t": self._r_t, "r_v": self._r_v,
-                "acc": {k: list(v) for k, v in self._acc.items()},
+        return {"version": STATE_VERSION, "p": self._p, "calls": self._calls, "since": self._since,
+                "r_t": self._r_t, "r_v": self._r_v, "acc": {k: list(v) for k, v in self._acc.items()},
                 "target": self.target, "interval": self.interval, "speed_kimg": self.speed_kimg,
-                "heuristic": self.heuristic}
+                "heuristic": self.heuristic, "rv_pool": self.rv_pool, "rv_z": self.rv_z}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
-        """Restore the state of `state_dict` (settings stay those of this object's constructor)."""
+        """Restore the state of `state_dict` (settings stay those of this object's constructor).
+
+        A version-1 state (no "version": [sum, count] accumulators) loads too: its sign window carries on
+        (a sign's square is 1), its r_v window's logits are dropped (their squares were never kept), and
+        the minibatches since the last decision are those since the last interval boundary."""
         try:
-            self._p = min(max(float(d["p"]), 0.0), 1.0)
-            self._calls = int(d["calls"])
-            self._r_t = None if d["r_t"] is None else float(d["r_t"])
-            self._r_v = None if d["r_v"] is None else float(d["r_v"])
-            self._acc = {k: [float(d["acc"][k][0]), float(d["acc"][k][1])] for k in _STATS}
+            p, calls = min(max(float(d["p"]), 0.0), 1.0), int(d["calls"])
+            r_t = None if d["r_t"] is None else float(d["r_t"])
+            r_v = None if d["r_v"] is None else float(d["r_v"])
+            if d.get("version", 1) == 1:
+                sign = [float(d["acc"]["sign"][0]), float(d["acc"]["sign"][1])]
+                acc = {**_empty(), "sign": [sign[0], sign[1], sign[1]]}
+                since = calls % self.interval
+            else:
+                acc = {k: [float(x) for x in d["acc"][k][:3]] for k in _STATS}
+                if any(len(v) != 3 for v in acc.values()):
+                    raise ValueError("acc")
+                since = int(d["since"])
         except (KeyError, TypeError, IndexError, ValueError) as err:
             raise UserInputError(f"bad AdaController state: missing or malformed {err}") from None
+        self._p, self._calls, self._since, self._r_t, self._r_v, self._acc = p, calls, since, r_t, r_v, acc
