@@ -53,6 +53,9 @@ from trainer.errors import UserInputError
 from trainer.hooks import TickReport
 from trainer.paths import is_resolved, unresolved_paths
 
+# Test seam (tests/reliability/test_faults_storage.py): seconds a trial waits after reporting its final checkpoint,
+# holding it in the window where Ray has that checkpoint but has not yet recorded the trial finished.
+HOLD_AFTER_LAST_ENV = "GANAUG_TEST_HOLD_AFTER_LAST_S"
 # Columns copied into tune.report: enough for Ray's progress and schedulers; the full row is in Parquet.
 REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s")
 
@@ -113,6 +116,8 @@ class SweepHooks:
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if report.is_last and os.environ.get(HOLD_AFTER_LAST_ENV):
+            time.sleep(float(os.environ[HOLD_AFTER_LAST_ENV]))
 
     def should_stop(self) -> bool:
         # Ray stops a trial by ending its actor or raising inside tune.report; nothing to poll here.
@@ -172,6 +177,17 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
             hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
 
 
+def _at_budget(ckpt_dir: Path, cfg: Any) -> bool:
+    """Whether a checkpoint of this very config already holds the whole budget: the trial's final one.
+
+    Ray restores a trial from its final checkpoint when the driver died after the trial reported it but before
+    Ray recorded the trial finished (and the last minibatch usually crosses the budget: 12.032 of 12 kimg).
+    Such a trial is done; training it again would be refused by check_resume_config."""
+    from trainer.checkpoint import check_resume_config, read_checkpoint_config, read_progress
+    check_resume_config(read_checkpoint_config(ckpt_dir), cfg, 0.0)   # same experiment, else train() refuses it
+    return int(read_progress(ckpt_dir)["cur_nimg"]) >= round(cfg.run.total_kimg * 1000)
+
+
 def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,
            attempt: int) -> None:
     """Train and record the outcome (split from run_trial so that trackers are closed on every path)."""
@@ -181,6 +197,11 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
             train(cfg, hooks)
         else:
             with checkpoint.as_directory() as ckpt_dir:
+                if _at_budget(Path(ckpt_dir), cfg):
+                    store.compact(trial_id)
+                    _record(store, spec, trial_id, attempt, "TERMINATED", finished_at=time.time(), ticks_this_attempt=0,
+                            restored_finished=True)
+                    return
                 train(cfg, hooks, resume=Path(ckpt_dir))
     except TrainingDiverged as exc:
         # Deterministic: a retry would diverge again at the same tick.  Record the reason and end the trial
