@@ -303,6 +303,8 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
         ray.shutdown()
         quiet.close()
     metrics = plan.store.read_metrics()
+    for note in metrics.attrs.get("skipped_parts", []):   # a corrupt part costs its own rows, named once
+        print(f"warning: {note}", file=sys.stderr, flush=True)
     # A trial Ray calls finished must have left its record and rows in the store; if not, that is an error
     # naming it (and where it looked), never a "pending" trial of an "interrupted" sweep.
     vanished = missing_results(finished, plan.store, metrics)

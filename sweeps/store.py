@@ -34,6 +34,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
+from resultsformat.parts import UnreadablePart, read_part, skip_note
 from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
                                   part_name)
 from trainer.atomic import atomic_write_bytes
@@ -168,13 +169,16 @@ class SweepStore:
         parts = self._parts(attempt_prefix(trial_id, attempt))
         if len(parts) <= 1:
             return len(parts)
-        tables = [t for t in (self._read_part(p, missing_ok=True) for p in parts) if t is not None]
+        tables, skipped = self._read_parts(parts)
+        parts = [p for p in parts if p not in skipped]   # an unreadable part is left where it is, never deleted
+        if not tables:
+            return len(skipped)
         merged = dedup_newest(conform(_concat(tables), TICK_COLUMNS, f"parts of {trial_id}"))
         last_tick = max(merged.column("tick").to_pylist() or [0])
         name = part_name(trial_id, attempt, int(last_tick), compacted=True)
         self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(merged))
         self._delete_parts(parts)
-        return 1
+        return 1 + len(skipped)
 
     def _delete_parts(self, parts: list[str]) -> None:
         """The second step of a compaction (a separate method so tests can interrupt between the two)."""
@@ -220,21 +224,31 @@ class SweepStore:
         return sorted(i.path for i in self._list(METRICS_DIR)
                       if i.base_name.endswith(".parquet") and i.base_name.startswith(prefix) and not i.base_name.startswith("."))
 
-    def _read_part(self, path: str, missing_ok: bool = False) -> pa.Table | None:
-        try:
-            return pq.read_table(path, filesystem=self.fs)
-        except FileNotFoundError:   # compacted away while we listed; its rows are in the merged part
-            if missing_ok:
-                return None
-            raise
+    def _read_parts(self, paths: list[str]) -> tuple[list[pa.Table], dict[str, str]]:
+        """The readable parts among PATHS (a vanished one was compacted away: its rows are in the merged part),
+        and {path: one-line note} of those that exist but are not readable Parquet (resultsformat.parts)."""
+        tables, skipped = [], {}
+        for path in paths:
+            try:
+                table = read_part(self.fs, path)
+            except UnreadablePart as exc:
+                skipped[path] = skip_note(exc)
+                continue
+            if table is not None:
+                tables.append(table)
+        return tables, skipped
 
     def read_metrics(self, dedup: bool = True) -> pd.DataFrame:
-        """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row."""
-        tables = [t for t in (self._read_part(p, missing_ok=True) for p in self._parts()) if t is not None]
-        if not tables:
-            return pd.DataFrame()
-        rows = _concat(tables)
-        return (dedup_newest(rows) if dedup else rows).to_pandas()
+        """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row.
+
+        An unreadable part is left out; its note is in `df.attrs["skipped_parts"]` for the caller to print."""
+        tables, skipped = self._read_parts(self._parts())
+        df = pd.DataFrame()
+        if tables:
+            rows = _concat(tables)
+            df = (dedup_newest(rows) if dedup else rows).to_pandas()
+        df.attrs["skipped_parts"] = list(skipped.values())
+        return df
 
     def read_trials(self) -> pd.DataFrame:
         return pq.read_table(self.path(TRIALS_FILE), filesystem=self.fs).to_pandas()
