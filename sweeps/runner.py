@@ -21,6 +21,7 @@ from typing import Any
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
+from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
 from sweeps.store import SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
@@ -169,13 +170,16 @@ def _init_ray(plan: Plan) -> dict[str, float]:
     return dict(ray.cluster_resources())
 
 
-def _claim_folder(plan: Plan) -> None:
-    """Write sweep.json once Ray is up: a start that fails leaves no folder a later launch would refuse."""
-    ext = plan.extra.get("extend")
-    if plan.resume and not ext:
-        return
+def _claim_folder(plan: Plan) -> DriverLease:
+    """Take the folder's driver lease (sweeps.lease) and write sweep.json, once Ray is up: a start that fails
+    leaves no folder a later launch would refuse.  The caller releases the lease."""
     import ray
+    ext = plan.extra.get("extend")
+    lease = DriverLease(plan.store)
     try:
+        lease.acquire()   # a second driver on this folder (launch or --resume) is refused, naming the first
+        if plan.resume and not ext:
+            return lease
         if ext:
             record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
             print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
@@ -183,8 +187,10 @@ def _claim_folder(plan: Plan) -> None:
         else:
             plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     except BaseException:
+        lease.release()
         ray.shutdown()
         raise
+    return lease
 
 
 def _resources(plan: Plan, cluster: dict[str, float]) -> dict[str, float]:
@@ -279,13 +285,21 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     to measure the orchestration alone.  render: call analysis.report at the end.
     """
     _env_before_ray()
+    check_free(plan.store)   # a live driver on this folder: one line, exit 2, before Ray starts or anything is written
+    cluster = _init_ray(plan)
+    lease = _claim_folder(plan)   # the driver lease and sweep.json, or the extension's record, only once Ray is up
+    try:
+        return _drive(plan, trainable_fn, cluster, render)
+    finally:
+        lease.release()
+
+
+def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: bool) -> int:
+    """Fit (or restore) the Tuner, then write trials.parquet, the report and the summary; the exit code."""
     import ray
     from ray import tune
     from sweeps.trainable import run_trial
     trainable_fn = trainable_fn or run_trial
-
-    cluster = _init_ray(plan)
-    _claim_folder(plan)   # sweep.json, or the extension's record, only once Ray is up
     quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
     quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
     interrupted = False

@@ -107,19 +107,25 @@ class SweepStore:
         return final
 
     def create_json(self, rel: str, obj: Any) -> str:
-        """Write `obj` at `<root>/<rel>` only if nothing is there yet; UserInputError if it is.
+        """Write `obj` at `<root>/<rel>` only if nothing is there yet; UserInputError if it is (put_if_absent)."""
+        if not self.put_if_absent(rel, obj):
+            raise UserInputError(f"{self.uri} already holds results of {self.sweep} (another launch, or an earlier "
+                                 f"one): pass --resume to continue it, or choose another --storage")
+        return self.path(rel)
+
+    def put_if_absent(self, rel: str, obj: Any) -> bool:
+        """Write `obj` as JSON at `<root>/<rel>` unless something is there; whether it was written.
 
         Locally the temp file is hard-linked to its final name, which fails atomically when
-        the name exists, so of two launches racing for one sweep folder exactly one wins.
+        the name exists, so of two launches racing for one name exactly one wins.
         Object stores have no such primitive: there it is check-then-put (best effort).
         """
         final = self.path(rel)
-        taken = UserInputError(f"{self.uri} already holds results of {self.sweep} (another launch, or an earlier "
-                               f"one): pass --resume to continue it, or choose another --storage")
         if not self.is_local:
             if self.exists(rel):
-                raise taken
-            return self.write_json(rel, obj)
+                return False
+            self.write_json(rel, obj)
+            return True
         parent = final.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
@@ -128,10 +134,17 @@ class SweepStore:
         try:
             os.link(tmp, final)
         except FileExistsError:
-            raise taken from None
+            return False
         finally:
             os.unlink(tmp)
-        return final
+        return True
+
+    def delete(self, rel: str) -> None:
+        """Remove `<root>/<rel>` (nothing if it is already gone)."""
+        try:
+            self.fs.delete_file(self.path(rel))
+        except FileNotFoundError:
+            pass
 
     def write_json(self, rel: str, obj: Any) -> str:
         return self.write_bytes(rel, json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
