@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from typing import Any
@@ -23,7 +24,7 @@ from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
-from sweeps.store import SWEEP_FILE, StoreWriteError
+from sweeps.store import NO_SPACE, SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
 from trainer.paths import absolute_path
@@ -47,12 +48,20 @@ def _env_before_ray() -> None:
         os.environ["GANAUG_CACHE"] = absolute_path(os.environ["GANAUG_CACHE"])
 
 
+def _grid_index(trial: Any) -> int | None:
+    """The trial's index in the expanded sweep; None when Ray restored it without our config (a damaged state save)."""
+    spec = (trial.config or {}).get("trial")
+    return int(spec["index"]) if isinstance(spec, dict) and "index" in spec else None
+
+
 def trial_name(trial: Any) -> str:
-    return f"t{int(trial.config['trial']['index']):04d}"
+    idx = _grid_index(trial)
+    return f"t{idx:04d}" if idx is not None else f"ray-{trial.trial_id}"
 
 
 def trial_dirname(trial: Any) -> str:
-    return f"trial{int(trial.config['trial']['index']):04d}_{trial.trial_id}"
+    idx = _grid_index(trial)
+    return f"trial{idx:04d}_{trial.trial_id}" if idx is not None else f"ray_{trial.trial_id}"
 
 
 _TRIAL_DIRNAME = re.compile(r"^trial(?P<index>\d{4,})_(?P<trial_id>.+)$")
@@ -94,7 +103,8 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
                 print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {})}", flush=True)
 
         def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._line(trial, "failed; retrying from its last checkpoint", trials)
+            if not _stop_if_storage_full(trial):
+                self._line(trial, "failed; retrying from its last checkpoint", trials)
 
         def _line(self, trial: Any, text: str, trials: list[Any], ended: str = "") -> None:
             # on_trial_complete/error run before Tune updates the trial's status: count the ending trial here
@@ -117,9 +127,31 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
                 self._line(trial, "finished", trials, ended="TERMINATED")
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._line(trial, "ERROR", trials, ended="ERROR")
+            if not _stop_if_storage_full(trial):
+                self._line(trial, "ERROR", trials, ended="ERROR")
 
     return ProgressLines()
+
+
+def _stop_if_storage_full(trial: Any) -> bool:
+    """A trial that met a full disk (sweeps.store.StorageFull): say so in one line and stop the sweep as Ctrl-C does.
+
+    Every other trial would meet the same disk, and retries would only fail again.  Tune's own SIGINT handling
+    saves the experiment with the unfinished trials still unfinished, so `--resume` continues them once space is
+    freed (a Stopper would mark them TERMINATED, and --resume would skip them)."""
+    try:
+        text = open(trial.error_file, encoding="utf-8", errors="replace").read() if trial.error_file else ""
+    except OSError:
+        return False
+    line = next((ln.strip() for ln in reversed(text.splitlines()) if NO_SPACE in ln.lower() and "StorageFull" in ln), None)
+    if line is None:
+        return False
+    print(f"error: trial {trial_name(trial)}: {line.split('StorageFull: ', 1)[-1]}; stopping the sweep: free space, "
+          f"then run it again with --resume", file=sys.stderr, flush=True)
+    # Ray's own saves of its experiment state now fail on the same disk: our line above says why, once
+    logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.CRITICAL)
+    signal.raise_signal(signal.SIGINT)
+    return True
 
 
 PROGRESS_EVERY_ENV = "GANAUG_PROGRESS_EVERY_S"   # seconds between total progress lines (default 60; tests lower it)
@@ -138,7 +170,9 @@ def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
     states = []
     for t in trials:
         res = t.last_result or {}
-        idx = int(t.config["trial"]["index"])
+        idx = _grid_index(t)
+        if idx is None:
+            continue
         kimg = float(res.get("kimg") or 0.0)
         secs = float(res.get("time_total_s") or 0.0)
         states.append(TrialState(idx, str(t.status), None, kimg, totals_kimg.get(idx, float("nan")), None,
@@ -311,6 +345,9 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
             grid = _tuner(plan, trainable).fit()
         except KeyboardInterrupt:
             interrupted = True
+        except (EOFError, OSError) as exc:   # Ray reading back what a full disk truncated (an empty error.pkl)
+            print(f"warning: Ray's results could not be read back ({type(exc).__name__}: {exc}); the store's records "
+                  f"are used", file=sys.stderr, flush=True)
         errors, finished, unfinished = _ray_outcome(grid) if grid is not None else ({}, {}, True)
         interrupted = interrupted or unfinished
     finally:
@@ -336,6 +373,6 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     index = None if interrupted or not render else _render_report(plan)
     resume_cmd = f"python -m sweeps.launch {plan.spec.name} --storage {redact(plan.store.storage)} --resume"
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
-    if interrupted:
+    if interrupted and not store_failed:
         return EXIT_INTERRUPTED
     return EXIT_TRIAL_ERRORS if store_failed or vanished or (df["status"] == "ERROR").any() else EXIT_OK

@@ -21,6 +21,7 @@ interruption leaves duplicate rows, which the dedup rule drops; never a gap.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -40,17 +41,37 @@ from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FI
 from trainer.atomic import atomic_write_bytes
 from trainer.errors import UserInputError
 
-__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "read_metrics", "probe_writable", "resolve_storage",
-           "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
+__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "StorageFull", "no_space", "read_metrics", "probe_writable",
+           "resolve_storage", "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
 
 # A running attempt's tick parts are merged once this many have accumulated (and at every checkpoint).
 COMPACT_EVERY = 20
 # A running trial's buffered rows reach the store at least this often (sweeps.status's stall limit allows for it).
 FLUSH_S = 30.0
+# Test seam (tests/reliability/test_fault_full_disk.py, where no small filesystem can be mounted): while the file
+# this names exists, every local write of the store fails with ENOSPC, as on a full disk.
+FULL_DISK_FLAG_ENV = "GANAUG_TEST_FULL_DISK_FLAG"
 
 
 class StoreWriteError(OSError):
     """The results store refused a write (disk full, permissions, read-only mount); the message names the folder."""
+
+
+class StorageFull(StoreWriteError):
+    """A trial met a full disk under the sweep (our rows or Ray's checkpoints); the message names the folder."""
+
+
+NO_SPACE = "no space left on device"
+
+
+def no_space(exc: BaseException | None) -> bool:
+    """Whether EXC, or an exception it was raised from, is a full disk (ENOSPC, also as pyarrow words it)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or NO_SPACE in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
@@ -99,6 +120,8 @@ class SweepStore:
                 out.write(data)
             return final
         try:
+            if os.environ.get(FULL_DISK_FLAG_ENV) and os.path.exists(os.environ[FULL_DISK_FLAG_ENV]):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), final)
             atomic_write_bytes(Path(final), data)   # the one temp + rename (trainer.atomic)
         except OSError as exc:
             reason = exc.strerror or str(exc).splitlines()[0]

@@ -46,7 +46,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
-from sweeps.store import RowBuffer, SweepStore
+from sweeps.store import NO_SPACE, RowBuffer, StorageFull, SweepStore, no_space
 from trainer.atomic import png_bytes
 from trainer.config import validate_config
 from trainer.errors import UserInputError
@@ -149,6 +149,8 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     Torch is imported in the worker (by `_train`), never on the driver.
     """
 
+    if "trial" not in config:   # Ray's experiment state lost this trial's config (a truncated save, e.g. disk full)
+        raise UserInputError("this Ray trial carries no sweep config: Ray's experiment state was damaged")
     spec = TrialSpec.model_validate(config["trial"])
     cfg = validate_config(spec.config)
     relative = unresolved_paths(cfg)
@@ -214,6 +216,8 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
         _record(store, spec, trial_id, attempt, "ERROR", error=f"UserInputError: {exc}")
         raise
     except Exception as exc:
+        if no_space(exc):   # our rows or Ray's checkpoint copy: a status record would not fit either
+            raise StorageFull(f"results store {store.uri}: {NO_SPACE}; rows written so far are intact") from exc
         _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
     store.compact(trial_id)
