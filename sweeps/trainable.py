@@ -165,7 +165,12 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
     if checkpoint is None and spec.resume_from:
         checkpoint = tune.Checkpoint(spec.resume_from)
-    _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+    try:
+        _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+    except OSError as exc:
+        if no_space(exc):
+            raise _full(store) from exc
+        raise
     hooks = hooks_factory(store, spec, trial_id, attempt)
     if spec.tracking:
         from sweeps.tracking import Trackers
@@ -177,6 +182,11 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     finally:
         if hooks.trackers is not None:
             hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
+
+
+def _full(store: SweepStore) -> StorageFull:
+    """The error of a trial that met a full disk; sweeps.runner stops the sweep on it (one line, then --resume)."""
+    return StorageFull(f"results store {store.uri}: {NO_SPACE}; rows written so far are intact")
 
 
 def _at_budget(ckpt_dir: Path, cfg: Any) -> bool:
@@ -217,7 +227,7 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
         raise
     except Exception as exc:
         if no_space(exc):   # our rows or Ray's checkpoint copy: a status record would not fit either
-            raise StorageFull(f"results store {store.uri}: {NO_SPACE}; rows written so far are intact") from exc
+            raise _full(store) from exc
         _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
     store.compact(trial_id)
