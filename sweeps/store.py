@@ -51,6 +51,9 @@ FLUSH_S = 30.0
 # Test seam (tests/reliability/test_fault_full_disk.py, where no small filesystem can be mounted): while the file
 # this names exists, every local write of the store fails with ENOSPC, as on a full disk.
 FULL_DISK_FLAG_ENV = "GANAUG_TEST_FULL_DISK_FLAG"
+# Test seam (tests/reliability/test_fault_compaction_kill.py): seconds a compaction waits between writing the
+# merged part and deleting what it merged, so that a kill lands in that window.
+COMPACT_HOLD_ENV = "GANAUG_TEST_HOLD_IN_COMPACTION_S"
 
 
 class StoreWriteError(OSError):
@@ -213,6 +216,8 @@ class SweepStore:
         last_tick = max(merged.column("tick").to_pylist() or [0])
         name = part_name(trial_id, attempt, int(last_tick), compacted=True)
         self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(merged))
+        if os.environ.get(COMPACT_HOLD_ENV):
+            time.sleep(float(os.environ[COMPACT_HOLD_ENV]))
         self._delete_parts(parts)
         return 1 + len(skipped)
 
