@@ -118,6 +118,9 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
             for key in ("fid", "p"):
                 if isinstance(result.get(key), (int, float)):
                     parts.append(f"{key} {result[key]:.3g}")
+            if result.get("store_down_s") is not None:   # sweeps.outage: rows wait in the trial's memory
+                parts.append(f"(storage unreachable for {result['store_down_s']:.0f} s, "
+                             f"{int(result.get('store_buffered') or 0)} rows buffered)")
             self._line(trial, " ".join(parts), trials)
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:

@@ -36,12 +36,13 @@ import pyarrow.parquet as pq
 
 from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
 from resultsformat.parts import UnreadablePart, read_part, skip_note
+from sweeps.outage import FLUSH_ENV, Outage, env_seconds
 from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
                                   part_name)
 from trainer.atomic import atomic_write_bytes
 from trainer.errors import UserInputError
 
-__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "StorageFull", "no_space", "read_metrics", "probe_writable",
+__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "StorageFull", "StoreUnreachable", "no_space", "read_metrics", "probe_writable",
            "resolve_storage", "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
 
 # A running attempt's tick parts are merged once this many have accumulated (and at every checkpoint).
@@ -51,6 +52,8 @@ FLUSH_S = 30.0
 # Test seam (tests/reliability/test_fault_full_disk.py, where no small filesystem can be mounted): while the file
 # this names exists, every local write of the store fails with ENOSPC, as on a full disk.
 FULL_DISK_FLAG_ENV = "GANAUG_TEST_FULL_DISK_FLAG"
+S3_TIMEOUT_S = 5.0   # per S3 request of the store (connect, and request), two attempts
+S3_TIMEOUT_ENV = "GANAUG_S3_TIMEOUT_S"
 # Test seam (tests/reliability/test_fault_compaction_kill.py): seconds a compaction waits between writing the
 # merged part and deleting what it merged, so that a kill lands in that window.
 COMPACT_HOLD_ENV = "GANAUG_TEST_HOLD_IN_COMPACTION_S"
@@ -58,6 +61,10 @@ COMPACT_HOLD_ENV = "GANAUG_TEST_HOLD_IN_COMPACTION_S"
 
 class StoreWriteError(OSError):
     """The results store refused a write (disk full, permissions, read-only mount); the message names the folder."""
+
+
+class StoreUnreachable(StoreWriteError):
+    """The store did not answer for longer than the outage limit (sweeps.outage); the message names it."""
 
 
 class StorageFull(StoreWriteError):
@@ -84,8 +91,20 @@ def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
             fs, path = pafs.FileSystem.from_uri(storage)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
             raise UserInputError(f"--storage {storage}: unsupported or unreachable URI ({str(exc).splitlines()[0]})") from None
-        return fs, path.rstrip("/"), isinstance(fs, pafs.LocalFileSystem)
+        return _bounded(fs), path.rstrip("/"), isinstance(fs, pafs.LocalFileSystem)
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(storage)), True
+
+
+def _bounded(fs: pafs.FileSystem) -> pafs.FileSystem:
+    """An S3 filesystem whose requests give up after seconds, not the SDK's minutes (measured 99 s against an
+    endpoint that stopped answering): RowBuffer then keeps the rows and retries on its own backoff (sweeps.outage)."""
+    if not isinstance(fs, pafs.S3FileSystem):
+        return fs
+    options = dict(fs.__reduce__()[1][0])
+    timeout = env_seconds(S3_TIMEOUT_ENV, S3_TIMEOUT_S)
+    options.update(connect_timeout=timeout, request_timeout=timeout,
+                   retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2))
+    return pafs.S3FileSystem(**options)
 
 
 class SweepStore:
@@ -186,12 +205,15 @@ class SweepStore:
         """Write a small table as one Parquet file at `<root>/<rel>`, atomically."""
         return self.write_bytes(rel, parquet_bytes(table, small=True))
 
-    def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int) -> str:
-        """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`."""
+    def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int, name: str | None = None) -> str:
+        """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`.
+
+        name: the part's name (a retry after a failed write reuses it, so a write the store did take after all
+        is overwritten by the retry, never doubled)."""
         now = time.time()
         stamped = [{**r, "trial_id": trial_id, "attempt": attempt, "written_at": now} for r in rows]
         table = conform(stamped, TICK_COLUMNS, f"tick rows of {trial_id}")
-        name = part_name(trial_id, attempt, int(stamped[0].get("tick") or 0))
+        name = name or part_name(trial_id, attempt, int(stamped[0].get("tick") or 0))
         return self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(table, small=True))
 
     def compact(self, trial_id: str) -> int:
@@ -303,30 +325,60 @@ class RowBuffer:
     retry re-reports only ticks after it), at the end of the trial, and at least every
     `flush_s` seconds so a running sweep stays observable.  `flush(compact=True)` (at a
     checkpoint), or `compact_every` parts since the last compaction, merges the attempt's parts.
+    An object store that stops answering is ridden out (sweeps.outage): rows stay buffered,
+    `flush` says whether they are durable, and past the outage limit it raises StoreUnreachable.
     """
 
-    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = FLUSH_S,
+    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float | None = None,
                  compact_every: int = COMPACT_EVERY) -> None:
-        self.store, self.trial_id, self.attempt, self.flush_s = store, trial_id, attempt, flush_s
+        self.store, self.trial_id, self.attempt = store, trial_id, attempt
+        self.flush_s = env_seconds(FLUSH_ENV, FLUSH_S) if flush_s is None else flush_s
         self.compact_every = compact_every
         self.rows: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
         self.loose_parts = 0
+        self.outage = Outage()
+        self.pending_name: str | None = None   # the part name a failed write will be retried under
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         if time.monotonic() - self.last_flush >= self.flush_s:
             self.flush()
 
-    def flush(self, compact: bool = False) -> None:
-        if self.rows:
-            self.store.write_rows(self.rows, trial_id=self.trial_id, attempt=self.attempt)
-            self.rows = []
-            self.loose_parts += 1
+    def flush(self, compact: bool = False) -> bool:
+        """Write the buffered rows; whether every row is now in the store (False: the store is unreachable)."""
         self.last_flush = time.monotonic()
-        if self.loose_parts >= self.compact_every or (compact and self.loose_parts > 1):
-            self.store.compact_attempt(self.trial_id, self.attempt)
-            self.loose_parts = 0
+        if not self.outage.may_try():
+            return self._still_down()
+        try:
+            if self.rows:
+                self.pending_name = self.pending_name or part_name(self.trial_id, self.attempt,
+                                                                   int(self.rows[0].get("tick") or 0))
+                self.store.write_rows(self.rows, trial_id=self.trial_id, attempt=self.attempt, name=self.pending_name)
+                self.rows, self.pending_name = [], None
+                self.loose_parts += 1
+            if self.loose_parts >= self.compact_every or (compact and self.loose_parts > 1):
+                self.store.compact_attempt(self.trial_id, self.attempt)
+                self.loose_parts = 0
+        except OSError as exc:
+            if self.store.is_local or no_space(exc):
+                raise
+            self.outage.failed(exc)
+            return self._still_down()
+        self.outage.recovered()
+        return True
+
+    def _still_down(self) -> bool:
+        if self.outage.past_limit():
+            raise StoreUnreachable(f"results store {self.store.uri} unreachable for {self.outage.down_s:.0f} s "
+                                   f"(limit {self.outage.limit_s:g} s; last error: {self.outage.error}); "
+                                   f"{len(self.rows)} tick rows not written, --resume re-trains them")
+        return not self.rows
+
+    def drain(self) -> None:
+        """Flush until every row is in the store (the trial's end), waiting out an outage up to its limit."""
+        while not self.flush(compact=True):
+            time.sleep(max(0.2, min(self.outage.next_try - time.monotonic(), 5.0)))
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

@@ -46,7 +46,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
-from sweeps.store import NO_SPACE, RowBuffer, StorageFull, SweepStore, no_space
+from sweeps.store import NO_SPACE, RowBuffer, StorageFull, StoreUnreachable, SweepStore, no_space
 from trainer.atomic import png_bytes
 from trainer.config import validate_config
 from trainer.errors import UserInputError
@@ -98,26 +98,40 @@ class SweepHooks:
         self.buffer.add(row)
         if self.trackers is not None:
             self.trackers.log(int(row["tick"]), row)
-        if report.save_checkpoint is not None or report.is_last:
-            # before the checkpoint reaches Ray: every tick up to it is then in the store (and merged into few parts)
-            self.buffer.flush(compact=True)
+        save = report.save_checkpoint
+        if report.is_last:
+            self.buffer.drain()   # the trial cannot end with rows in memory: an outage is waited out, to its limit
+        elif save is not None and not self.buffer.flush(compact=True):
+            # before the checkpoint reaches Ray every tick up to it must be in the store (a retry re-reports
+            # only ticks after it); while the store is unreachable (sweeps.outage) checkpoints wait
+            save = None
         tick = int(row["tick"])
         if report.samples is not None:
-            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(report.samples))
+            self._write_samples(tick, report.samples)
         metrics = {k: row[k] for k in REPORT_KEYS if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)}
         metrics["attempt"] = self.attempt
+        if self.buffer.outage.since is not None:   # sweeps.runner's progress line says so
+            metrics.update(store_down_s=self.buffer.outage.down_s, store_buffered=len(self.buffer.rows))
         self.ticks += 1
-        if report.save_checkpoint is None:
+        if save is None:
             tune.report(metrics)
             return
         tmp = Path(tempfile.mkdtemp(prefix="ganaug-ckpt-"))
         try:
-            report.save_checkpoint(tmp)
+            save(tmp)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if report.is_last and os.environ.get(HOLD_AFTER_LAST_ENV):
             time.sleep(float(os.environ[HOLD_AFTER_LAST_ENV]))
+
+    def _write_samples(self, tick: int, samples: Any) -> None:
+        """A sample grid; skipped (not fatal) while an object store is unreachable: rows matter, pictures less."""
+        try:
+            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(samples))
+        except OSError as exc:
+            if self.store.is_local or no_space(exc):
+                raise
 
     def should_stop(self) -> bool:
         # Ray stops a trial by ending its actor or raising inside tune.report; nothing to poll here.
@@ -228,6 +242,8 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
     except Exception as exc:
         if no_space(exc):   # our rows or Ray's checkpoint copy: a status record would not fit either
             raise _full(store) from exc
+        if isinstance(exc, StoreUnreachable):   # a status record would not get through either
+            raise
         _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
     store.compact(trial_id)
