@@ -15,6 +15,7 @@ extra columns pass through untouched.
 from __future__ import annotations
 
 import posixpath
+import warnings
 
 from pathlib import Path
 
@@ -26,8 +27,8 @@ import pyarrow.compute as pc
 from analysis.errors import NoTickRows, ResultsError
 from analysis.legacy_columns import split_r_v
 from analysis.parts import PART, drop_repeated_runs
-from analysis.storefs import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
-                              read_status_records, read_sweep_json)
+from analysis.storefs import (SweepDir, UnreadablePartWarning, concat, evaluation_parts, find_sweeps, metric_parts,
+                              read_many, read_parquet, read_status_records, read_sweep_json)
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
 from resultsformat.columns import EVAL_JOIN, EVAL_KEY
 from resultsformat.dedup import dedup_evaluations
@@ -88,31 +89,43 @@ def _fill_sweep(table: pa.Table, name: str) -> pa.Table:
     return table
 
 
-def _read_metrics_table(sweeps: list[SweepDir], results: str | Path) -> pa.Table:
-    """Every tick row under RESULTS; where one sweep was found in several parts, each row names its part (PART)."""
+def _read_metrics_table(sweeps: list[SweepDir], results: str | Path, skipped: list[str]) -> pa.Table:
+    """Every tick row under RESULTS; where one sweep was found in several parts, each row names its part (PART).
+
+    SKIPPED receives one note per unreadable part (left out: one bad file costs its own rows, not the sweep's)."""
     split = len({s.name for s in sweeps}) < len(sweeps)
     tables: list[pa.Table] = []
     for sweep in sweeps:
-        mine = [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, metric_parts(sweep)) if t.num_rows]
+        mine = [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, metric_parts(sweep), skipped) if t.num_rows]
         if split:
             mine = [t.append_column(PART, pa.array([sweep.path] * t.num_rows, pa.string())) for t in mine]
         tables += mine
+    if not tables and skipped:
+        more = f" (and {len(skipped) - 1} more unreadable)" if len(skipped) > 1 else ""
+        raise NoTickRows(f"no readable tick rows under {results}: {skipped[0].split(': its rows')[0]}{more}")
     if not tables:
         raise NoTickRows(f"no tick rows under {results}: the metrics/ Parquet parts are missing or empty")
     return concat(tables, str(results))
 
 
 def load_metrics(path: str | Path) -> pd.DataFrame:
-    """Tick rows of every sweep under PATH, deduplicated (newest attempt) and typed, sorted by sweep/trial/tick."""
+    """Tick rows of every sweep under PATH, deduplicated (newest attempt) and typed, sorted by sweep/trial/tick.
+
+    A metric part that is not readable Parquet is left out with an UnreadablePartWarning naming it; its note is
+    also in `attrs["skipped_parts"]` and `attrs["notes"]` (the report lists it)."""
     sweeps = find_sweeps(path)
-    table = _read_metrics_table(sweeps, path)
+    skipped: list[str] = []
+    table = _read_metrics_table(sweeps, path, skipped)
+    for note in skipped:
+        warnings.warn(note, UnreadablePartWarning, stacklevel=2)
     missing = [c for c in ("trial_id", "tick") if c not in table.column_names]
     if missing:
         raise ResultsError(f"tick rows under {path} lack required column(s) {', '.join(missing)}")
     metrics = split_r_v(to_pandas(dedup_newest(typed_table(table))))   # old rows: r_v's two estimators split
     metrics, notes = drop_repeated_runs(metrics, sweeps)                 # a run that two parts hold counts once
     metrics = with_evaluations(metrics, load_evaluations(sweeps))
-    metrics.attrs["notes"] = notes
+    metrics.attrs["notes"] = skipped + notes
+    metrics.attrs["skipped_parts"] = skipped
     return metrics
 
 

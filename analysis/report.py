@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,7 +31,7 @@ from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
-from analysis.storefs import redact
+from analysis.storefs import UnreadablePartWarning, redact
 from analysis.tidy import detectors
 from analysis.verdicts import verdict_figure, verdict_table, verdict_text
 
@@ -217,14 +218,16 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
         with tempfile.TemporaryDirectory(prefix="ganaug-report-") as local:
             render_report(results, local, formats=formats, workers=workers, echo=echo)
             return _upload(Path(local), str(out))
-    try:
-        metrics = load_metrics(results)
-    except NoTickRows:  # trials.parquet but no ticks (all failed early): still worth a page listing the errors
-        metrics = empty_metrics()
-    trials = load_trials(results)
+    with warnings.catch_warnings():   # an unreadable part is named once, among the notes below
+        warnings.simplefilter("ignore", UnreadablePartWarning)
+        try:
+            metrics = load_metrics(results)
+        except NoTickRows:  # trials.parquet but no ticks (all failed early): still worth a page listing the errors
+            metrics = empty_metrics()
+        trials = load_trials(results)
     configs = sweep_configs(results)
     content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
-    for note in metrics.attrs.get("notes", []):     # a run two parts hold: counted once (analysis.parts)
+    for note in metrics.attrs.get("notes", []):     # a run two parts hold (analysis.parts), a part left out
         content.notes.append(note)
         print(f"note: {note}", file=sys.stderr)
     failed = trials.loc[trials["status"].astype(str) == "ERROR", ["sweep", "trial_id"]]

@@ -25,6 +25,11 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from analysis.errors import ResultsError
+from resultsformat.parts import UnreadablePart, read_part, skip_note
+
+
+class UnreadablePartWarning(UserWarning):
+    """A metric part was left out because it is not readable Parquet (truncated, garbage); the rest was read."""
 
 
 @dataclass(frozen=True)
@@ -161,20 +166,37 @@ def read_parquet(fs: pafs.FileSystem, path: str, *, missing_ok: bool = False, th
         raise ResultsError(f"corrupt or unreadable Parquet file {path}: {_first_line(exc)}") from None
 
 
-def read_many(fs: pafs.FileSystem, paths: list[str]) -> list[pa.Table]:
+def _read_or_skip(fs: pafs.FileSystem, path: str, threads: bool) -> pa.Table | UnreadablePart | None:
+    """A part's table, None if it vanished, or the error of an unreadable one; a storage error is a ResultsError."""
+    try:
+        return read_part(fs, path, threads=threads)
+    except UnreadablePart as exc:
+        return exc
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {_first_line(exc)}") from None
+
+
+def read_many(fs: pafs.FileSystem, paths: list[str], skipped: list[str] | None = None) -> list[pa.Table]:
     """Read many small parts concurrently: a live store holds one part per trial, attempt and tick.
 
     A part may vanish between listing and reading, when the store compacts a finished
     trial's parts into one; its rows are then in the compacted part, so it is skipped.
+    A part that is there but is not readable Parquet costs its own rows only: its note goes to
+    SKIPPED (resultsformat.parts); without SKIPPED it is a ResultsError naming it.
     """
     if len(paths) <= 2:
-        tables = [read_parquet(fs, p, missing_ok=True) for p in paths]
+        got = [_read_or_skip(fs, p, True) for p in paths]
     else:
         # one file per thread, each single-threaded: nesting Arrow's own threads in a pool oversubscribes
         # the cores (measured 4x slower on 2 cores); I/O-bound object stores still overlap 4 requests
         with ThreadPoolExecutor(max_workers=4) as pool:
-            tables = list(pool.map(lambda p: read_parquet(fs, p, missing_ok=True, threads=False), paths))
-    return [t for t in tables if t is not None]
+            got = list(pool.map(lambda p: _read_or_skip(fs, p, False), paths))
+    bad = [g for g in got if isinstance(g, UnreadablePart)]
+    if bad and skipped is None:
+        raise ResultsError(f"corrupt or unreadable Parquet file {bad[0].path}: {bad[0].reason}")
+    if skipped is not None:
+        skipped += [skip_note(b) for b in bad]
+    return [t for t in got if isinstance(t, pa.Table)]
 
 
 def read_status_records(sweep: SweepDir) -> list[dict]:

@@ -8,6 +8,7 @@
       evaluations/<uuid>.parquet                             re-measured FIDs (`python -m sweeps.evaluate`)
       samples/<trial_id>/tick<NNNNNN>.png                    sample grids
       sweep.json                                             spec, scale, overrides, command line
+      driver.json                                            the live driver's lease (sweeps.lease), gone when it ends
       ray/                                                   Ray Tune's experiment state and checkpoints
     <run>/metrics.parquet                                    a single `python -m trainer` run: all its rows
 
@@ -32,6 +33,7 @@ EVAL_DIR = "evaluations"
 RAY_DIR = "ray"
 TRIALS_FILE = "trials.parquet"
 SWEEP_FILE = "sweep.json"
+DRIVER_LEASE = "driver.json"
 SINGLE_RUN_FILE = "metrics.parquet"
 
 # sweep.json: key -> meaning.  The launcher and the synthetic fixtures both build it through `sweep_json`.

@@ -24,6 +24,7 @@ from resultsformat.layout import RAY_DIR, sweep_json
 from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
 from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
+from sweeps.lease import check_free
 from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
 from trainer.config import shared_settings
 from sweeps.gang_fit import check_worker_gpus
@@ -118,6 +119,7 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     sets = resolve_set_items(sets)
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
+    check_free(store)   # a driver alive on this folder is named first (sweeps.lease), launch or --resume
     resumed: dict[str, Any] = {}
     if resume:
         scale, sets, seeds, resumed = _resume_or_extend(store, spec, scale, sets, seeds)

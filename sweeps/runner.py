@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from typing import Any
@@ -21,8 +22,9 @@ from typing import Any
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
+from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
-from sweeps.store import SWEEP_FILE, StoreWriteError
+from sweeps.store import NO_SPACE, SWEEP_FILE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
 from trainer.paths import absolute_path
@@ -46,12 +48,20 @@ def _env_before_ray() -> None:
         os.environ["GANAUG_CACHE"] = absolute_path(os.environ["GANAUG_CACHE"])
 
 
+def _grid_index(trial: Any) -> int | None:
+    """The trial's index in the expanded sweep; None when Ray restored it without our config (a damaged state save)."""
+    spec = (trial.config or {}).get("trial")
+    return int(spec["index"]) if isinstance(spec, dict) and "index" in spec else None
+
+
 def trial_name(trial: Any) -> str:
-    return f"t{int(trial.config['trial']['index']):04d}"
+    idx = _grid_index(trial)
+    return f"t{idx:04d}" if idx is not None else f"ray-{trial.trial_id}"
 
 
 def trial_dirname(trial: Any) -> str:
-    return f"trial{int(trial.config['trial']['index']):04d}_{trial.trial_id}"
+    idx = _grid_index(trial)
+    return f"trial{idx:04d}_{trial.trial_id}" if idx is not None else f"ray_{trial.trial_id}"
 
 
 _TRIAL_DIRNAME = re.compile(r"^trial(?P<index>\d{4,})_(?P<trial_id>.+)$")
@@ -93,7 +103,8 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
                 print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {})}", flush=True)
 
         def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._line(trial, "failed; retrying from its last checkpoint", trials)
+            if not _stop_if_storage_full(trial):
+                self._line(trial, "failed; retrying from its last checkpoint", trials)
 
         def _line(self, trial: Any, text: str, trials: list[Any], ended: str = "") -> None:
             # on_trial_complete/error run before Tune updates the trial's status: count the ending trial here
@@ -107,6 +118,9 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
             for key in ("fid", "p"):
                 if isinstance(result.get(key), (int, float)):
                     parts.append(f"{key} {result[key]:.3g}")
+            if result.get("store_down_s") is not None:   # sweeps.outage: rows wait in the trial's memory
+                parts.append(f"(storage unreachable for {result['store_down_s']:.0f} s, "
+                             f"{int(result.get('store_buffered') or 0)} rows buffered)")
             self._line(trial, " ".join(parts), trials)
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
@@ -116,9 +130,31 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
                 self._line(trial, "finished", trials, ended="TERMINATED")
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._line(trial, "ERROR", trials, ended="ERROR")
+            if not _stop_if_storage_full(trial):
+                self._line(trial, "ERROR", trials, ended="ERROR")
 
     return ProgressLines()
+
+
+def _stop_if_storage_full(trial: Any) -> bool:
+    """A trial that met a full disk (sweeps.store.StorageFull): say so in one line and stop the sweep as Ctrl-C does.
+
+    Every other trial would meet the same disk, and retries would only fail again.  Tune's own SIGINT handling
+    saves the experiment with the unfinished trials still unfinished, so `--resume` continues them once space is
+    freed (a Stopper would mark them TERMINATED, and --resume would skip them)."""
+    try:
+        text = open(trial.error_file, encoding="utf-8", errors="replace").read() if trial.error_file else ""
+    except OSError:
+        return False
+    line = next((ln.strip() for ln in reversed(text.splitlines()) if NO_SPACE in ln.lower() and "StorageFull" in ln), None)
+    if line is None:
+        return False
+    print(f"error: trial {trial_name(trial)}: {line.split('StorageFull: ', 1)[-1]}; stopping the sweep: free space, "
+          f"then run it again with --resume", file=sys.stderr, flush=True)
+    # Ray's own saves of its experiment state now fail on the same disk: our line above says why, once
+    logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.CRITICAL)
+    signal.raise_signal(signal.SIGINT)
+    return True
 
 
 PROGRESS_EVERY_ENV = "GANAUG_PROGRESS_EVERY_S"   # seconds between total progress lines (default 60; tests lower it)
@@ -137,7 +173,9 @@ def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
     states = []
     for t in trials:
         res = t.last_result or {}
-        idx = int(t.config["trial"]["index"])
+        idx = _grid_index(t)
+        if idx is None:
+            continue
         kimg = float(res.get("kimg") or 0.0)
         secs = float(res.get("time_total_s") or 0.0)
         states.append(TrialState(idx, str(t.status), None, kimg, totals_kimg.get(idx, float("nan")), None,
@@ -169,13 +207,16 @@ def _init_ray(plan: Plan) -> dict[str, float]:
     return dict(ray.cluster_resources())
 
 
-def _claim_folder(plan: Plan) -> None:
-    """Write sweep.json once Ray is up: a start that fails leaves no folder a later launch would refuse."""
-    ext = plan.extra.get("extend")
-    if plan.resume and not ext:
-        return
+def _claim_folder(plan: Plan) -> DriverLease:
+    """Take the folder's driver lease (sweeps.lease) and write sweep.json, once Ray is up: a start that fails
+    leaves no folder a later launch would refuse.  The caller releases the lease."""
     import ray
+    ext = plan.extra.get("extend")
+    lease = DriverLease(plan.store)
     try:
+        lease.acquire()   # a second driver on this folder (launch or --resume) is refused, naming the first
+        if plan.resume and not ext:
+            return lease
         if ext:
             record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
             print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
@@ -183,8 +224,10 @@ def _claim_folder(plan: Plan) -> None:
         else:
             plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     except BaseException:
+        lease.release()
         ray.shutdown()
         raise
+    return lease
 
 
 def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
@@ -281,13 +324,21 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     to measure the orchestration alone.  render: call analysis.report at the end.
     """
     _env_before_ray()
+    check_free(plan.store)   # a live driver on this folder: one line, exit 2, before Ray starts or anything is written
+    cluster = _init_ray(plan)
+    lease = _claim_folder(plan)   # the driver lease and sweep.json, or the extension's record, only once Ray is up
+    try:
+        return _drive(plan, trainable_fn, cluster, render)
+    finally:
+        lease.release()
+
+
+def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: bool) -> int:
+    """Fit (or restore) the Tuner, then write trials.parquet, the report and the summary; the exit code."""
     import ray
     from ray import tune
     from sweeps.trainable import run_trial
     trainable_fn = trainable_fn or run_trial
-
-    cluster = _init_ray(plan)
-    _claim_folder(plan)   # sweep.json, or the extension's record, only once Ray is up
     quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
     quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
     interrupted = False
@@ -299,12 +350,17 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
             grid = _tuner(plan, trainable).fit()
         except KeyboardInterrupt:
             interrupted = True
+        except (EOFError, OSError) as exc:   # Ray reading back what a full disk truncated (an empty error.pkl)
+            print(f"warning: Ray's results could not be read back ({type(exc).__name__}: {exc}); the store's records "
+                  f"are used", file=sys.stderr, flush=True)
         errors, finished, unfinished = _ray_outcome(grid) if grid is not None else ({}, {}, True)
         interrupted = interrupted or unfinished
     finally:
         ray.shutdown()
         quiet.close()
     metrics = plan.store.read_metrics()
+    for note in metrics.attrs.get("skipped_parts", []):   # a corrupt part costs its own rows, named once
+        print(f"warning: {note}", file=sys.stderr, flush=True)
     # A trial Ray calls finished must have left its record and rows in the store; if not, that is an error
     # naming it (and where it looked), never a "pending" trial of an "interrupted" sweep.
     vanished = missing_results(finished, plan.store, metrics)
@@ -322,6 +378,6 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     index = None if interrupted or not render else _render_report(plan)
     resume_cmd = f"python -m sweeps.launch {plan.spec.name} --storage {redact(plan.store.storage)} --resume"
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
-    if interrupted:
+    if interrupted and not store_failed:
         return EXIT_INTERRUPTED
     return EXIT_TRIAL_ERRORS if store_failed or vanished or (df["status"] == "ERROR").any() else EXIT_OK

@@ -117,14 +117,18 @@ def _totals(record: dict[str, Any]) -> dict[int, float]:
     return {t.index: t.config.run.total_kimg for t in trials}
 
 
-def trial_states(store: SweepStore, now: float | None = None) -> list[TrialState]:
-    """One TrialState per trial of the sweep's grid (PENDING where nothing has been written yet)."""
+def trial_states(store: SweepStore, now: float | None = None, skipped: list[str] | None = None) -> list[TrialState]:
+    """One TrialState per trial of the sweep's grid (PENDING where nothing has been written yet).
+
+    skipped: receives one note per metric part that could not be read (left out; every other part is read)."""
     now = time.time() if now is None else now
     record = store.read_json(SWEEP_FILE) or {}
     totals = _totals(record)
     indices = sorted({int(t["trial"]) for t in record.get("trials", [])} | set(totals))
     records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
     rows = store.read_metrics() if store.exists("metrics") else pd.DataFrame()
+    if skipped is not None:
+        skipped += rows.attrs.get("skipped_parts", [])
     out = []
     for i in indices:
         rec = records.get(i, {})
@@ -212,11 +216,13 @@ def table(store: SweepStore, states: list[TrialState], now: float | None = None)
     return "\n".join([*lines, total_line(states, now)])
 
 
-def render(results: str, now: float | None = None) -> tuple[str, bool]:
-    """The status text of every sweep under RESULTS, and whether all of them have ended (or stalled)."""
+def render(results: str, now: float | None = None, skipped: list[str] | None = None) -> tuple[str, bool]:
+    """The status text of every sweep under RESULTS, and whether all of them have ended (or stalled).
+
+    skipped: receives one note per unreadable metric part (trial_states)."""
     parts, ended = [], True
     for store in find_stores(results):
-        states = trial_states(store, now)
+        states = trial_states(store, now, skipped)
         parts.append(table(store, states, now))
         ended = ended and all(t.status in STOPPED for t in states)
     return "\n\n".join(parts), ended
@@ -232,13 +238,19 @@ def main(argv: list[str] | None = None) -> int:
         args = p.parse_args(argv)
         if args.every <= 0:
             raise UserInputError(f"--every must be > 0, got {args.every}")
-        text, ended = render(args.results)
+        warned: set[str] = set()   # each unreadable part is named once, not at every redraw
+        skipped: list[str] = []
+        text, ended = render(args.results, skipped=skipped)
         while True:
+            for note in dict.fromkeys(n for n in skipped if n not in warned):
+                print(f"warning: {note}", file=sys.stderr, flush=True)
+                warned.add(note)
             print(("\x1b[H\x1b[2J" if args.watch and sys.stdout.isatty() else "") + text, flush=True)
             if not args.watch or ended:
                 return 0
             time.sleep(args.every)
-            text, ended = render(args.results)
+            skipped = []
+            text, ended = render(args.results, skipped=skipped)
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

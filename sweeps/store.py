@@ -21,6 +21,7 @@ interruption leaves duplicate rows, which the dedup rule drops; never a gap.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -34,22 +35,53 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
+from resultsformat.parts import UnreadablePart, read_part, skip_note
+from sweeps.outage import FLUSH_ENV, Outage, env_seconds
 from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
                                   part_name)
 from trainer.atomic import atomic_write_bytes
 from trainer.errors import UserInputError
 
-__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "read_metrics", "probe_writable", "resolve_storage",
-           "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
+__all__ = ["SweepStore", "RowBuffer", "StoreWriteError", "StorageFull", "StoreUnreachable", "no_space", "read_metrics", "probe_writable",
+           "resolve_storage", "SWEEP_FILE", "METRICS_DIR", "COMPACT_EVERY", "FLUSH_S"]
 
 # A running attempt's tick parts are merged once this many have accumulated (and at every checkpoint).
 COMPACT_EVERY = 20
 # A running trial's buffered rows reach the store at least this often (sweeps.status's stall limit allows for it).
 FLUSH_S = 30.0
+# Test seam (tests/reliability/test_fault_full_disk.py, where no small filesystem can be mounted): while the file
+# this names exists, every local write of the store fails with ENOSPC, as on a full disk.
+FULL_DISK_FLAG_ENV = "GANAUG_TEST_FULL_DISK_FLAG"
+S3_TIMEOUT_S = 5.0   # per S3 request of the store (connect, and request), two attempts
+S3_TIMEOUT_ENV = "GANAUG_S3_TIMEOUT_S"
+# Test seam (tests/reliability/test_fault_compaction_kill.py): seconds a compaction waits between writing the
+# merged part and deleting what it merged, so that a kill lands in that window.
+COMPACT_HOLD_ENV = "GANAUG_TEST_HOLD_IN_COMPACTION_S"
 
 
 class StoreWriteError(OSError):
     """The results store refused a write (disk full, permissions, read-only mount); the message names the folder."""
+
+
+class StoreUnreachable(StoreWriteError):
+    """The store did not answer for longer than the outage limit (sweeps.outage); the message names it."""
+
+
+class StorageFull(StoreWriteError):
+    """A trial met a full disk under the sweep (our rows or Ray's checkpoints); the message names the folder."""
+
+
+NO_SPACE = "no space left on device"
+
+
+def no_space(exc: BaseException | None) -> bool:
+    """Whether EXC, or an exception it was raised from, is a full disk (ENOSPC, also as pyarrow words it)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or NO_SPACE in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
@@ -59,8 +91,20 @@ def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
             fs, path = pafs.FileSystem.from_uri(storage)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
             raise UserInputError(f"--storage {storage}: unsupported or unreachable URI ({str(exc).splitlines()[0]})") from None
-        return fs, path.rstrip("/"), isinstance(fs, pafs.LocalFileSystem)
+        return _bounded(fs), path.rstrip("/"), isinstance(fs, pafs.LocalFileSystem)
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(storage)), True
+
+
+def _bounded(fs: pafs.FileSystem) -> pafs.FileSystem:
+    """An S3 filesystem whose requests give up after seconds, not the SDK's minutes (measured 99 s against an
+    endpoint that stopped answering): RowBuffer then keeps the rows and retries on its own backoff (sweeps.outage)."""
+    if not isinstance(fs, pafs.S3FileSystem):
+        return fs
+    options = dict(fs.__reduce__()[1][0])
+    timeout = env_seconds(S3_TIMEOUT_ENV, S3_TIMEOUT_S)
+    options.update(connect_timeout=timeout, request_timeout=timeout,
+                   retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=2))
+    return pafs.S3FileSystem(**options)
 
 
 class SweepStore:
@@ -98,6 +142,8 @@ class SweepStore:
                 out.write(data)
             return final
         try:
+            if os.environ.get(FULL_DISK_FLAG_ENV) and os.path.exists(os.environ[FULL_DISK_FLAG_ENV]):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), final)
             atomic_write_bytes(Path(final), data)   # the one temp + rename (trainer.atomic)
         except OSError as exc:
             reason = exc.strerror or str(exc).splitlines()[0]
@@ -106,19 +152,25 @@ class SweepStore:
         return final
 
     def create_json(self, rel: str, obj: Any) -> str:
-        """Write `obj` at `<root>/<rel>` only if nothing is there yet; UserInputError if it is.
+        """Write `obj` at `<root>/<rel>` only if nothing is there yet; UserInputError if it is (put_if_absent)."""
+        if not self.put_if_absent(rel, obj):
+            raise UserInputError(f"{self.uri} already holds results of {self.sweep} (another launch, or an earlier "
+                                 f"one): pass --resume to continue it, or choose another --storage")
+        return self.path(rel)
+
+    def put_if_absent(self, rel: str, obj: Any) -> bool:
+        """Write `obj` as JSON at `<root>/<rel>` unless something is there; whether it was written.
 
         Locally the temp file is hard-linked to its final name, which fails atomically when
-        the name exists, so of two launches racing for one sweep folder exactly one wins.
+        the name exists, so of two launches racing for one name exactly one wins.
         Object stores have no such primitive: there it is check-then-put (best effort).
         """
         final = self.path(rel)
-        taken = UserInputError(f"{self.uri} already holds results of {self.sweep} (another launch, or an earlier "
-                               f"one): pass --resume to continue it, or choose another --storage")
         if not self.is_local:
             if self.exists(rel):
-                raise taken
-            return self.write_json(rel, obj)
+                return False
+            self.write_json(rel, obj)
+            return True
         parent = final.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
@@ -127,10 +179,17 @@ class SweepStore:
         try:
             os.link(tmp, final)
         except FileExistsError:
-            raise taken from None
+            return False
         finally:
             os.unlink(tmp)
-        return final
+        return True
+
+    def delete(self, rel: str) -> None:
+        """Remove `<root>/<rel>` (nothing if it is already gone)."""
+        try:
+            self.fs.delete_file(self.path(rel))
+        except FileNotFoundError:
+            pass
 
     def write_json(self, rel: str, obj: Any) -> str:
         return self.write_bytes(rel, json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
@@ -146,12 +205,15 @@ class SweepStore:
         """Write a small table as one Parquet file at `<root>/<rel>`, atomically."""
         return self.write_bytes(rel, parquet_bytes(table, small=True))
 
-    def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int) -> str:
-        """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`."""
+    def write_rows(self, rows: list[dict[str, Any]], *, trial_id: str, attempt: int, name: str | None = None) -> str:
+        """Append tick rows of one trial-attempt as a new immutable part; stamps `written_at`.
+
+        name: the part's name (a retry after a failed write reuses it, so a write the store did take after all
+        is overwritten by the retry, never doubled)."""
         now = time.time()
         stamped = [{**r, "trial_id": trial_id, "attempt": attempt, "written_at": now} for r in rows]
         table = conform(stamped, TICK_COLUMNS, f"tick rows of {trial_id}")
-        name = part_name(trial_id, attempt, int(stamped[0].get("tick") or 0))
+        name = name or part_name(trial_id, attempt, int(stamped[0].get("tick") or 0))
         return self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(table, small=True))
 
     def compact(self, trial_id: str) -> int:
@@ -168,13 +230,18 @@ class SweepStore:
         parts = self._parts(attempt_prefix(trial_id, attempt))
         if len(parts) <= 1:
             return len(parts)
-        tables = [t for t in (self._read_part(p, missing_ok=True) for p in parts) if t is not None]
+        tables, skipped = self._read_parts(parts)
+        parts = [p for p in parts if p not in skipped]   # an unreadable part is left where it is, never deleted
+        if not tables:
+            return len(skipped)
         merged = dedup_newest(conform(_concat(tables), TICK_COLUMNS, f"parts of {trial_id}"))
         last_tick = max(merged.column("tick").to_pylist() or [0])
         name = part_name(trial_id, attempt, int(last_tick), compacted=True)
         self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(merged))
+        if os.environ.get(COMPACT_HOLD_ENV):
+            time.sleep(float(os.environ[COMPACT_HOLD_ENV]))
         self._delete_parts(parts)
-        return 1
+        return 1 + len(skipped)
 
     def _delete_parts(self, parts: list[str]) -> None:
         """The second step of a compaction (a separate method so tests can interrupt between the two)."""
@@ -220,21 +287,31 @@ class SweepStore:
         return sorted(i.path for i in self._list(METRICS_DIR)
                       if i.base_name.endswith(".parquet") and i.base_name.startswith(prefix) and not i.base_name.startswith("."))
 
-    def _read_part(self, path: str, missing_ok: bool = False) -> pa.Table | None:
-        try:
-            return pq.read_table(path, filesystem=self.fs)
-        except FileNotFoundError:   # compacted away while we listed; its rows are in the merged part
-            if missing_ok:
-                return None
-            raise
+    def _read_parts(self, paths: list[str]) -> tuple[list[pa.Table], dict[str, str]]:
+        """The readable parts among PATHS (a vanished one was compacted away: its rows are in the merged part),
+        and {path: one-line note} of those that exist but are not readable Parquet (resultsformat.parts)."""
+        tables, skipped = [], {}
+        for path in paths:
+            try:
+                table = read_part(self.fs, path)
+            except UnreadablePart as exc:
+                skipped[path] = skip_note(exc)
+                continue
+            if table is not None:
+                tables.append(table)
+        return tables, skipped
 
     def read_metrics(self, dedup: bool = True) -> pd.DataFrame:
-        """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row."""
-        tables = [t for t in (self._read_part(p, missing_ok=True) for p in self._parts()) if t is not None]
-        if not tables:
-            return pd.DataFrame()
-        rows = _concat(tables)
-        return (dedup_newest(rows) if dedup else rows).to_pandas()
+        """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row.
+
+        An unreadable part is left out; its note is in `df.attrs["skipped_parts"]` for the caller to print."""
+        tables, skipped = self._read_parts(self._parts())
+        df = pd.DataFrame()
+        if tables:
+            rows = _concat(tables)
+            df = (dedup_newest(rows) if dedup else rows).to_pandas()
+        df.attrs["skipped_parts"] = list(skipped.values())
+        return df
 
     def read_trials(self) -> pd.DataFrame:
         return pq.read_table(self.path(TRIALS_FILE), filesystem=self.fs).to_pandas()
@@ -248,30 +325,60 @@ class RowBuffer:
     retry re-reports only ticks after it), at the end of the trial, and at least every
     `flush_s` seconds so a running sweep stays observable.  `flush(compact=True)` (at a
     checkpoint), or `compact_every` parts since the last compaction, merges the attempt's parts.
+    An object store that stops answering is ridden out (sweeps.outage): rows stay buffered,
+    `flush` says whether they are durable, and past the outage limit it raises StoreUnreachable.
     """
 
-    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float = FLUSH_S,
+    def __init__(self, store: SweepStore, trial_id: str, attempt: int, flush_s: float | None = None,
                  compact_every: int = COMPACT_EVERY) -> None:
-        self.store, self.trial_id, self.attempt, self.flush_s = store, trial_id, attempt, flush_s
+        self.store, self.trial_id, self.attempt = store, trial_id, attempt
+        self.flush_s = env_seconds(FLUSH_ENV, FLUSH_S) if flush_s is None else flush_s
         self.compact_every = compact_every
         self.rows: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
         self.loose_parts = 0
+        self.outage = Outage()
+        self.pending_name: str | None = None   # the part name a failed write will be retried under
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         if time.monotonic() - self.last_flush >= self.flush_s:
             self.flush()
 
-    def flush(self, compact: bool = False) -> None:
-        if self.rows:
-            self.store.write_rows(self.rows, trial_id=self.trial_id, attempt=self.attempt)
-            self.rows = []
-            self.loose_parts += 1
+    def flush(self, compact: bool = False) -> bool:
+        """Write the buffered rows; whether every row is now in the store (False: the store is unreachable)."""
         self.last_flush = time.monotonic()
-        if self.loose_parts >= self.compact_every or (compact and self.loose_parts > 1):
-            self.store.compact_attempt(self.trial_id, self.attempt)
-            self.loose_parts = 0
+        if not self.outage.may_try():
+            return self._still_down()
+        try:
+            if self.rows:
+                self.pending_name = self.pending_name or part_name(self.trial_id, self.attempt,
+                                                                   int(self.rows[0].get("tick") or 0))
+                self.store.write_rows(self.rows, trial_id=self.trial_id, attempt=self.attempt, name=self.pending_name)
+                self.rows, self.pending_name = [], None
+                self.loose_parts += 1
+            if self.loose_parts >= self.compact_every or (compact and self.loose_parts > 1):
+                self.store.compact_attempt(self.trial_id, self.attempt)
+                self.loose_parts = 0
+        except OSError as exc:
+            if self.store.is_local or no_space(exc):
+                raise
+            self.outage.failed(exc)
+            return self._still_down()
+        self.outage.recovered()
+        return True
+
+    def _still_down(self) -> bool:
+        if self.outage.past_limit():
+            raise StoreUnreachable(f"results store {self.store.uri} unreachable for {self.outage.down_s:.0f} s "
+                                   f"(limit {self.outage.limit_s:g} s; last error: {self.outage.error}); "
+                                   f"{len(self.rows)} tick rows not written, --resume re-trains them")
+        return not self.rows
+
+    def drain(self) -> None:
+        """Flush until every row is in the store (the trial's end), waiting out an outage up to its limit."""
+        while not self.flush(compact=True):
+            time.sleep(max(0.2, min(self.outage.next_try - time.monotonic(), 5.0)))
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

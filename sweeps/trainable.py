@@ -46,13 +46,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
-from sweeps.store import RowBuffer, SweepStore
+from sweeps.store import NO_SPACE, RowBuffer, StorageFull, StoreUnreachable, SweepStore, no_space
 from trainer.atomic import png_bytes
 from trainer.config import validate_config
 from trainer.errors import UserInputError
 from trainer.hooks import TickReport
 from trainer.paths import is_resolved, unresolved_paths
 
+# Test seam (tests/reliability/test_faults_storage.py): seconds a trial waits after reporting its final checkpoint,
+# holding it in the window where Ray has that checkpoint but has not yet recorded the trial finished.
+HOLD_AFTER_LAST_ENV = "GANAUG_TEST_HOLD_AFTER_LAST_S"
 # Columns copied into tune.report: enough for Ray's progress and schedulers; the full row is in Parquet.
 REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s")
 
@@ -95,24 +98,40 @@ class SweepHooks:
         self.buffer.add(row)
         if self.trackers is not None:
             self.trackers.log(int(row["tick"]), row)
-        if report.save_checkpoint is not None or report.is_last:
-            # before the checkpoint reaches Ray: every tick up to it is then in the store (and merged into few parts)
-            self.buffer.flush(compact=True)
+        save = report.save_checkpoint
+        if report.is_last:
+            self.buffer.drain()   # the trial cannot end with rows in memory: an outage is waited out, to its limit
+        elif save is not None and not self.buffer.flush(compact=True):
+            # before the checkpoint reaches Ray every tick up to it must be in the store (a retry re-reports
+            # only ticks after it); while the store is unreachable (sweeps.outage) checkpoints wait
+            save = None
         tick = int(row["tick"])
         if report.samples is not None:
-            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(report.samples))
+            self._write_samples(tick, report.samples)
         metrics = {k: row[k] for k in REPORT_KEYS if isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)}
         metrics["attempt"] = self.attempt
+        if self.buffer.outage.since is not None:   # sweeps.runner's progress line says so
+            metrics.update(store_down_s=self.buffer.outage.down_s, store_buffered=len(self.buffer.rows))
         self.ticks += 1
-        if report.save_checkpoint is None:
+        if save is None:
             tune.report(metrics)
             return
         tmp = Path(tempfile.mkdtemp(prefix="ganaug-ckpt-"))
         try:
-            report.save_checkpoint(tmp)
+            save(tmp)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if report.is_last and os.environ.get(HOLD_AFTER_LAST_ENV):
+            time.sleep(float(os.environ[HOLD_AFTER_LAST_ENV]))
+
+    def _write_samples(self, tick: int, samples: Any) -> None:
+        """A sample grid; skipped (not fatal) while an object store is unreachable: rows matter, pictures less."""
+        try:
+            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(samples))
+        except OSError as exc:
+            if self.store.is_local or no_space(exc):
+                raise
 
     def should_stop(self) -> bool:
         # Ray stops a trial by ending its actor or raising inside tune.report; nothing to poll here.
@@ -144,6 +163,8 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     Torch is imported in the worker (by `_train`), never on the driver.
     """
 
+    if "trial" not in config:   # Ray's experiment state lost this trial's config (a truncated save, e.g. disk full)
+        raise UserInputError("this Ray trial carries no sweep config: Ray's experiment state was damaged")
     spec = TrialSpec.model_validate(config["trial"])
     cfg = validate_config(spec.config)
     relative = unresolved_paths(cfg)
@@ -158,7 +179,12 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
     if checkpoint is None and spec.resume_from:
         checkpoint = tune.Checkpoint(spec.resume_from)
-    _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+    try:
+        _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+    except OSError as exc:
+        if no_space(exc):
+            raise _full(store) from exc
+        raise
     hooks = hooks_factory(store, spec, trial_id, attempt)
     if spec.tracking:
         from sweeps.tracking import Trackers
@@ -172,6 +198,22 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
             hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
 
 
+def _full(store: SweepStore) -> StorageFull:
+    """The error of a trial that met a full disk; sweeps.runner stops the sweep on it (one line, then --resume)."""
+    return StorageFull(f"results store {store.uri}: {NO_SPACE}; rows written so far are intact")
+
+
+def _at_budget(ckpt_dir: Path, cfg: Any) -> bool:
+    """Whether a checkpoint of this very config already holds the whole budget: the trial's final one.
+
+    Ray restores a trial from its final checkpoint when the driver died after the trial reported it but before
+    Ray recorded the trial finished (and the last minibatch usually crosses the budget: 12.032 of 12 kimg).
+    Such a trial is done; training it again would be refused by check_resume_config."""
+    from trainer.checkpoint import check_resume_config, read_checkpoint_config, read_progress
+    check_resume_config(read_checkpoint_config(ckpt_dir), cfg, 0.0)   # same experiment, else train() refuses it
+    return int(read_progress(ckpt_dir)["cur_nimg"]) >= round(cfg.run.total_kimg * 1000)
+
+
 def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,
            attempt: int) -> None:
     """Train and record the outcome (split from run_trial so that trackers are closed on every path)."""
@@ -182,6 +224,11 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
             train_gang(cfg, hooks)
         else:
             with checkpoint.as_directory() as ckpt_dir:
+                if _at_budget(Path(ckpt_dir), cfg):
+                    store.compact(trial_id)
+                    _record(store, spec, trial_id, attempt, "TERMINATED", finished_at=time.time(), ticks_this_attempt=0,
+                            restored_finished=True)
+                    return
                 train_gang(cfg, hooks, resume=Path(ckpt_dir))
     except TrainingDiverged as exc:
         # Deterministic: a retry would diverge again at the same tick.  Record the reason and end the trial
@@ -194,6 +241,10 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
         _record(store, spec, trial_id, attempt, "ERROR", error=f"UserInputError: {exc}")
         raise
     except Exception as exc:
+        if no_space(exc):   # our rows or Ray's checkpoint copy: a status record would not fit either
+            raise _full(store) from exc
+        if isinstance(exc, StoreUnreachable):   # a status record would not get through either
+            raise
         _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
     store.compact(trial_id)

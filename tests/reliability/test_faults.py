@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -120,7 +121,9 @@ def test_two_sweeps_share_a_storage_root_and_a_racing_launch_is_refused(tmp_path
     finally:
         kill_tree(a)
         kill_tree(b)
-    assert racer.returncode == 2 and "already holds results of fixed_p_grid" in racer.stderr, racer.stderr
+    # the folder's driver is alive: the refusal names it (sweeps.lease); "already holds results" once it has ended
+    named = f"driven by another launch (host {socket.gethostname()}, pid {a.pid},"
+    assert racer.returncode == 2 and named in racer.stderr, racer.stderr
     assert rc_a == 0, (tmp_path / "a.log").read_text()[-3000:]
     assert rc_b == 0, (tmp_path / "b.log").read_text()[-3000:]
     fixed_rows = SweepStore(str(tmp_path), "fixed_p_grid").read_metrics()
