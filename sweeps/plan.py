@@ -119,7 +119,8 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     sets = resolve_set_items(sets)
     probe_writable(storage)
     store = SweepStore(storage, spec.name)
-    check_free(store)   # a driver alive on this folder is named first (sweeps.lease), launch or --resume
+    if check_data:   # a dry run writes nothing, so it may look at a folder whose driver is alive
+        check_free(store)   # a driver alive on this folder is named first (sweeps.lease), launch or --resume
     resumed: dict[str, Any] = {}
     if resume:
         scale, sets, seeds, resumed = _resume_or_extend(store, spec, scale, sets, seeds)

@@ -72,3 +72,15 @@ def test_lease_refuses_a_live_driver_and_not_a_dead_one(where: str, tmp_path: Pa
     _fake(store, socket.gethostname(), _dead_pid(), expires_in=600)   # this host, pid gone: dead at once
     check_free(store)
     _held_and_renewed(store)                                   # replaces the dead lease
+
+
+def test_dry_run_reads_a_folder_whose_driver_is_alive(tmp_path: Path) -> None:
+    """`--dry-run` writes nothing, so a live driver on the folder does not refuse it (a launch is refused: above)."""
+    from sweeps.plan import dry_run_table, make_plan
+
+    store = SweepStore(str(tmp_path), "fixed_p_grid")
+    _fake(store, socket.gethostname(), os.getpid(), expires_in=600)   # this process is alive: a live driver
+    with pytest.raises(UserInputError):
+        make_plan("fixed_p_grid", storage=str(tmp_path))
+    plan = make_plan("fixed_p_grid", storage=str(tmp_path), check_data=False)
+    assert len(plan.trials) == 14 and "trial" in dry_run_table(plan)
