@@ -76,8 +76,8 @@ _PROGRESS = (
 _TRAINING = (
     Column("p", FLOAT, "training", "augmentation probability at the end of the tick (null without augmentation)"),
     Column("r_t", FLOAT, "training", "E[sign(D(augmented training reals))] over every D step of the tick (the only r_t)"),
-    Column("r_v_ctrl", FLOAT, "training", "r_v from the ADA controller's probe: training G, minibatches of training and "
-           "validation reals and fakes over its last adjustment window (rv runs; every tick)"),
+    Column("r_v_ctrl", FLOAT, "training", "r_v from the ADA controller's probe: training G, training and validation reals "
+           "and fakes pooled to 1 024 each, its last decision (rv runs; every tick, null before the first)"),
     Column("loss_G", FLOAT, "training", "mean G loss over the tick"),
     Column("loss_D", FLOAT, "training", "mean D loss over the tick"),
     Column("loss_r1", FLOAT, "training", "mean R1 penalty over the tick's R1 steps"),
