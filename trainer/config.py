@@ -87,6 +87,8 @@ class ModelConfig(_Frozen):
     channel_max: int = Field(512, ge=8, le=1024, description="Widest layer")
     mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it (ADA's paper256: 8)")
     amp_blocks: int | None = Field(None, ge=0, le=10, description="stylegan2 with AMP on: only the N highest-resolution blocks of G and D run in reduced precision, the rest in float32 (ADA's paper256: 4); None = autocast over the whole networks")
+    freeze_d: int = Field(0, ge=0, le=64, description="Freeze-D (ADA §4.2): the first N layers of D from the input (fromRGB, then each block's convs, "
+                          "counted as the reference's --freezed) get no updates; 0 trains all; more than D has is an error")
 
 
 class LossConfig(_Frozen):
@@ -176,6 +178,14 @@ class TrainConfig(_Frozen):
             raise ValueError(f"loss.pl_batch_shrink ({lc.pl_batch_shrink}) exceeds run.batch ({self.run.batch})")
         return self
 
+    @model_validator(mode="after")
+    def _freeze_d_depth(self) -> "TrainConfig":
+        depth = d_layer_count(self.model.arch, self.data.resolution)
+        if self.model.freeze_d > depth:
+            raise ValueError(f"model.freeze_d={self.model.freeze_d} exceeds D's {depth} layers ({self.model.arch} at "
+                             f"{self.data.resolution} px, counted from the input as the reference's --freezed); use 0..{depth}")
+        return self
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
@@ -185,6 +195,12 @@ class TrainConfig(_Frozen):
             return cls.model_validate_json(text)
         except ValidationError as exc:
             raise UserInputError(f"invalid config JSON: {_first_error(exc)}") from None
+
+
+def d_layer_count(arch: str, resolution: int) -> int:
+    """Layers of D that model.freeze_d counts (trainer/freeze.py): stylegan2 fromRGB + 3 convs per block, dcgan 1 per block."""
+    blocks = max(0, int(math.log2(resolution)) - 2)   # one block per halving down to 4x4
+    return 1 + 3 * blocks if arch == "stylegan2" else blocks
 
 
 def _preset_dict(name: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from torch import nn
 from trainer.augmenter import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
+from trainer.freeze import d_trainable_params
 from trainer.mixing import StyleMixer
 from trainer.networks import build_networks
 from trainer.networks.stylegan2 import set_block_precision
@@ -89,7 +90,7 @@ class TrainState:
         # interval/(interval+1) because its R1 is a separate optimiser step, but here R1 is added to
         # the loss of every interval-th ordinary D step (loss.py), so D takes exactly one step per
         # minibatch and the configured loss.d_lr / betas are the ones applied.
-        self.opt_D = _adam(self.D.parameters(), lc.d_lr, (lc.beta1, lc.beta2))
+        self.opt_D = _adam(d_trainable_params(self.D, cfg.model.freeze_d), lc.d_lr, (lc.beta1, lc.beta2))
         self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev).manual_seed(stream_seed(cfg.run.seed, s))
                      for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])
