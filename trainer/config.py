@@ -140,11 +140,18 @@ class RunConfig(_Frozen):
     channels_last: bool = Field(True, description="channels_last memory format on CUDA (ignored on CPU)")
     compile: bool = Field(False, description="torch.compile the networks")
     threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; None = torch's default")
+    init_from: str | None = Field(None, min_length=1, description="Transfer learning (ADA §4.2): path of a checkpoint, "
+                                  "`python -m trainer` run folder or sweep trial folder whose G, D and G_ema the run starts from, at kimg 0 with fresh optimisers and this run's "
+                                  "augmentation (not --resume); None = random initialisation")
+    init_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes of run.init_from's weights (its state.pt), filled in "
+                                    "when the run or sweep starts; when given, a source with other bytes is refused")
 
     @model_validator(mode="after")
     def _budget(self) -> "RunConfig":
         if self.tick_kimg > self.total_kimg:
             raise ValueError(f"run.tick_kimg ({self.tick_kimg}) exceeds run.total_kimg ({self.total_kimg})")
+        if self.init_sha256 is not None and self.init_from is None:
+            raise ValueError("run.init_sha256 needs run.init_from (the hash is of that source's weights)")
         return self
 
 
@@ -413,4 +420,6 @@ def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
         "dataset_size": dcfg.dataset_size,
         "mirror": dcfg.mirror,
         "resolution": dcfg.resolution,
+        "init_from": cfg.run.init_from,
+        "init_sha256": cfg.run.init_sha256,
     }

@@ -28,6 +28,7 @@ from trainer.data import DatasetBundle, load_dataset, to_float
 from trainer.device import resolve_device, torch_threads
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
+from trainer.init_from import load_source_networks
 from trainer.samples import sample_grid
 from trainer.seeds import metrics_seed
 from trainer.state import TrainState
@@ -64,6 +65,8 @@ def _train(cfg: TrainConfig, hooks: Hooks, resume: Path | None, cache_dir: Path 
     if saved is not None:
         state.load_state_dict(saved)
         del saved
+    else:
+        load_source_networks(state.nets(), cfg)   # run.init_from (transfer learning); a no-op without it
     from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts
     suite = MetricSuite(cfg.metrics, bundle, setup.device, cache_dir=cache_dir, seed=cfg.run.seed)
     return _Run(cfg, state, bundle, suite, hooks).run()

@@ -23,7 +23,9 @@ from trainer.config import TrainConfig, apply_overrides
 
 # Every config field that holds a filesystem path; tests/test_paths.py checks that no other field does.
 # data.source holds KIND:PATH (or 'procedural', which has no path).
-PATH_FIELDS = ("data.source", "metrics.detector_path")
+PATH_FIELDS = ("data.source", "metrics.detector_path", "run.init_from")
+# run.init_from values that are not paths: a sweep's stand-in for a source network it is given later (sweeps.transfer)
+PLACEHOLDER_PREFIX = "@"
 
 
 def absolute_path(path: str, base: str | None = None) -> str:
@@ -40,7 +42,7 @@ def is_resolved(path: str) -> bool:
 
 def resolve_value(key: str, value: Any, base: str | None = None) -> Any:
     """The value of path field KEY made absolute (other keys, None and 'procedural' pass through)."""
-    if key not in PATH_FIELDS or not isinstance(value, str) or not value:
+    if key not in PATH_FIELDS or not isinstance(value, str) or not value or value.startswith(PLACEHOLDER_PREFIX):
         return value
     if key == "data.source":
         kind, sep, path = value.partition(":")
