@@ -28,6 +28,7 @@ from trainer.augment_config import (AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, Augm
 from trainer.errors import UserInputError
 
 SOURCE_KINDS = ("procedural", "folder", "zip", "cifar10", "mnist", "npz")
+PROCEDURAL_DOMAINS = ("domain=a", "domain=b")   # data.source=procedural:domain=b (trainer/data/procedural_b.py)
 PRESETS = ("smoke", "tiny", "paper")
 
 
@@ -38,7 +39,7 @@ class _Frozen(BaseModel):
 class DataConfig(_Frozen):
     """Which images, how many, and how they are split (docs/architecture.md "Datasets")."""
 
-    source: str = Field("procedural", description="procedural | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
+    source: str = Field("procedural", description="procedural | procedural:domain=b | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
     dataset_size: int | None = Field(None, ge=1, le=10_000_000, description="Unique training images: seeded shuffle, then the first N; None = all")
     subset_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the subset shuffle; independent of run.seed so a subset is the same for every training seed")
     mirror: bool = Field(False, description="Double the training set with x-flips (ADA's 140k = 70k + flips)")
@@ -54,8 +55,10 @@ class DataConfig(_Frozen):
         kind, _, path = v.partition(":")
         if kind not in SOURCE_KINDS:
             raise ValueError(f"unknown data source kind {kind!r}; allowed: {', '.join(SOURCE_KINDS)} (as KIND:PATH, or 'procedural')")
-        if kind == "procedural" and path:
-            raise ValueError("'procedural' takes no path")
+        if kind == "procedural" and path not in ("", *PROCEDURAL_DOMAINS):
+            raise ValueError(f"'procedural' takes no path, only a domain: {' or '.join(PROCEDURAL_DOMAINS)}")
+        if v == "procedural:domain=a":
+            return "procedural"   # one spelling per dataset: domain a is the default
         if kind != "procedural" and not path:
             raise ValueError(f"data source {kind!r} needs a path, as {kind}:PATH")
         return v
@@ -73,7 +76,12 @@ class DataConfig(_Frozen):
 
     @property
     def path(self) -> str:
-        return self.source.partition(":")[2]
+        return "" if self.kind == "procedural" else self.source.partition(":")[2]
+
+    @property
+    def procedural_domain(self) -> str:
+        """'a' (the default warm landscapes) or 'b' (trainer/data/procedural_b.py) for procedural data."""
+        return self.source.partition("domain=")[2] or "a"
 
 
 class ModelConfig(_Frozen):

@@ -46,7 +46,7 @@ def resolve_value(key: str, value: Any, base: str | None = None) -> Any:
         return value
     if key == "data.source":
         kind, sep, path = value.partition(":")
-        return f"{kind}:{absolute_path(path, base)}" if sep and path else value
+        return f"{kind}:{absolute_path(path, base)}" if sep and path and kind != "procedural" else value
     return absolute_path(value, base)
 
 
@@ -81,7 +81,7 @@ def unresolved_paths(cfg: TrainConfig) -> list[str]:
     bad = []
     for key in PATH_FIELDS:
         value = config_value(cfg, key)
-        path = value.partition(":")[2] if key == "data.source" else value
+        path = value if key != "data.source" else "" if value.startswith("procedural") else value.partition(":")[2]
         if path and not is_resolved(path):
             bad.append(f"{key}={value}")
     return bad
