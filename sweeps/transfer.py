@@ -43,7 +43,8 @@ SOURCE = PLACEHOLDER_PREFIX + "source"
 # The full set of domain a, no augmentation; tiny trains it as long as the catalog's long tiny runs.
 SOURCE_SETS: dict[str, dict[str, dict[str, Any]]] = {
     "transfer_grid": {
-        "smoke": {"data.source": "procedural", "data.dataset_size": None, "augment.mode": "none", "run.seed": 0},
+        "smoke": {"data.source": "procedural", "data.dataset_size": None, "augment.mode": "none", "run.seed": 0,
+                  "run.total_kimg": 4.0},   # checks the machinery in seconds, like the rest of smoke
         "tiny": {"data.source": "procedural", "data.dataset_size": None, "augment.mode": "none", "run.seed": 0,
                  "run.total_kimg": 300.0},
     },
