@@ -73,6 +73,21 @@ def test_cli_records_source_and_hash(source: Path, tmp_path: Path) -> None:
     assert (df["init_from"] == str(source)).all() and (df["init_sha256"] == _sha(source)).all()
 
 
+def test_the_training_loop_starts_from_the_source(source: Path, tmp_path: Path) -> None:
+    # With a learning rate of ~0, G and D end where they started: the source's weights (a from-scratch run would not)
+    out = tmp_path / "t"
+    sets = _sets(**{"run.total_kimg": 0.128, "loss.g_lr": 1e-12, "loss.d_lr": 1e-12, "augment.mode": "fixed",
+                    "augment.p": 0.2})
+    assert main(["--preset", "smoke", "--out", str(out), *sets, "--set", f"run.init_from={source}"]) == 0
+    src = torch.load(source / "checkpoints" / "latest" / "state.pt", weights_only=True)["nets"]
+    got = torch.load(out / "checkpoints" / "latest" / "state.pt", weights_only=True)
+    for net in ("G", "D"):
+        for k, v in src[net].items():
+            if v.is_floating_point() and "running_" not in k:   # BatchNorm statistics move with every forward
+                torch.testing.assert_close(got["nets"][net][k], v, rtol=0, atol=1e-6, msg=f"{net}.{k}")
+    assert got["progress"]["cur_nimg"] == 128 and got["augment"]["p"] == pytest.approx(0.2)
+
+
 def test_relative_source_is_made_absolute(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(source.parent)
     cfg = with_source_hash(apply_overrides(preset("smoke"), fast_overrides(**{"run.init_from": source.name})))
