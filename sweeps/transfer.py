@@ -139,8 +139,14 @@ class SourceFailed(RuntimeError):
 
 
 def prepare(plan: Plan, printer: Callable[[str], None] = print) -> Plan:
-    """PLAN with @source replaced by the trained (or reused) source, and every trial's run.init_sha256 filled in."""
+    """PLAN with @source replaced by the trained (or reused) source, and every trial's run.init_sha256 filled in.
+
+    A --resume takes each trial's source and hash from sweep.json instead: the trials Ray restores started from
+    those bytes (a source changed since is refused), whatever the source's config would key today."""
+    recorded = _recorded_sources(plan)
     trials = plan.trials
+    if recorded:
+        trials = [_with_source(t, *recorded.get(t.index, (None, None))) for t in trials]
     if needs_source(trials):
         cfg = source_config(plan)
         where = source_dir(cfg)
@@ -152,16 +158,29 @@ def prepare(plan: Plan, printer: Callable[[str], None] = print) -> Plan:
         if t.config.run.init_from is None:
             out.append(t)
             continue
-        key = (t.config.run.init_from, t.config.model.model_dump_json() + str(t.config.data.resolution))
+        key = (t.config.run.init_from, t.config.model.model_dump_json() + str(t.config.data.resolution),
+               str(t.config.run.init_sha256))
         if key not in hashed:
             hashed[key] = with_source_hash(t.config)
-        cfg = apply_overrides(t.config, {"run.init_sha256": hashed[key].run.init_sha256})
-        out.append(dataclasses.replace(t, config=cfg))
+        digest = hashed[key].run.init_sha256
+        out.append(dataclasses.replace(t, config=apply_overrides(t.config, {"run.init_sha256": digest}),
+                                       params={**t.params, "run.init_sha256": digest}))
     return dataclasses.replace(plan, trials=out)
 
 
-def _with_source(t: Trial, where: str) -> Trial:
-    if t.config.run.init_from != SOURCE:
+def _recorded_sources(plan: Plan) -> dict[int, tuple[str, str | None]]:
+    """On --resume: {trial index: (run.init_from, run.init_sha256)} as sweep.json recorded them at launch."""
+    if not plan.resume:
+        return {}
+    from sweeps.store import SWEEP_FILE
+    rows = (plan.store.read_json(SWEEP_FILE) or {}).get("trials", [])
+    return {int(r["trial"]): (r["params"]["run.init_from"], r["params"].get("run.init_sha256")) for r in rows
+            if isinstance(r.get("params"), dict) and r["params"].get("run.init_from")}
+
+
+def _with_source(t: Trial, where: str | None, sha256: str | None = None) -> Trial:
+    if where is None or t.config.run.init_from not in (SOURCE, where):
         return t
-    params = {k: (where if k == "run.init_from" else v) for k, v in t.params.items()}
-    return dataclasses.replace(t, config=apply_overrides(t.config, {"run.init_from": where}), params=params)
+    params = {**t.params, "run.init_from": where}
+    return dataclasses.replace(t, config=apply_overrides(t.config, {"run.init_from": where, "run.init_sha256": sha256}),
+                               params=params)

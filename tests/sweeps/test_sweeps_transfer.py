@@ -103,3 +103,31 @@ def test_a_given_source_is_used_and_checked(trained, tmp_path: Path) -> None:
                       grid=[f"run.init_from=none,{where}"])
     with pytest.raises(UserInputError, match=r"model.channel_max \(64 in the source, 32 here\)"):
         transfer.prepare(wrong)
+
+
+def test_resume_keeps_the_recorded_source_and_refuses_a_changed_one(trained, tmp_path: Path) -> None:
+    import dataclasses
+    import shutil
+
+    from sweeps.plan import sweep_record
+    from sweeps.store import SWEEP_FILE
+    plan, out, _, cache, mp = trained
+    where = transfer.source_dir(transfer.source_config(plan))
+    copy = tmp_path / "src"                       # the launch's source, as sweep.json recorded it
+    shutil.copytree(where, copy)
+    launched = transfer.prepare(make_plan("transfer_grid", scale="smoke", storage=str(tmp_path / "store"), sets=CHEAP,
+                                          grid=[f"run.init_from=none,{copy}"]), printer=lambda _: None)
+    launched.store.write_json(SWEEP_FILE, sweep_record(launched))
+    # resumed later, when the catalog's source would be another config: no training, the recorded path and hash
+    mp.setitem(transfer.SOURCE_SETS["transfer_grid"], "smoke",
+               {**transfer.SOURCE_SETS["transfer_grid"]["smoke"], "run.total_kimg": 8.0})
+    resumed = dataclasses.replace(make_plan("transfer_grid", scale="smoke", storage=str(tmp_path / "other"), sets=CHEAP),
+                                  resume=True, store=launched.store)
+    said: list[str] = []
+    ready = transfer.prepare(resumed, printer=said.append)
+    assert said == [] and [t.config for t in ready.trials] == [t.config for t in launched.trials]
+    assert {t.config.run.init_from for t in ready.trials} == {None, str(copy)}
+    state = copy / "checkpoints" / "latest" / "state.pt"
+    state.write_bytes(state.read_bytes() + b"\0")
+    with pytest.raises(UserInputError, match="the source changed"):
+        transfer.prepare(resumed)
