@@ -35,6 +35,7 @@ from analysis.plotting import color, panels, single, suptitle
 from analysis.tidy import fid_label, one_detector, per_trial
 
 SEED_KEY = "run.seed"
+INIT_KEY = "run.init_from"   # the transfer-learning axis (transfer_grid): scratch against a source network
 NOT_SET = "-"          # the dry-run table's cell for a key that does not apply to a trial's variant
 MAX_LINES = 10
 
@@ -81,10 +82,18 @@ def trial_table(metrics: pd.DataFrame, record: dict[str, Any], detector: str | N
     index_of = metrics.drop_duplicates("trial_id").set_index("trial_id")["trial_index"]
     finals = finals.assign(trial_index=finals["trial_id"].map(index_of).astype(int))
     table = pd.DataFrame([{"trial_index": int(r["trial"]), "variant": r.get("variant", "main"),
-                           **{k: r.get(k, NOT_SET) for k in axes}} for r in record.get("trials", [])])
+                           **{k: _cell(k, r.get(k, NOT_SET)) for k in axes}} for r in record.get("trials", [])])
     out = finals[["trial_index", "fid", "kimg"]].merge(table, on="trial_index", how="inner")
     out.attrs.update(finals.attrs)
     return out, axes
+
+
+def _cell(key: str, value: Any) -> Any:
+    """An axis value as figures show it: None as a level of its own (a merge would make it NaN and drop it), and a
+    transfer source (run.init_from) as 'scratch' or 'from <its folder>' rather than a long path."""
+    if key == INIT_KEY:
+        return "scratch" if value is None else f"from {str(value).rstrip('/').rsplit('/', 1)[-1]}"
+    return "None" if value is None else value
 
 
 def _levels(series: pd.Series) -> list[Any]:
@@ -212,7 +221,7 @@ def fid_over_training(metrics: pd.DataFrame, trials: pd.DataFrame, axes: list[st
     """FID over training, one line per configuration (median over seeds at each kimg, min-max band)."""
     rows, det = one_detector(metrics[metrics["fid"].notna()], detector)
     cfg_cols = ["variant", *axes]
-    key = trials.set_index("trial_index")[cfg_cols].astype(str).agg(" ".join, axis=1)
+    key = trials.set_index("trial_index")[cfg_cols].map(str).agg(" ".join, axis=1)
     labels = trials.set_index("trial_index")[cfg_cols].apply(
         lambda r: ", ".join(f"{_short(k)}={v}" for k, v in r.items() if v != NOT_SET and k != "variant")
         + ("" if r["variant"] == "main" else f" [{r['variant']}]"), axis=1)

@@ -62,6 +62,8 @@ _CONFIG = (
     Column("dataset_size", INT, "config", "distinct training images (null: the whole set)"),
     Column("mirror", BOOL, "config", "training set doubled with x-flips"),
     Column("resolution", INT, "config", "image side in pixels"),
+    Column("init_from", STR, "config", "`run.init_from`: the network the run started from (transfer learning; null: from scratch)", True),
+    Column("init_sha256", STR, "config", "SHA-256 of that source's weights file (`run.init_sha256`)"),
 )
 _PROGRESS = (
     Column("tick", INT, "progress", "tick number, from 1"),

@@ -199,8 +199,30 @@ DIFFAUGMENT_GRID = SweepSpec(
     resources=_RESOURCES,
 )
 
+# Transfer learning (ADA §4.2): targets are small subsets of procedural domain b at smoke and tiny (a user's dataset
+# at paper, --set data.source=zip:...); "@source" is the source network, which sweeps/transfer.py replaces before Ray
+# starts: at smoke and tiny the sweep trains it first on all of domain a (or reuses it, keyed by its config), at paper
+# the user gives it (--grid run.init_from=none,PATH).  Freeze-D K counts D's layers as the reference's --freezed:
+# the 16 px DCGAN D has 2 (K=1 freezes the first strided conv), the 256 px StyleGAN2 D 19 (K=10 (U)).
+TRANSFER_GRID = SweepSpec(
+    name="transfer_grid",
+    description="Transfer learning: FID of small target sets trained from scratch against starting from a network "
+                "trained on a large related set, with and without ADA and with and without Freeze-D.",
+    figure="ADA §4.2 (transfer learning, Freeze-D; its Fig 9 (U))",
+    scale_base={"smoke": {**_ADA_SPEED["smoke"], "data.source": "procedural:domain=b"},
+                "tiny": {**_ADA_SPEED["tiny"], "data.source": "procedural:domain=b", "run.total_kimg": 150.0}},
+    axes={
+        "data.dataset_size": Axis(smoke=(500,), tiny=(250, 1000), paper=(1000, 5000, 10_000)),
+        "augment.mode": Axis(smoke=("none", "ada"), tiny=("none", _TINY_ADA), paper=("none", "ada")),
+        "model.freeze_d": Axis(smoke=(0, 1), tiny=(0, 1), paper=(0, 10)),
+        "run.init_from": Axis(smoke=(None, "@source"), tiny=(None, "@source"), paper=(None, "@source")),
+    },
+    seeds=_SEEDS,
+    resources=_RESOURCES,
+)
+
 SWEEPS: dict[str, SweepSpec] = {s.name: s for s in (
-    FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, OVERFITTING, DIFFAUGMENT_GRID)}
+    FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, OVERFITTING, DIFFAUGMENT_GRID, TRANSFER_GRID)}
 
 
 def get_sweep(name: str) -> SweepSpec:

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from sweeps.cost import budget_lines
     from sweeps.plan import check_datasets, dry_run_table, make_plan
+    from sweeps import transfer
     from sweeps.tracking import parse_log_flags
     try:
         args = build_parser().parse_args(argv)
@@ -93,13 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             check_resumed_log(plan)
         if args.dry_run:
             _print(dry_run_table(plan))
-            _print("\n" + "\n".join(budget_lines(plan.trials, plan.scale, plan.max_concurrent)))
+            _print("\n" + "\n".join(budget_lines(plan.trials, plan.scale, plan.max_concurrent) + transfer.dry_run_lines(plan)))
             check_datasets(plan.trials)   # after the table: it is worth seeing even where the data is missing
             return 0
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     from sweeps.runner import run
+    try:
+        plan = transfer.prepare(plan)   # a transfer sweep's source network: trained first, reused, or checked
+    except transfer.SourceFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 130 if exc.interrupted else 1
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return run(plan)
     except UserInputError as exc:   # raised before Ray starts (e.g. another launch took the sweep folder first)

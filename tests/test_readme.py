@@ -107,7 +107,8 @@ RUN_HERE = (
     f"{INSTALL} && {MAIN}", "python -m sweeps.launch ada_target_grid --dry-run", "python -m sweeps.launch ada_target_grid",
     "python -m sweeps.launch leakage_grid", "python -m sweeps.launch fixed_p_grid --set",
     "python -m sweeps.launch fixed_p_grid --scale tiny --seeds", "python -m sweeps.launch overfitting",
-    "python -m sweeps.launch diffaugment_grid", "python -m trainer --preset", "python -m trainer --resume",
+    "python -m sweeps.launch diffaugment_grid", "python -m sweeps.launch transfer_grid", "python -m trainer --preset",
+    "python -m trainer --resume", "python -m trainer --out runs/two",
     "python -m trainer.evaluate", "python -m trainer.generate runs/one", "python -m trainer.generate network-snapshot",
     "python -m sweeps.evaluate", "python -m analysis.report results/fixed_p_grid --out results",
     "python -m analysis.report results/fixed_p_grid --out report/", "python -m sweeps.check_cluster",
@@ -235,7 +236,8 @@ def test_launch_commands_dry_run(tmp_path: Path) -> None:
             assert "-> " + str(tmp_path) in lines[0], lines[0]     # storage resolved where the command ran
     # the last line per sweep: leakage_grid at tiny has 3 seeds x (4 configurations + the control); fixed_p_grid's
     # --seeds 5 line trains 5 seeds x 8 configurations
-    assert counts == {"ada_target_grid": 4, "leakage_grid": 15, "fixed_p_grid": 40, "overfitting": 2, "diffaugment_grid": 8}
+    assert counts == {"ada_target_grid": 4, "leakage_grid": 15, "fixed_p_grid": 40, "overfitting": 2, "diffaugment_grid": 8,
+                      "transfer_grid": 48}
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()   # a dry run writes nothing
     help_text = _ok(sh("python -m sweeps.launch --help", tmp_path))
     assert "--storage" in help_text and "fixed_p_grid" in help_text
@@ -254,6 +256,12 @@ def test_trainer_commands_relative_out_and_resume(tmp_path: Path) -> None:
     assert pd.read_parquet(run / "metrics.parquet")["tick"].tolist() == [1, 2, 3]
     _ok(sh(readme_line("python -m trainer.generate runs/one"), tmp_path))
     assert sorted(p.name for p in (run / "images").iterdir()) == [f"seed{s:04d}.png" for s in range(8)]
+    # transfer learning from runs/one: a new run at kimg 0 that records its source (and its hash)
+    _ok(sh(readme_line("python -m trainer --out runs/two") + " " + shlex.join(SHORT), tmp_path))
+    two = json.loads((tmp_path / "runs" / "two" / "config.json").read_text())
+    assert two["run"]["init_from"] == str(run / "checkpoints" / "latest") or two["run"]["init_from"] == str(run)
+    assert len(two["run"]["init_sha256"]) == 64 and two["model"]["freeze_d"] == 1
+    assert pd.read_parquet(tmp_path / "runs" / "two" / "metrics.parquet")["kimg"].iloc[0] < 2
 
 
 @pytest.mark.e2e

@@ -21,18 +21,24 @@ from pathlib import Path
 
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
+from trainer.init_from import with_source_hash
 from trainer.paths import absolute_path, resolve_paths
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
-                "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.")
+                "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.",
+                epilog="Transfer learning is not --resume: --set run.init_from=DIR (a checkpoint, run folder or sweep "
+                "trial folder) starts a new run at kimg 0 from DIR's G, D and G_ema, with fresh optimisers and this "
+                "run's augmentation (p starts at augment.p); add --set model.freeze_d=K to freeze D's first K layers. "
+                "--resume continues one run exactly where its checkpoint stopped.")
     p.add_argument("--preset", choices=None, help=f"starting configuration: {' | '.join(PRESETS)} (required unless --resume)")
     p.add_argument("--out", type=Path, help="run directory to create (must not exist, or be empty)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set augment.mode=fixed --set augment.p=0.2 (repeatable)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its latest checkpoint "
-                   "(only run.total_kimg may change, via --set)")
+                   "(only run.total_kimg may change, via --set); to start a new run from another run's networks, "
+                   "use --set run.init_from=DIR instead")
     p.add_argument("--cache-dir", type=Path, default=None, help="cache for datasets and metric statistics (default $GANAUG_CACHE or ~/.cache/ganaug)")
     return p
 
@@ -44,7 +50,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
     if args.resume is None:
         if args.preset is None or args.out is None:
             raise UserInputError("--preset and --out are required (or --resume DIR to continue a run)")
-        cfg = resolve_paths(apply_overrides(preset(args.preset), args.overrides))
+        cfg = with_source_hash(resolve_paths(apply_overrides(preset(args.preset), args.overrides)))
         out = Path(absolute_path(str(args.out)))
         _check_new_out(out)
         return cfg, out, None

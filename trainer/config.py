@@ -28,6 +28,7 @@ from trainer.augment_config import (AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, Augm
 from trainer.errors import UserInputError
 
 SOURCE_KINDS = ("procedural", "folder", "zip", "cifar10", "mnist", "npz")
+PROCEDURAL_DOMAINS = ("domain=a", "domain=b")   # data.source=procedural:domain=b (trainer/data/procedural_b.py)
 PRESETS = ("smoke", "tiny", "paper")
 
 
@@ -38,7 +39,7 @@ class _Frozen(BaseModel):
 class DataConfig(_Frozen):
     """Which images, how many, and how they are split (docs/architecture.md "Datasets")."""
 
-    source: str = Field("procedural", description="procedural | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
+    source: str = Field("procedural", description="procedural | procedural:domain=b | folder:PATH | zip:PATH | cifar10:PATH | mnist:PATH | npz:PATH")
     dataset_size: int | None = Field(None, ge=1, le=10_000_000, description="Unique training images: seeded shuffle, then the first N; None = all")
     subset_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the subset shuffle; independent of run.seed so a subset is the same for every training seed")
     mirror: bool = Field(False, description="Double the training set with x-flips (ADA's 140k = 70k + flips)")
@@ -54,8 +55,10 @@ class DataConfig(_Frozen):
         kind, _, path = v.partition(":")
         if kind not in SOURCE_KINDS:
             raise ValueError(f"unknown data source kind {kind!r}; allowed: {', '.join(SOURCE_KINDS)} (as KIND:PATH, or 'procedural')")
-        if kind == "procedural" and path:
-            raise ValueError("'procedural' takes no path")
+        if kind == "procedural" and path not in ("", *PROCEDURAL_DOMAINS):
+            raise ValueError(f"'procedural' takes no path, only a domain: {' or '.join(PROCEDURAL_DOMAINS)}")
+        if v == "procedural:domain=a":
+            return "procedural"   # one spelling per dataset: domain a is the default
         if kind != "procedural" and not path:
             raise ValueError(f"data source {kind!r} needs a path, as {kind}:PATH")
         return v
@@ -73,7 +76,12 @@ class DataConfig(_Frozen):
 
     @property
     def path(self) -> str:
-        return self.source.partition(":")[2]
+        return "" if self.kind == "procedural" else self.source.partition(":")[2]
+
+    @property
+    def procedural_domain(self) -> str:
+        """'a' (the default warm landscapes) or 'b' (trainer/data/procedural_b.py) for procedural data."""
+        return self.source.partition("domain=")[2] or "a"
 
 
 class ModelConfig(_Frozen):
@@ -88,6 +96,8 @@ class ModelConfig(_Frozen):
     mbstd_group: int = Field(4, ge=0, le=32, description="Minibatch-std group size in D; 0 disables it (ADA's paper256: 8)")
     amp_blocks: int | None = Field(None, ge=0, le=10, description="stylegan2 with AMP on: only the N highest-resolution blocks of G and D run in reduced precision, the rest in float32 (ADA's paper256: 4); None = autocast over the whole networks")
     conv_clamp: float | None = Field(None, gt=0.0, le=1e6, description="stylegan2: clamp every conv output to +-X, scaled with the layer's gain, so 16-bit activations cannot overflow (ADA's paper256: 256); None = no clamp, the reference's default")
+    freeze_d: int = Field(0, ge=0, le=64, description="Freeze-D (ADA §4.2): the first N layers of D from the input (fromRGB, then each block's convs, "
+                          "counted as the reference's --freezed) get no updates; 0 trains all; more than D has is an error")
 
 
 class LossConfig(_Frozen):
@@ -141,6 +151,11 @@ class RunConfig(_Frozen):
     compile: bool = Field(False, description="torch.compile the networks")
     threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; None = torch's default")
     workers: int = Field(1, ge=1, le=256, description="Data-parallel workers (GPUs, or CPU processes) of this run, each on batch / workers images (trainer/distributed.py)")
+    init_from: str | None = Field(None, min_length=1, description="Transfer learning (ADA §4.2): path of a checkpoint, "
+                                  "`python -m trainer` run folder or sweep trial folder whose G, D and G_ema the run starts from, at kimg 0 with fresh optimisers and this run's "
+                                  "augmentation (not --resume); None = random initialisation")
+    init_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes of run.init_from's weights (its state.pt), filled in "
+                                    "when the run or sweep starts; when given, a source with other bytes is refused")
 
     @model_validator(mode="after")
     def _budget(self) -> "RunConfig":
@@ -148,6 +163,8 @@ class RunConfig(_Frozen):
             raise ValueError(f"run.tick_kimg ({self.tick_kimg}) exceeds run.total_kimg ({self.total_kimg})")
         if self.batch % self.workers:
             raise ValueError(f"run.batch ({self.batch}) does not split into run.workers={self.workers} equal parts")
+        if self.init_sha256 is not None and self.init_from is None:
+            raise ValueError("run.init_sha256 needs run.init_from (the hash is of that source's weights)")
         return self
 
 
@@ -191,6 +208,14 @@ class TrainConfig(_Frozen):
             raise ValueError(f"loss.pl_batch_shrink ({self.loss.pl_batch_shrink}) exceeds the per-worker batch {per}")
         return self
 
+    @model_validator(mode="after")
+    def _freeze_d_depth(self) -> "TrainConfig":
+        depth = d_layer_count(self.model.arch, self.data.resolution)
+        if self.model.freeze_d > depth:
+            raise ValueError(f"model.freeze_d={self.model.freeze_d} exceeds D's {depth} layers ({self.model.arch} at "
+                             f"{self.data.resolution} px, counted from the input as the reference's --freezed); use 0..{depth}")
+        return self
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
@@ -200,6 +225,12 @@ class TrainConfig(_Frozen):
             return cls.model_validate_json(text)
         except ValidationError as exc:
             raise UserInputError(f"invalid config JSON: {_first_error(exc)}") from None
+
+
+def d_layer_count(arch: str, resolution: int) -> int:
+    """Layers of D that model.freeze_d counts (trainer/freeze.py): stylegan2 fromRGB + 3 convs per block, dcgan 1 per block."""
+    blocks = max(0, int(math.log2(resolution)) - 2)   # one block per halving down to 4x4
+    return 1 + 3 * blocks if arch == "stylegan2" else blocks
 
 
 def _preset_dict(name: str) -> dict[str, Any]:
@@ -412,4 +443,6 @@ def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
         "dataset_size": dcfg.dataset_size,
         "mirror": dcfg.mirror,
         "resolution": dcfg.resolution,
+        "init_from": cfg.run.init_from,
+        "init_sha256": cfg.run.init_sha256,
     }

@@ -29,6 +29,7 @@ from trainer.device import resolve_device, torch_threads
 from trainer.distributed import Dist, load_rank_state, rank_state, reduce_tick_stats
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
+from trainer.init_from import load_source_networks
 from trainer.samples import sample_grid
 from trainer.seeds import metrics_seed
 from trainer.state import TrainState
@@ -70,6 +71,8 @@ def _train(cfg: TrainConfig, hooks: Hooks, resume: Path | None, cache_dir: Path 
         state.load_state_dict(saved)
         load_rank_state(state, saved)
         del saved
+    else:
+        load_source_networks(state.nets(), cfg)   # run.init_from (transfer learning); a no-op without it
     suite = None
     if dist.is_main:
         from trainer.metrics import MetricSuite   # heavy (detectors); imported when a run starts

@@ -23,7 +23,9 @@ from trainer.config import TrainConfig, apply_overrides
 
 # Every config field that holds a filesystem path; tests/test_paths.py checks that no other field does.
 # data.source holds KIND:PATH (or 'procedural', which has no path).
-PATH_FIELDS = ("data.source", "metrics.detector_path")
+PATH_FIELDS = ("data.source", "metrics.detector_path", "run.init_from")
+# run.init_from values that are not paths: a sweep's stand-in for a source network it is given later (sweeps.transfer)
+PLACEHOLDER_PREFIX = "@"
 
 
 def absolute_path(path: str, base: str | None = None) -> str:
@@ -40,11 +42,11 @@ def is_resolved(path: str) -> bool:
 
 def resolve_value(key: str, value: Any, base: str | None = None) -> Any:
     """The value of path field KEY made absolute (other keys, None and 'procedural' pass through)."""
-    if key not in PATH_FIELDS or not isinstance(value, str) or not value:
+    if key not in PATH_FIELDS or not isinstance(value, str) or not value or value.startswith(PLACEHOLDER_PREFIX):
         return value
     if key == "data.source":
         kind, sep, path = value.partition(":")
-        return f"{kind}:{absolute_path(path, base)}" if sep and path else value
+        return f"{kind}:{absolute_path(path, base)}" if sep and path and kind != "procedural" else value
     return absolute_path(value, base)
 
 
@@ -79,7 +81,7 @@ def unresolved_paths(cfg: TrainConfig) -> list[str]:
     bad = []
     for key in PATH_FIELDS:
         value = config_value(cfg, key)
-        path = value.partition(":")[2] if key == "data.source" else value
+        path = value if key != "data.source" else "" if value.startswith("procedural") else value.partition(":")[2]
         if path and not is_resolved(path):
             bad.append(f"{key}={value}")
     return bad

@@ -27,6 +27,7 @@ from trainer.augmenter import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
 from trainer.distributed import Dist, sync_batchnorm
+from trainer.freeze import d_trainable_params
 from trainer.mixing import StyleMixer
 from trainer.networks import build_networks
 from trainer.networks.stylegan2 import set_block_precision
@@ -89,12 +90,12 @@ class TrainState:
                 net.to(memory_format=torch.channels_last)
         lc = cfg.loss
         # lazy regularisation runs as separate optimiser steps (trainer/phases.py), so a network with a
-        # regulariser gets the reference's interval-rescaled lr and betas
+        # regulariser gets the reference's interval-rescaled lr and betas; Freeze-D's layers get no optimiser state
         self.phases = schedule(lc)
         self.adam = {net: adam_settings(lr, (lc.beta1, lc.beta2), reg_interval(lc, net))
                      for net, lr in (("G", lc.g_lr), ("D", lc.d_lr))}
         self.opt_G = _adam(self.G.parameters(), *self.adam["G"])
-        self.opt_D = _adam(self.D.parameters(), *self.adam["D"])
+        self.opt_D = _adam(d_trainable_params(self.D, cfg.model.freeze_d), *self.adam["D"])
         self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev)
                      .manual_seed(stream_seed(cfg.run.seed, s, self.dist.stream_index(s))) for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])

@@ -44,3 +44,13 @@ def procedural_bundle(cache_dir: Path):
 
     cfg = DataConfig(resolution=16, dataset_size=500, val_size=500, procedural_count=3000)
     return load_dataset(cfg, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def procedural_b_bundle(cache_dir: Path):
+    """Domain b of the embedded dataset (procedural:domain=b), the same sizes as procedural_bundle."""
+    from trainer.config import DataConfig
+    from trainer.data import load_dataset
+
+    cfg = DataConfig(source="procedural:domain=b", resolution=16, dataset_size=500, val_size=500, procedural_count=3000)
+    return load_dataset(cfg, cache_dir=cache_dir)

@@ -45,10 +45,11 @@ NEG_TOL_COLOR = LEAK_FLOORS["leak_color"]   # 0.3
 assert NEG_TOL_ROT <= LEAK_FLOORS["leak_rot"]
 
 
-@pytest.fixture(scope="module", params=["standin", "procedural"])
+@pytest.fixture(scope="module", params=["standin", "procedural", "procedural_b"])
 def data(request):
-    """Both the synthetic stand-in and the real embedded dataset (trainer.data.procedural)."""
-    return request.getfixturevalue("bundle" if request.param == "standin" else "procedural_bundle")
+    """The synthetic stand-in and both domains of the real embedded dataset (trainer.data.procedural)."""
+    return request.getfixturevalue({"standin": "bundle", "procedural": "procedural_bundle",
+                                    "procedural_b": "procedural_b_bundle"}[request.param])
 
 
 @pytest.fixture(scope="module")

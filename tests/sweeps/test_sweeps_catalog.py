@@ -31,6 +31,9 @@ EXPECTED_COUNTS = {
     ("diffaugment_grid", "smoke"): 2 * 2 + 2 + 2,
     ("diffaugment_grid", "tiny"): 3 * (1 + 1 + 2),
     ("diffaugment_grid", "paper"): 3 * (3 * 5 + 3 + 3 * 2 * 2),
+    ("transfer_grid", "smoke"): 1 * 2 * 2 * 2,
+    ("transfer_grid", "tiny"): 3 * (2 * 2 * 2 * 2),
+    ("transfer_grid", "paper"): 3 * (3 * 2 * 2 * 2),
 }
 
 

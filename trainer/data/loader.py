@@ -65,16 +65,21 @@ def subset_permutation(total: int, subset_seed: int) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(subset_seed)).permutation(total)
 
 
-def procedural_array(seed: int, start: int, count: int, resolution: int, cache_dir: Path) -> np.ndarray:
-    """Procedural images start..start+count-1, cached as one memory-mapped .npy keyed by its parameters."""
-    name = f"procedural-v{procedural.VERSION}-s{seed}-i{start}-n{count}-r{resolution}.npy"
+def procedural_array(seed: int, start: int, count: int, resolution: int, cache_dir: Path, domain: str = "a") -> np.ndarray:
+    """Procedural images start..start+count-1 of DOMAIN, cached as one memory-mapped .npy keyed by its parameters."""
+    name = f"{_procedural_stem(domain)}-v{procedural.VERSION}-s{seed}-i{start}-n{count}-r{resolution}.npy"
     step = 8 * procedural.chunk_size(resolution)
 
     def chunks():
         for lo in range(0, count, step):
-            yield procedural.generate(seed, start + lo, min(step, count - lo), resolution)[0]
+            yield procedural.generate(seed, start + lo, min(step, count - lo), resolution, domain)[0]
 
     return cached_array(cache_dir / "procedural" / name, (count, resolution, resolution, 3), chunks)
+
+
+def _procedural_stem(domain: str) -> str:
+    """'procedural' for domain a (the names every cache and FID statistic already has), 'procedural-b' for b."""
+    return "procedural" if domain == "a" else f"procedural-{domain}"
 
 
 def _procedural_split(cfg: DataConfig) -> int:
@@ -89,13 +94,14 @@ def _procedural_split(cfg: DataConfig) -> int:
 def _load_procedural(cfg: DataConfig, cache_dir: Path) -> DatasetBundle:
     count, res = cfg.procedural_count, cfg.resolution
     n = _procedural_split(cfg)
-    full = ArrayImageSet(procedural_array(cfg.procedural_seed, 0, count, res, cache_dir))
+    dom = cfg.procedural_domain
+    full = ArrayImageSet(procedural_array(cfg.procedural_seed, 0, count, res, cache_dir, dom))
     train = subset(full, subset_permutation(count, cfg.subset_seed)[:n])
     val = None
     if cfg.val_size:
-        val_all = ArrayImageSet(procedural_array(cfg.procedural_seed, count, cfg.val_size, res, cache_dir))
+        val_all = ArrayImageSet(procedural_array(cfg.procedural_seed, count, cfg.val_size, res, cache_dir, dom))
         val = subset(val_all, np.arange(cfg.val_size))
-    name = f"procedural-v{procedural.VERSION}-s{cfg.procedural_seed}-n{count}-r{res}"
+    name = f"{_procedural_stem(dom)}-v{procedural.VERSION}-s{cfg.procedural_seed}-n{count}-r{res}"
     return _bundle(train, val, full, name, n, cfg.mirror)
 
 

@@ -26,9 +26,12 @@ whose edges are anti-aliased analytically (alpha = clip(0.5 - distance*R)), so
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from trainer.data.procedural_shapes import SHAPE_NAMES, object_fields
+from trainer.data import procedural_b
+from trainer.data.procedural_shapes import SHAPE_NAMES, ShapeSD, object_fields
 
 # Bump when the generator's output changes: it keys the on-disk cache and
 # dataset names, so FID statistics of an old version are never reused.
@@ -72,6 +75,34 @@ _PALETTES = np.array([
 _TRUNK = np.array([0.34, 0.21, 0.12], dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Domain:
+    """What differs between the procedural domains: palettes, shapes, layout ranges and the key of the draws."""
+
+    palettes: np.ndarray
+    trunk: np.ndarray
+    shape_sd: ShapeSD | None        # None: domain a's shapes (procedural_shapes)
+    salt: int
+    ground: tuple[float, float]
+    obj_w: tuple[float, float]
+    obj_h: tuple[float, float]
+    sun_r: tuple[float, float]
+
+
+# Domain a is the default data (`procedural`); b is `procedural:domain=b` (procedural_b.py).  Both have FACTORS.
+DOMAINS: dict[str, Domain] = {
+    "a": Domain(_PALETTES, _TRUNK, None, 0, (_GROUND_LO, _GROUND_HI), (0.30, 0.52), (0.34, 0.62), (0.05, 0.085)),
+    "b": Domain(procedural_b.PALETTES, procedural_b.TRUNK, procedural_b.shape_sd, procedural_b.SALT, procedural_b.GROUND,
+                procedural_b.OBJ_W, procedural_b.OBJ_H, procedural_b.SUN_R),
+}
+
+
+def _domain(name: str) -> Domain:
+    if name not in DOMAINS:
+        raise ValueError(f"unknown procedural domain {name!r}; allowed: {', '.join(DOMAINS)}")
+    return DOMAINS[name]
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
     x = x ^ (x >> np.uint64(30))
@@ -89,9 +120,9 @@ class _Draw:
     so chunking and parallel generation cannot change the data.
     """
 
-    def __init__(self, seed: int, index: np.ndarray) -> None:
+    def __init__(self, seed: int, index: np.ndarray, salt: int = 0) -> None:
         with np.errstate(over="ignore"):
-            self._seed_key = _mix(np.array([seed], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019))
+            self._seed_key = _mix(np.array([seed ^ salt], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019))
             self._idx = index.astype(np.uint64)
 
     def u(self, k: int) -> np.ndarray:
@@ -107,18 +138,18 @@ class _Draw:
         return np.float32(lo) + np.float32(hi - lo) * self.u(k)
 
 
-def _scene_params(seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
+def _scene_params(seed: int, index: np.ndarray, dom: Domain) -> dict[str, np.ndarray]:
     """All random choices of a chunk of images, as [B] arrays (objects: [B, 3])."""
-    d = _Draw(seed, index)
+    d = _Draw(seed, index, dom.salt)
     p: dict[str, np.ndarray] = {}
     p["palette"] = d.randint(0, len(PALETTE_NAMES))
     p["shape"] = d.randint(1, len(SHAPE_NAMES))
     p["count"] = d.randint(2, 3) + 1
-    p["ground"] = d.uniform(3, _GROUND_LO, _GROUND_HI)
+    p["ground"] = d.uniform(3, *dom.ground)
     p["sun"] = d.randint(4, 2)
     p["sun_x"] = np.where(p["sun"] == 1, d.uniform(5, 0.62, 0.9), d.uniform(5, 0.1, 0.38))
     p["sun_y"] = d.uniform(6, 0.08, 0.28) * p["ground"]
-    p["sun_r"] = d.uniform(7, 0.05, 0.085)
+    p["sun_r"] = d.uniform(7, *dom.sun_r)
     p["light"] = d.uniform(8, 0.85, 1.08)                  # global exposure
     p["hill_amp"] = d.uniform(9, 0.0, 0.05)
     p["hill_freq"] = d.uniform(10, 0.4, 1.6)
@@ -136,8 +167,8 @@ def _scene_params(seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
         base = (j + 0.5) / n                                # slots spread left to right, jittered
         cols.append({
             "x": np.clip(base + d.uniform(k, -0.5, 0.5) * (0.55 / n), 0.08, 0.92),
-            "w": d.uniform(k + 1, 0.30, 0.52) * scale,
-            "h": d.uniform(k + 2, 0.34, 0.62) * scale,
+            "w": d.uniform(k + 1, *dom.obj_w) * scale,
+            "h": d.uniform(k + 2, *dom.obj_h) * scale,
             "depth": (j + d.u(k + 3)) / 3.0,                # later slots are nearer: drawn last, lower
             "colour": d.randint(k + 4, 3),
             "shade": d.uniform(k + 5, 0.8, 1.15),
@@ -149,8 +180,9 @@ def _scene_params(seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
     return p
 
 
-def _labels(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    g = (p["ground"] - _GROUND_LO) / (_GROUND_HI - _GROUND_LO) * FACTORS["ground"]
+def _labels(p: dict[str, np.ndarray], dom: Domain) -> dict[str, np.ndarray]:
+    lo, hi = dom.ground
+    g = (p["ground"] - lo) / (hi - lo) * FACTORS["ground"]
     return {
         "shape": p["shape"].astype(np.int64),
         "count": (p["count"] - 1).astype(np.int64),
@@ -215,7 +247,7 @@ def _snap_weights(w: np.ndarray) -> None:
     w -= _SNAP
 
 
-def _render_chunk(seed: int, index: np.ndarray, res: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _render_chunk(seed: int, index: np.ndarray, res: int, dom: Domain) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Render a chunk as weights of K basis colours per image, then one batched matmul.
 
     Every layer's colour is a per-image constant times a scalar field (gradient,
@@ -228,11 +260,11 @@ def _render_chunk(seed: int, index: np.ndarray, res: int) -> tuple[np.ndarray, d
     and partial sum is exact in float32 (see _snap_weights): the result is then
     the same on any machine, in any summation order.
     """
-    p = _scene_params(seed, index)
+    p = _scene_params(seed, index, dom)
     b = index.shape[0]
     coords = (np.arange(res, dtype=np.float32) + 0.5) / res
     u, v = coords[None, None, :], coords[None, :, None]
-    slots, shadow = object_fields(p, u, v, res, ground_line)
+    slots, shadow = object_fields(p, u, v, res, ground_line, dom.shape_sd)
     w = np.zeros((b, 9, res, res), dtype=np.float32)
     rem = np.ones((b, res, res), dtype=np.float32)
     for j in (2, 1, 0):                                             # front to back
@@ -242,18 +274,18 @@ def _render_chunk(seed: int, index: np.ndarray, res: int) -> tuple[np.ndarray, d
         w[:, 8] += vis * trunk
         rem *= 1.0 - alpha
     _background(p, u, v, res, shadow, rem, w)
-    pal = _PALETTES[p["palette"]]                                   # [B, 8, 3]
+    pal = dom.palettes[p["palette"]]                                   # [B, 8, 3]
     colours = np.empty((b, 9, 3), dtype=np.float32)
     colours[:, :5] = pal[:, :5]
     colours[:, 5:8] = np.take_along_axis(pal, 5 + p["obj_colour"][:, :, None], axis=1)
-    colours[:, 8] = _TRUNK
+    colours[:, 8] = dom.trunk
     colours *= (p["light"] * 255.0)[:, None, None]
     _snap_weights(w)
     np.rint(colours, out=colours)
     img = np.einsum("bkp,bkc->bpc", w.reshape(b, 9, res * res), colours, optimize=True)
     img += 0.5
     np.clip(img, 0.0, 255.0, out=img)
-    return img.astype(np.uint8).reshape(b, res, res, 3), _labels(p)
+    return img.astype(np.uint8).reshape(b, res, res, 3), _labels(p, dom)
 
 
 def chunk_size(resolution: int) -> int:
@@ -261,8 +293,9 @@ def chunk_size(resolution: int) -> int:
     return max(1, (1 << 18) // (resolution * resolution))
 
 
-def generate(seed: int, start: int, count: int, resolution: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Images uint8 [count, R, R, 3] and int64 factor labels for global indices start..start+count-1.
+def generate(seed: int, start: int, count: int, resolution: int,
+             domain: str = "a") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Images uint8 [count, R, R, 3] and int64 factor labels for global indices start..start+count-1 of DOMAIN.
 
     Deterministic in (seed, index, resolution): generate(s, 0, 10, r)[0][5] equals
     generate(s, 5, 1, r)[0][0].
@@ -271,20 +304,33 @@ def generate(seed: int, start: int, count: int, resolution: int) -> tuple[np.nda
         raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
     if start < 0 or count < 0:
         raise ValueError(f"start and count must be >= 0, got start={start} count={count}")
+    dom = _domain(domain)
     images = np.empty((count, resolution, resolution, 3), dtype=np.uint8)
     labels = {k: np.empty(count, dtype=np.int64) for k in FACTORS}
     step = chunk_size(resolution)
     for lo in range(0, count, step):
         hi = min(count, lo + step)
-        img, lab = _render_chunk(seed, np.arange(start + lo, start + hi, dtype=np.int64), resolution)
+        img, lab = _render_chunk(seed, np.arange(start + lo, start + hi, dtype=np.int64), resolution, dom)
         images[lo:hi] = img
         for k in FACTORS:
             labels[k][lo:hi] = lab[k]
     return images, labels
 
 
-def labels(seed: int, start: int, count: int) -> dict[str, np.ndarray]:
+def labels(seed: int, start: int, count: int, domain: str = "a") -> dict[str, np.ndarray]:
     """The factor labels of images start..start+count-1 without rendering them (cheap; same as generate's)."""
     if start < 0 or count < 0:
         raise ValueError(f"start and count must be >= 0, got start={start} count={count}")
-    return _labels(_scene_params(seed, np.arange(start, start + count, dtype=np.int64)))
+    dom = _domain(domain)
+    return _labels(_scene_params(seed, np.arange(start, start + count, dtype=np.int64), dom), dom)
+
+
+@dataclass(frozen=True)
+class DomainSource:
+    """One domain as the offline FID detector's factor source (trainer.metrics.offline_detector.FactorSource)."""
+
+    domain: str
+    FACTORS = FACTORS
+
+    def generate(self, seed: int, start: int, count: int, resolution: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        return generate(seed, start, count, resolution, self.domain)

@@ -32,6 +32,9 @@ def _ellipse(du: np.ndarray, dv: np.ndarray, rx: np.ndarray, ry: np.ndarray) -> 
     return ((du / rx) ** 2 * r + ((dv / ry) ** 2 - 1.0) * r)
 
 
+cover, ellipse_sd = _cover, _ellipse   # for other domains' shapes (procedural_b)
+
+
 def _shape_sd(shape: int, du: np.ndarray, v: np.ndarray, by: np.ndarray, hw: np.ndarray, h: np.ndarray,
               res: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Signed distance of one shape class, and the trunk coverage for trees (else None).
@@ -57,14 +60,21 @@ def _shape_sd(shape: int, du: np.ndarray, v: np.ndarray, by: np.ndarray, hw: np.
     return np.maximum(_ellipse(du, v - by, hw, 0.8 * h), v - by), None
 
 
+ShapeSD = Callable[..., tuple[np.ndarray, "np.ndarray | None"]]
+
+
 def object_fields(p: dict[str, np.ndarray], u: np.ndarray, v: np.ndarray, res: int,
                   ground_line: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
+                  shape_sd: ShapeSD | None = None, n_shapes: int = len(SHAPE_NAMES),
                   ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
     """Per object slot (back to front): (coverage, light, trunk share) as [B,R,R] fields; and the shadow field.
+
+    shape_sd, n_shapes: another domain's shapes (procedural_b); default these, domain a's.
 
     Colours are applied later as per-image constants times these scalar fields,
     which keeps the per-pixel work single-channel (see procedural._render_chunk).
     """
+    shape_sd = shape_sd or _shape_sd
     b = p["shape"].shape[0]
     g0 = p["ground"][:, None, None]
     side = np.where(p["sun"] == 1, 1.0, -1.0).astype(np.float32)[:, None, None]
@@ -81,11 +91,11 @@ def object_fields(p: dict[str, np.ndarray], u: np.ndarray, v: np.ndarray, res: i
         du = u - cx
         sd = np.empty((b, res, res), dtype=np.float32)
         trunk = np.zeros((b, res, res), dtype=np.float32)
-        for s in range(len(SHAPE_NAMES)):
+        for s in range(n_shapes):
             ids = np.nonzero(p["shape"] == s)[0]
             if ids.size == 0:
                 continue
-            sd_s, trunk_s = _shape_sd(s, du[ids], v, by[ids], hw[ids], h[ids], res)
+            sd_s, trunk_s = shape_sd(s, du[ids], v, by[ids], hw[ids], h[ids], res)
             sd[ids] = sd_s
             if trunk_s is not None:
                 trunk[ids] = trunk_s

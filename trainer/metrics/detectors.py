@@ -122,9 +122,9 @@ def make_detector(choice: str, *, dataset_name: str, resolution: int, device: to
     if name == "random":
         return RandomDetector(device)
     if name == "offline":
-        from trainer.metrics.offline_detector import OfflineDetector
+        from trainer.metrics.offline_detector import OfflineDetector, source_for
 
-        return OfflineDetector(resolution=resolution, metrics_dir=metrics_dir, device=device)
+        return OfflineDetector(resolution=resolution, metrics_dir=metrics_dir, device=device, source=source_for(dataset_name))
     if name == "inception":
         from trainer.metrics.inception import make_inception
 

@@ -58,6 +58,17 @@ def _default_source() -> ModuleType:
     return procedural
 
 
+def source_for(dataset_name: str) -> FactorSource | None:
+    """The factor source of a procedural dataset's domain: None (domain a, the default) or domain b's.
+
+    Each domain's detector learns that domain's own images (its cache key hashes them), so a run on domain b
+    gets features of its shapes and palettes; FIDs of different domains are never comparable anyway."""
+    if dataset_name.startswith("procedural-b-"):
+        from trainer.data.procedural import DomainSource
+        return DomainSource("b")
+    return None
+
+
 def _images_and_labels(source: FactorSource, start: int, count: int, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = source.generate(TRAIN_SEED, start, count, resolution)
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
