@@ -62,7 +62,7 @@ def source_config(plan: Plan) -> TrainConfig:
     if sets is None:
         raise UserInputError(f"{plan.spec.name} at scale {plan.scale}: the from-source trials need a source network; "
                              f"give it with --grid run.init_from=none,PATH (PATH: a checkpoint, a `python -m trainer` "
-                             f"run folder or a sweep trial folder whose architecture is this scale's)")
+                             f"run folder, a sweep trial folder or an NVlabs network .pkl whose architecture is this scale's)")
     user = {k: v for k, v in parse_overrides(plan.sets).items() if k.startswith(_ARCH_SET_PREFIXES)}
     return apply_overrides(preset(plan.scale), {**sets, **user})
 

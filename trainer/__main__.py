@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
                 "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.",
                 epilog="Transfer learning is not --resume: --set run.init_from=DIR (a checkpoint, run folder or sweep "
-                "trial folder) starts a new run at kimg 0 from DIR's G, D and G_ema, with fresh optimisers and this "
+                "trial folder, or an NVlabs network .pkl with G, D and G_ema) starts a new run at kimg 0 from DIR's "
+                "G, D and G_ema, with fresh optimisers and this "
                 "run's augmentation (p starts at augment.p); add --set model.freeze_d=K to freeze D's first K layers. "
                 "--resume continues one run exactly where its checkpoint stopped.")
     p.add_argument("--preset", choices=None, help=f"starting configuration: {' | '.join(PRESETS)} (required unless --resume)")

@@ -152,9 +152,9 @@ class RunConfig(_Frozen):
     threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; None = torch's default")
     workers: int = Field(1, ge=1, le=256, description="Data-parallel workers (GPUs, or CPU processes) of this run, each on batch / workers images (trainer/distributed.py)")
     init_from: str | None = Field(None, min_length=1, description="Transfer learning (ADA §4.2): path of a checkpoint, "
-                                  "`python -m trainer` run folder or sweep trial folder whose G, D and G_ema the run starts from, at kimg 0 with fresh optimisers and this run's "
+                                  "`python -m trainer` run folder, sweep trial folder or NVlabs network pickle (.pkl, with D) whose G, D and G_ema the run starts from, at kimg 0 with fresh optimisers and this run's "
                                   "augmentation (not --resume); None = random initialisation")
-    init_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes of run.init_from's weights (its state.pt), filled in "
+    init_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes of run.init_from's weights (its state.pt, or the .pkl), filled in "
                                     "when the run or sweep starts; when given, a source with other bytes is refused")
 
     @model_validator(mode="after")

@@ -9,18 +9,21 @@ the run's config.
 
 Sources: one of our checkpoint directories (config.json + state.pt), a
 `python -m trainer` run directory (its latest checkpoint) or a Ray trial
-directory of a sweep (its newest checkpoint_*).  `source_file` is the single
-place that maps a path to what is read and hashed; an NVlabs network pickle
-(`*.pkl`) is refused there today, and its loader plugs in at that branch
-and in `_source_weights`.
+directory of a sweep (its newest checkpoint_*), or an NVlabs network pickle
+(`*.pkl`: a stylegan2-ada-pytorch snapshot or released network), read by
+`trainer.nvlabs_config` without running any code it carries.  The pickle must
+hold D as well as G and G_ema: the reference's transfer starts D from the
+source too, so a G-only pickle is refused.  `source_file` is the single place
+that maps a path to what is read and hashed.
 
 Provenance: `run.init_sha256` is the SHA-256 of the source's weights file
-(state.pt).  The entry points fill it in before anything runs (`with_source_hash`),
+(state.pt, or the .pkl file itself).  The entry points fill it in before anything runs (`with_source_hash`),
 so config.json, every trial's config_json and the `init_sha256` column of the
 results say which bytes a run started from; a hash given by the user pins the
 source, and a file that changed since is refused.
 
-Architecture: the source's model fields (all but `freeze_d` and `amp_blocks`,
+Architecture: the source's model fields (a pickle's, as `nvlabs_config` derives
+them from its networks' constructor kwargs) (all but `freeze_d` and `amp_blocks`,
 which change no parameter) and `data.resolution` must equal the run's; a
 mismatch is one line naming every field that differs.
 """
@@ -58,15 +61,36 @@ def source_dir(path: Path) -> Path:
 def source_file(init_from: str) -> Path:
     """The file whose bytes are the source's weights (what is hashed and loaded); UserInputError when there is none."""
     path = Path(init_from)
-    if path.suffix == ".pkl":
-        # The NVlabs pickle loader (issue 30) plugs in here and in _source_weights.
-        raise UserInputError(f"run.init_from={init_from}: NVlabs network pickles are not supported yet; give one of our "
-                             f"checkpoints, a `python -m trainer` run folder or a sweep trial folder")
     if not path.exists():
         raise UserInputError(f"run.init_from={init_from}: no such file or directory")
+    if _is_pickle(path):
+        return path
     if not path.is_dir():
-        raise UserInputError(f"run.init_from={init_from}: not a checkpoint directory, run folder or sweep trial folder")
+        raise UserInputError(f"run.init_from={init_from}: not a checkpoint directory, run folder, sweep trial folder "
+                             f"or NVlabs network pickle (.pkl)")
     return source_dir(path) / _STATE
+
+
+def _is_pickle(path: Path) -> bool:
+    return path.suffix == ".pkl" and path.is_file()
+
+
+def _pickle_config(path: Path, init_from: str) -> TrainConfig:
+    """The model/resolution config of NVlabs pickle PATH; refuses a pickle without G or D (transfer starts all three)."""
+    from trainer.nvlabs_config import config_from_pickle   # torch: only where a pickle is read
+    from trainer.nvlabs_pickle import read_network_pickle
+    pkl = read_network_pickle(path)
+    missing = [name for name in ("G", "D") if getattr(pkl, name) is None]
+    if missing:
+        raise UserInputError(f"run.init_from={init_from}: the pickle has no {' or '.join(missing)} (a released G-only "
+                             f"network?); transfer learning starts G, D and G_ema from the source, so it needs all three")
+    return config_from_pickle(pkl)[0]
+
+
+def _source_config(state: Path, init_from: str) -> TrainConfig:
+    if _is_pickle(state):
+        return _pickle_config(state, init_from)
+    return TrainConfig.from_json((state.parent / _CONFIG).read_text())
 
 
 def file_sha256(path: Path) -> str:
@@ -96,13 +120,13 @@ def check_architecture(source: TrainConfig, run: TrainConfig, init_from: str) ->
 
 def with_source_hash(cfg: TrainConfig) -> TrainConfig:
     """CFG with run.init_sha256 set from the source (checked: it exists, matches a pinned hash, and its architecture
-    matches); CFG itself when it has no run.init_from.  Reads the source's config.json and hashes its state.pt."""
+    matches); CFG itself when it has no run.init_from.  Reads the source's config.json and hashes its state.pt
+    (or reads a pickle's networks' kwargs and hashes the .pkl)."""
     init = cfg.run.init_from
     if init is None:
         return cfg
     state = source_file(init)
-    source_cfg = TrainConfig.from_json((state.parent / _CONFIG).read_text())
-    check_architecture(source_cfg, cfg, init)
+    check_architecture(_source_config(state, init), cfg, init)
     digest = file_sha256(state)
     if cfg.run.init_sha256 is not None and cfg.run.init_sha256 != digest:
         raise UserInputError(f"run.init_from={init}: its weights ({state}) have SHA-256 {digest[:16]}…, not the "
@@ -114,7 +138,12 @@ def _source_weights(cfg: TrainConfig) -> dict[str, dict[str, Any]]:
     """{"G", "D", "G_ema"} state dicts of the source, after checking its hash and architecture against CFG."""
     from trainer.checkpoint import read_checkpoint   # torch: only where weights are loaded
     with_source_hash(cfg)   # refuses a source that changed since the run was set up, or whose architecture differs
-    _, state = read_checkpoint(source_file(str(cfg.run.init_from)).parent)
+    path = source_file(str(cfg.run.init_from))
+    if _is_pickle(path):
+        from trainer.nvlabs_config import load_pickle_networks
+        _, nets = load_pickle_networks(path, ("G", "D", "G_ema"))
+        return {name: net.state_dict() for name, net in nets.items()}
+    _, state = read_checkpoint(path.parent)
     return state["nets"]
 
 

@@ -12,6 +12,7 @@ function and EasyDict; `Persistent` objects reduce to it with such a meta dict.
 from __future__ import annotations
 
 import collections
+import json
 import pickle
 import sys
 import types
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
 BUFFERS = ("w_avg", "noise_const", "resample_filter")   # the reference's buffers; everything else is a parameter
 
 
@@ -139,3 +141,12 @@ def write_snapshot(path: Path, G: Any, D: Any, extra: dict[str, Any] | None = No
     with fake_reference_modules():
         path.write_bytes(pickle.dumps(data, protocol=protocol))
     return path
+
+
+def small32() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
+    """(G tensors, D tensors, G init_kwargs, D init_kwargs) of the small32 golden fixture."""
+    npz = np.load(FIXTURES / "small32.npz")
+    index = json.loads((FIXTURES / "index.json").read_text())["small32"]
+    G = {k[2:]: npz[k] for k in npz.files if k.startswith("G.")}
+    D = {k[2:]: npz[k] for k in npz.files if k.startswith("D.")}
+    return (G, D, *reference_kwargs(index, resolution=32))

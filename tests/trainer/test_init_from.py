@@ -1,6 +1,6 @@
 """run.init_from (transfer learning): a new run starts from a source's G, D and G_ema at kimg 0, with fresh optimisers
 and its own augmentation; config.json and the tick rows record the source and the SHA-256 of its weights; a source
-whose architecture differs, a changed source and a pickle are one line and exit 2."""
+whose architecture differs, a changed source and an unreadable pickle are one line and exit 2."""
 
 from __future__ import annotations
 
@@ -114,9 +114,9 @@ def test_changed_source_pickle_and_missing_are_refused(source: Path, tmp_path: P
                  "--set", f"run.init_sha256={'0' * 64}"]) == 2
     assert "the source changed" in _one_error_line(capsys)
     pkl = tmp_path / "network-snapshot-000100.pkl"
-    pkl.write_bytes(b"not read")
+    pkl.write_bytes(b"not a pickle")
     assert main(["--preset", "smoke", "--out", str(tmp_path / "b"), *base, "--set", f"run.init_from={pkl}"]) == 2
-    assert "NVlabs network pickles are not supported yet" in _one_error_line(capsys)
+    assert "not a readable network pickle" in _one_error_line(capsys)
     assert main(["--preset", "smoke", "--out", str(tmp_path / "c"), *base, "--set", f"run.init_from={tmp_path}/nope"]) == 2
     assert "no such file or directory" in _one_error_line(capsys)
     assert not any((tmp_path / n).exists() for n in "abc")

@@ -4,7 +4,6 @@ trainer/nvlabs_config.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from pathlib import Path
@@ -13,22 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from nvlabs_format import EasyDict, Hostile, Persistent, network, reference_kwargs, write_snapshot
+from nvlabs_format import FIXTURES, EasyDict, Hostile, Persistent, network, small32, write_snapshot
 
 from trainer.errors import UserInputError
 from trainer.nvlabs_config import config_from_pickle, load_pickle_networks
 from trainer.nvlabs_pickle import read_network_pickle, reference_state
-
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
-
-
-def small32() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
-    """(G tensors, D tensors, G init_kwargs, D init_kwargs) of the small32 golden fixture."""
-    npz = np.load(FIXTURES / "small32.npz")
-    index = json.loads((FIXTURES / "index.json").read_text())["small32"]
-    G = {k[2:]: npz[k] for k in npz.files if k.startswith("G.")}
-    D = {k[2:]: npz[k] for k in npz.files if k.startswith("D.")}
-    return (G, D, *reference_kwargs(index, resolution=32))
 
 
 def snapshot(tmp_path: Path, *, g_kw: dict[str, Any] | None = None, d_kw: dict[str, Any] | None = None,
