@@ -15,11 +15,18 @@ compared axis (the augment section) and the seed.  Settings are the trial's `con
 config; keys that cannot change a run's outcome, `IGNORED`, left out), or its tick rows' config columns
 where no config was recorded.  An augmented configuration with a baseline at its size whose settings differ
 gets one "not paired" row naming the keys that differ, instead of a verdict.
+
+Transfer learning (ADA §4.2, the `transfer_grid` sweep) adds two comparisons on other axes, by the same rule:
+"from the source vs from scratch" per training set x augmentation x Freeze-D (A: the runs whose `init_from`
+names a source, B: those with a null `init_from`, otherwise alike), and "Freeze-D K vs 0" per training set x
+augmentation x start (A: `model.freeze_d` = K, B: 0; Freeze-D is read from the trial's config_json, so runs
+without one get no Freeze-D rows).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -36,7 +43,10 @@ IGNORED = ("run.threads", "run.device", "run.checkpoint_ticks", "run.compile", "
            "sweep", "trial_id", "schema_version")
 AUG_COLS = list(AUG_FLAT)
 MODE_NAMES = {"fixed": "fixed p", "ada": "ADA", "diffaugment": "DiffAugment"}
-ORDER = ("fixed p vs none", "ADA vs none", "DiffAugment vs none", "ADA vs best fixed p")
+ORDER = ("fixed p vs none", "ADA vs none", "DiffAugment vs none", "ADA vs best fixed p", "from the source vs from scratch")
+# the transfer axes: the source (config_json's run.* keys or the tick columns) and Freeze-D (config_json only)
+SOURCE_KEYS = ("run.init_from", "run.init_sha256", "init_from", "init_sha256")
+FREEZE_KEY = "model.freeze_d"
 VERDICT_COLS = ["comparison", "training set", "A", "B", "final FID A - B", "best FID A - B", "n",
                 "final", "best"]
 
@@ -56,15 +66,15 @@ def _is_compared(key: str) -> bool:
     return key.startswith("augment.") or key in AUG_FLAT or key in SEED_KEYS or key in IGNORED
 
 
-def settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> pd.Series:
-    """Per trial (index of TRIALS): its settings less the compared axis and the seed, as a sorted JSON string."""
+def flat_settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Per trial (rows of TRIALS): its flattened config_json, or its tick rows' config columns where none was recorded."""
     by_id: dict[tuple[str, str], str] = {}
     if configs is not None and "config_json" in configs:
         for sweep, tid, text in configs[["sweep", "trial_id", "config_json"]].itertuples(index=False):
             if isinstance(text, str) and text:
                 by_id[(str(sweep), str(tid))] = text
     out = []
-    cols = [c for c in CONFIG if c in trials and not _is_compared(c)]
+    cols = [c for c in CONFIG if c in trials]
     for rec in trials.to_dict("records"):
         text = by_id.get((str(rec["sweep"]), str(rec["trial_id"])))
         flat: dict[str, Any] | None = None
@@ -76,9 +86,19 @@ def settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> pd.Series:
                 flat = None
         if flat is None:
             flat = {c: rec[c] for c in cols}
-        kept = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in flat.items() if not _is_compared(k)}
-        out.append(json.dumps(kept, sort_keys=True, default=str))
-    return pd.Series(out, index=trials.index, dtype=object)
+        out.append({k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in flat.items()})
+    return out
+
+
+def _key(flat: dict[str, Any], compared: Callable[[str], bool]) -> str:
+    """FLAT less the compared axis, the seed and IGNORED, as a sorted JSON string (equal strings: a pair)."""
+    kept = {k: v for k, v in flat.items() if not (compared(k) or k in SEED_KEYS or k in IGNORED)}
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
+def settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> pd.Series:
+    """Per trial (index of TRIALS): its settings less the compared axis and the seed, as a sorted JSON string."""
+    return pd.Series([_key(f, _is_compared) for f in flat_settings(trials, configs)], index=trials.index, dtype=object)
 
 
 def arm_label(row: pd.Series) -> str:
@@ -144,15 +164,18 @@ def verdict_rows(final: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
         base_all = at_size[at_size["aug_mode"] == "none"]
         for setting, g in at_size.groupby("setting", sort=False):
             base = g[g["aug_mode"] == "none"]
+            ctx = _context(at_size, g)
             for arm, a in g[g["aug_mode"] != "none"].groupby("_arm", sort=True):
                 comparison = f"{MODE_NAMES.get(str(a['aug_mode'].iloc[0]), 'augmented')} vs none"
                 if len(base):
-                    rows.append(_row(comparison, str(size), arm, "none", a, base,
+                    rows.append(_row(comparison, str(size), f"{arm}{ctx}", f"none{ctx}", a, base,
                                      a.assign(fid=a["_best"]), base.assign(fid=base["_best"])))
                 elif len(base_all):
-                    rows.append(_refusal(comparison, str(size), arm, "none", setting,
+                    rows.append(_refusal(comparison, str(size), f"{arm}{ctx}", f"none{ctx}", setting,
                                          str(base_all["setting"].iloc[0])))
             rows.extend(_ada_vs_best_fixed(g, str(size)))
+        if "_s_src" in at_size:
+            rows.extend(_transfer_rows(at_size, str(size)))
     out = pd.DataFrame(rows, columns=VERDICT_COLS)
     rank = out["comparison"].map({c: i for i, c in enumerate(ORDER)}).fillna(len(ORDER))
     return out.assign(_r=rank).sort_values("_r", kind="stable").drop(columns="_r").reset_index(drop=True)
@@ -170,6 +193,69 @@ def _ada_vs_best_fixed(g: pd.DataFrame, size: str) -> list[dict[str, Any]]:
                  b.assign(fid=b["_best"])) for arm, a in ada.groupby("_arm", sort=True)]
 
 
+def _transfer_columns(final: pd.DataFrame, flats: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Per trial: its source ("" from scratch), Freeze-D K (None: not recorded) and its settings less each axis."""
+    def source(f: dict[str, Any]) -> str:
+        value = f.get("run.init_from", f.get("init_from"))
+        return "" if value is None or value == "" else str(value)
+    return {"_src": [source(f) for f in flats], "_freeze": [f.get(FREEZE_KEY) for f in flats],
+            "_s_src": [_key(f, lambda k: k in SOURCE_KEYS) for f in flats],
+            "_s_frz": [_key(f, lambda k: k == FREEZE_KEY) for f in flats]}
+
+
+def _context(at_size: pd.DataFrame, g: pd.DataFrame) -> str:
+    """', from X, freeze_d=K' for the runs of G where their training set has transfer runs; '' otherwise."""
+    if "_src" not in at_size:
+        return ""
+    freeze = pd.to_numeric(at_size["_freeze"], errors="coerce")
+    if not ((at_size["_src"] != "").any() or (freeze > 0).any()):
+        return ""
+    k = g["_freeze"].iloc[0]
+    return f", {_start(str(g['_src'].iloc[0]))}" + ("" if k is None or pd.isna(k) else f", freeze_d={int(k)}")
+
+
+def _start(src: str) -> str:
+    return "from scratch" if src == "" else f"from {src.rstrip('/').rsplit('/', 1)[-1]}"
+
+
+def _transfer_rows(at_size: pd.DataFrame, size: str) -> list[dict[str, Any]]:
+    """'from the source vs from scratch' and 'Freeze-D K vs 0' rows of one training set (nothing without a source
+    or a Freeze-D K > 0 among its runs)."""
+    def freeze(k: Any) -> str:
+        return "" if k is None or pd.isna(k) else f", freeze_d={int(k)}"
+    rows = _axis_rows(at_size, size, "_s_src", "_src", "", lambda v: "from the source vs from scratch",
+                      lambda r, v: f"{_start(v)}, {r['_arm']}{freeze(r['_freeze'])}")
+    known = at_size[at_size["_freeze"].notna()]
+    rows += _axis_rows(known.assign(_freeze=known["_freeze"].astype(int)), size, "_s_frz", "_freeze", 0,
+                       lambda v: f"Freeze-D {v} vs 0", lambda r, v: f"freeze_d={v}, {r['_arm']}, {_start(r['_src'])}")
+    return rows
+
+
+def _axis_rows(at: pd.DataFrame, size: str, key: str, axis: str, base_value: Any, comparison: Callable[[Any], str],
+               label: Callable[[pd.Series, Any], str]) -> list[dict[str, Any]]:
+    """Each value of AXIS other than BASE_VALUE against BASE_VALUE, pairing only trials whose KEY settings agree; a
+    value with no such base where the training set has one elsewhere gets a 'not paired' row (the closest base)."""
+    rows: list[dict[str, Any]] = []
+    base_all = at[at[axis] == base_value]
+    for setting, g in at.groupby(key, sort=False):
+        base = g[g[axis] == base_value]
+        for value, a in g[g[axis] != base_value].groupby(axis, sort=True):
+            first = a.iloc[0]
+            a_label, b_label = label(first, value), label(first, base_value)
+            if len(base):
+                rows.append(_row(comparison(value), size, a_label, b_label, a, base, a.assign(fid=a["_best"]),
+                                 base.assign(fid=base["_best"])))
+            elif len(base_all):
+                rows.append(_refusal(comparison(value), size, a_label, b_label, setting,
+                                     min(base_all[key].unique(), key=lambda other: _n_differ(setting, other))))
+    return rows
+
+
+def _n_differ(mine: str, theirs: str) -> int:
+    a, b = json.loads(mine), json.loads(theirs)
+    return sum(a.get(k) != b.get(k) for k in set(a) | set(b))
+
+
 def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The report's verdict table from tick rows (and the trials table's config_json), one block per detector.
 
@@ -180,7 +266,8 @@ def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) ->
         best = per_trial(metrics, "best", det)
         if final.empty:
             continue
-        final = final.assign(setting=settings(final, configs))
+        flats = flat_settings(final, configs)
+        final = final.assign(setting=[_key(f, _is_compared) for f in flats], **_transfer_columns(final, flats))
         out = verdict_rows(final, best)
         if len(detectors(metrics)) > 1:
             out.insert(0, "detector", det)
