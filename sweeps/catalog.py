@@ -213,7 +213,7 @@ TRANSFER_GRID = SweepSpec(
                 "tiny": {**_ADA_SPEED["tiny"], "data.source": "procedural:domain=b", "run.total_kimg": 150.0}},
     axes={
         "data.dataset_size": Axis(smoke=(500,), tiny=(250, 1000), paper=(1000, 5000, 10_000)),
-        "augment.mode": Axis(smoke=("none", "ada"), tiny=("none", _TINY_ADA), paper=("none", "ada")),
+        "augment.mode": Axis(smoke=("none", "ada"), tiny=("none", TINY_ADA), paper=("none", "ada")),
         "model.freeze_d": Axis(smoke=(0, 1), tiny=(0, 1), paper=(0, 10)),
         "run.init_from": Axis(smoke=(None, "@source"), tiny=(None, "@source"), paper=(None, "@source")),
     },

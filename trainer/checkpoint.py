@@ -8,6 +8,10 @@ directory + os.replace), so a crash mid-write leaves the previous file intact.
 Resuming with a different config is refused (a silently changed option would
 make the resumed run a different experiment), except `run.total_kimg`, which
 may be extended to train longer.
+
+Format versions: 1 until the stylegan2 networks became the reference's (trainer/networks/stylegan2.py: other module
+names and another function), 2 since.  DCGAN's networks did not change, so its version-1 checkpoints still load; a
+version-1 stylegan2 checkpoint is refused in one line rather than failing inside load_state_dict.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from trainer.atomic import atomic_write_bytes
 from trainer.config import TrainConfig, flatten_dotted
 from trainer.errors import UserInputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PRE_REFERENCE_VERSION = 1   # stylegan2 before the reference's networks; still valid for dcgan
 STATE_FILE = "state.pt"
 CONFIG_FILE = "config.json"
 # Fields that may differ between a checkpoint and the resuming run.
@@ -62,7 +67,12 @@ def read_checkpoint(directory: Path, map_location: str | torch.device = "cpu") -
         state = torch.load(state_path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupted or foreign file: the user chose the path
         raise UserInputError(f"cannot read checkpoint {state_path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+    version = state.get("format") if isinstance(state, dict) else None
+    if version == PRE_REFERENCE_VERSION and cfg.model.arch == "stylegan2":
+        raise UserInputError(f"checkpoint {state_path} predates the reference stylegan2 networks (format "
+                             f"{version}, other layers and names); it cannot be resumed, evaluated or sampled: "
+                             f"retrain it (format {FORMAT_VERSION})")
+    if version not in (PRE_REFERENCE_VERSION, FORMAT_VERSION):
         raise UserInputError(f"checkpoint {state_path} has an unsupported format (expected version {FORMAT_VERSION})")
     return cfg, state
 

@@ -41,13 +41,15 @@ class DStepLosses:
 
 def d_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, reals: torch.Tensor, z: torch.Tensor, *,
                 noise_generator: torch.Generator | None, backward: Backward,
-                autocast: AbstractContextManager | None = None, mixer: StyleMixer | None = None) -> DStepLosses:
+                autocast: AbstractContextManager | None = None, mixer: StyleMixer | None = None,
+                update_emas: bool = False) -> DStepLosses:
     """D's main phase (Dmain): softplus(D(T(G(z)))) + softplus(-D(T(x))), means over the batch; calls `backward`.
 
-    Fakes are made without a graph (only D learns here).  R1 is not part of it: see `r1_loss`."""
+    Fakes are made without a graph (only D learns here).  R1 is not part of it: see `r1_loss`.
+    `update_emas` (stylegan2): making the fakes moves G's w_avg, as every training G pass does in the reference."""
     ctx = autocast if autocast is not None else nullcontext()
     with torch.no_grad(), ctx:
-        fakes = generate(G, z, noise_generator, mixer)
+        fakes = generate(G, z, noise_generator, mixer, update_emas)
     # T runs in full precision outside autocast (its resampling and R1's double backward
     # through it are the numerically delicate part); only G and D run under AMP.
     real_in, fake_in = aug.real_d(reals.detach()), aug.fake_d(fakes.float())
@@ -79,15 +81,17 @@ def r1_loss(D: nn.Module, aug: Augmenter, reals: torch.Tensor, *, r1_gamma: floa
 
 def g_step_loss(G: nn.Module, D: nn.Module, aug: Augmenter, z: torch.Tensor, *,
                 noise_generator: torch.Generator | None, backward: Backward,
-                autocast: AbstractContextManager | None = None, mixer: StyleMixer | None = None) -> torch.Tensor:
-    """One G step's non-saturating loss; D's parameters are frozen so only G accumulates gradients."""
+                autocast: AbstractContextManager | None = None, mixer: StyleMixer | None = None,
+                update_emas: bool = False) -> torch.Tensor:
+    """One G step's non-saturating loss; D's parameters are frozen so only G accumulates gradients.
+    `update_emas` (stylegan2): the pass moves G's w_avg."""
     ctx = autocast if autocast is not None else nullcontext()
     requires = [p.requires_grad for p in D.parameters()]
     for p in D.parameters():
         p.requires_grad_(False)
     try:
         with ctx:
-            fakes = generate(G, z, noise_generator, mixer)
+            fakes = generate(G, z, noise_generator, mixer, update_emas)
         fake_in = aug.fake_g(fakes.float())   # full-precision T, as in the D step
         with ctx:
             logits = D(fake_in).float()

@@ -45,9 +45,11 @@ def path_lengths(G: nn.Module, ws: torch.Tensor, noise_generator: torch.Generato
 
 
 def path_length_penalty(G: nn.Module, z: torch.Tensor, mean: torch.Tensor, *, decay: float,
-                        noise_generator: torch.Generator | None, mixer: StyleMixer | None = None) -> PathLengthResult:
-    """The penalty on latents z (already shrunk to the PL batch) against running mean `mean` (a 0-d tensor)."""
-    ws = mixer.ws(G, z) if mixer is not None else G.mapping_ws(z)
+                        noise_generator: torch.Generator | None, mixer: StyleMixer | None = None,
+                        update_emas: bool = False) -> PathLengthResult:
+    """The penalty on latents z (already shrunk to the PL batch) against running mean `mean` (a 0-d tensor);
+    `update_emas` lets this batch's main latents move G's w_avg, as the reference's Greg pass does."""
+    ws = mixer.ws(G, z, update_emas) if mixer is not None else G.mapping_ws(z, update_emas=update_emas)
     lengths = path_lengths(G, ws, noise_generator)
     target = mean.to(lengths.device).lerp(lengths.mean(), decay)
     penalty = (lengths - target).square().mean()

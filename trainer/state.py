@@ -82,6 +82,7 @@ class TrainState:
         self.G, self.D = G.to(dev), D.to(dev)
         # per-block precision (model.amp_blocks, the reference's num_fp16_res) replaces the whole-network autocast
         self.block_precision = cfg.model.arch == "stylegan2" and cfg.model.amp_blocks is not None
+        self.tracks_w_avg = cfg.model.arch == "stylegan2"   # the mapping's w_avg moves on training G passes
         if self.block_precision:
             set_block_precision(self.G, self.D, setup.amp_dtype, cfg.model.amp_blocks)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)

@@ -45,7 +45,8 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
     losses: Dmain's (with Dreg's R1 penalty when it ran) and Gmain's.
 
     `G_train` may be a compiled G sharing G's parameters (D is never compiled: R1 needs double backward).
-    Every real logit D gives in Dmain and Dreg goes to the ADA controller, as in the reference.
+    Every real logit D gives in Dmain and Dreg goes to the ADA controller, as in the reference.  Every G pass
+    (Gmain, Greg, Dmain's fakes) moves stylegan2's w_avg with its main latents, as the reference's run_G does.
     """
     st = state
     G = G_train if G_train is not None else st.G
@@ -57,13 +58,15 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
         if phase.net == "G":
             if phase.main:
                 loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
-                                     backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
+                                     backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer,
+                                     update_emas=st.tracks_w_avg)
             if phase.reg:
                 _path_length_phase(st, G, batch, phase)
         else:
             if phase.main:
                 d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
-                                backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer)
+                                backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer,
+                                update_emas=st.tracks_w_avg)
                 st.aug.observe(real_logits=d.real_logits)
             if phase.reg:
                 r1, real_logits = r1_loss(st.D, st.aug, reals, r1_gamma=st.cfg.loss.r1_gamma, gain=phase.interval,
@@ -84,7 +87,7 @@ def _path_length_phase(st: TrainState, G: nn.Module, batch: int, phase: Phase) -
     lc = st.cfg.loss
     with st.autocast():
         pl = path_length_penalty(G, st.latents(batch // lc.pl_batch_shrink), st.pl_mean, decay=lc.pl_decay,
-                                 noise_generator=st.gens["noise"], mixer=st.mixer)
+                                 noise_generator=st.gens["noise"], mixer=st.mixer, update_emas=st.tracks_w_avg)
     _backward(st, pl.penalty * (lc.pl_weight * phase.interval))
     st.pl_mean = pl.new_mean
     st.last_pl_penalty = pl.penalty.detach()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sweeps import transfer
-from sweeps.catalog import get_sweep
+from sweeps.catalog import TINY_ADA, get_sweep
 from sweeps.plan import make_plan
 from sweeps.spec import expand
 from trainer.errors import UserInputError
@@ -34,7 +34,7 @@ def test_grid_axes_at_tiny() -> None:
     assert keys == {(n, m, k, s) for n in (250, 1000) for m in ("none", "ada") for k in (0, 1) for s in (None, "@source")}
     assert {t.config.data.source for t in trials} == {"procedural:domain=b"}
     assert {(t.config.augment.heuristic, t.config.augment.ada_target) for t in trials if t.config.augment.mode == "ada"} \
-        == {("rv", 0.1)}
+        == {(TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"])}   # the one tiny ADA setting
 
 
 @pytest.mark.parametrize("scale,expect", [
