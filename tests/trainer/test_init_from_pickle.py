@@ -78,7 +78,7 @@ def test_cli_run_from_a_pickle_records_path_and_hash(pkl: Path, tmp_path: Path) 
     got = torch.load(out / "checkpoints" / "latest" / "state.pt", weights_only=True)
     for name in ("G", "D"):
         for k, v in want[name].state_dict().items():
-            if v.is_floating_point():
+            if v.is_floating_point() and not k.endswith("w_avg"):   # w_avg moves with every mapping call (beta 0.995)
                 torch.testing.assert_close(got["nets"][name][k].float(), v, rtol=0, atol=1e-6, msg=f"{name}.{k}")
     assert got["progress"]["cur_nimg"] == 128
 
