@@ -17,15 +17,15 @@ source too, so a G-only pickle is refused.  `source_file` is the single place
 that maps a path to what is read and hashed.
 
 Provenance: `run.init_sha256` is the SHA-256 of the source's weights file
-(state.pt, or the .pkl file itself).  The entry points fill it in before anything runs (`with_source_hash`),
-so config.json, every trial's config_json and the `init_sha256` column of the
+(state.pt, or the .pkl file itself).  The entry points fill it in before
+anything runs (`with_source_hash`), so config.json, every trial's config_json and the `init_sha256` column of the
 results say which bytes a run started from; a hash given by the user pins the
 source, and a file that changed since is refused.
 
-Architecture: the source's model fields (a pickle's, as `nvlabs_config` derives
-them from its networks' constructor kwargs) (all but `freeze_d` and `amp_blocks`,
+Architecture: the source's model fields (all but `freeze_d` and `amp_blocks`,
 which change no parameter) and `data.resolution` must equal the run's; a
-mismatch is one line naming every field that differs.
+mismatch is one line naming every field that differs.  A pickle's are those
+`nvlabs_config` derives from its networks' constructor kwargs.
 """
 
 from __future__ import annotations
