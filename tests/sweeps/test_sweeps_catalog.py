@@ -20,7 +20,7 @@ EXPECTED_COUNTS = {
     ("ada_target_grid", "tiny"): 3 * (2 * 1 * 1),
     ("ada_target_grid", "paper"): 3 * (3 * 2 * 7 + 3 * 2),
     ("dataset_size_grid", "smoke"): 2 * 3,
-    ("dataset_size_grid", "tiny"): 3 * (3 * 3),
+    ("dataset_size_grid", "tiny"): 3 * (4 * 3),
     ("dataset_size_grid", "paper"): 3 * (9 * 3),
     ("leakage_grid", "smoke"): 3 + 1,
     ("leakage_grid", "tiny"): 3 * (2 * 2 + 1),
