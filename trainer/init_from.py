@@ -69,7 +69,7 @@ def source_file(init_from: str) -> Path:
     if not path.is_dir():
         raise UserInputError(f"run.init_from={init_from}: not a checkpoint directory, run folder, sweep trial folder "
                              f"or NVlabs network pickle (.pkl)")
-    return source_dir(path) / _STATE
+    return source_dir(path) / STATE_FILE
 
 
 def _is_pickle(path: Path) -> bool:
@@ -91,7 +91,7 @@ def _pickle_config(path: Path, init_from: str) -> TrainConfig:
 def _source_config(state: Path, init_from: str) -> TrainConfig:
     if _is_pickle(state):
         return _pickle_config(state, init_from)
-    return TrainConfig.from_json((state.parent / _CONFIG).read_text())
+    return TrainConfig.from_json((state.parent / CONFIG_FILE).read_text())
 
 
 def file_sha256(path: Path) -> str:
