@@ -136,3 +136,31 @@ def test_catalog_sweep_names_are_declared_once() -> None:
     assert tuple(SWEEPS) == CATALOG
     assert sorted(CATALOG_SWEEPS) == sorted(set(CATALOG) - {TRANSFER_GRID})   # transfer_grid: generic figures only
     assert {s for spec in (*FIGURES, *TABLES) for s in spec.sweeps} == set(CATALOG_SWEEPS)
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Full dotted names PATH imports (`from a.b import c` gives a.b and a.b.c)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_augmentation_imports_no_configuration() -> None:
+    """trainer/augment/ knows nothing of the trainer's configuration: the config imports its names, never the reverse."""
+    config = {"trainer.config", "trainer.augment_config", "trainer.nvlabs_config"}
+    offenders = {str(p.relative_to(ROOT)): sorted(_absolute_imports(p) & config) for p in _sources("trainer/augment")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_config_and_augment_specs_pull_in_no_torch() -> None:
+    """The config validates augpipe specs and DiffAugment ops against trainer.augment.specs without loading torch."""
+    code = ("import sys, trainer.config, trainer.augment.specs, trainer.augment; "
+            "from trainer.augment import SPECS; bad = [m for m in ('torch', 'ray') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
