@@ -25,6 +25,8 @@ from analysis.figures_fixed_p import (fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid
                                       fig4d_fid_over_training, leakage_table)
 from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
 from analysis.figures_samples import fig3_samples
+from resultsformat.sweep_names import (ADA_TARGET_GRID, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID, LEAKAGE_GRID,
+                                       OVERFITTING)
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p",
            "diffaug_ablation_claims", "diffaug_apply_to_table", "fig4_vs_baseline_table", "leakage_table",
@@ -55,8 +57,8 @@ class TableSpec:
     build: Callable[[pd.DataFrame, str | None], pd.DataFrame]
 
 
-CATALOG_SWEEPS = ("overfitting", "fixed_p_grid", "ada_target_grid", "dataset_size_grid", "leakage_grid",
-                  "diffaugment_grid")
+# The catalogue sweeps with figures of their own (transfer_grid has none: the generic figures draw it).
+CATALOG_SWEEPS = (OVERFITTING, FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, DIFFAUGMENT_GRID)
 
 
 def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:
@@ -69,46 +71,46 @@ def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("ada_fig1a_fid_over_training", "ADA Fig 1a: FID over training without augmentation, per size",
-               ("overfitting",), lambda m, r, d: fig1a_fid_over_training(m, detector=d)),
+               (OVERFITTING,), lambda m, r, d: fig1a_fid_over_training(m, detector=d)),
     FigureSpec("ada_fig1bc_d_outputs", "ADA Fig 1b,c: D outputs over training (train / validation / generated)",
-               ("overfitting",), lambda m, r, d: fig1bc_d_outputs(m), uses_fid=False),
+               (OVERFITTING,), lambda m, r, d: fig1bc_d_outputs(m), uses_fid=False),
     FigureSpec("diffaug_fig1_accuracy", "DiffAugment Fig 1: D accuracy, training vs validation reals",
-               ("overfitting", "diffaugment_grid"), lambda m, r, d: fig_diffaug_accuracy(m), uses_fid=False),
+               (OVERFITTING, DIFFAUGMENT_GRID), lambda m, r, d: fig_diffaug_accuracy(m), uses_fid=False),
     FigureSpec("ada_fig3_fid_vs_p", "ADA Fig 3: FID vs p for single transforms (leaking)",
-               ("leakage_grid",), lambda m, r, d: fig3_fid_vs_p(m, detector=d)),
+               (LEAKAGE_GRID,), lambda m, r, d: fig3_fid_vs_p(m, detector=d)),
     FigureSpec("ada_fig3_leakage_vs_p", "Leakage measures vs p (rotation, colour, blank areas)",
-               ("leakage_grid",), lambda m, r, d: fig3_leakage_vs_p(m), uses_fid=False),
-    FigureSpec("ada_fig3_samples", "ADA Fig 3: sample grids at chosen p", ("leakage_grid",),
+               (LEAKAGE_GRID,), lambda m, r, d: fig3_leakage_vs_p(m), uses_fid=False),
+    FigureSpec("ada_fig3_samples", "ADA Fig 3: sample grids at chosen p", (LEAKAGE_GRID,),
                lambda m, r, d: fig3_samples(m, r), uses_fid=False),
     FigureSpec("ada_fig4abc_fid_vs_p", "ADA Fig 4a-c: FID vs fixed p per category and size",
-               ("fixed_p_grid",), lambda m, r, d: fig4_fid_vs_p(m, detector=d)),
+               (FIXED_P_GRID,), lambda m, r, d: fig4_fid_vs_p(m, detector=d)),
     FigureSpec("ada_fig4d_fid_over_training", "ADA Fig 4d: FID over training for several fixed p",
-               ("fixed_p_grid",), lambda m, r, d: fig4d_fid_over_training(m, detector=d)),
+               (FIXED_P_GRID,), lambda m, r, d: fig4d_fid_over_training(m, detector=d)),
     FigureSpec("ada_fig5ab_fid_vs_target", "ADA Fig 5a,b: FID vs ADA target; dashed = best fixed p",
-               ("ada_target_grid", "fixed_p_grid"), lambda m, r, d: fig5ab_fid_vs_target(m, detector=d)),
+               (ADA_TARGET_GRID, FIXED_P_GRID), lambda m, r, d: fig5ab_fid_vs_target(m, detector=d)),
     FigureSpec("ada_fig5cd_p_and_rt", "ADA Fig 5c,d: p and r_t over training, ADA vs fixed p",
-               ("ada_target_grid", "fixed_p_grid"), lambda m, r, d: fig5cd_p_and_rt(m, detector=d)),
+               (ADA_TARGET_GRID, FIXED_P_GRID), lambda m, r, d: fig5cd_p_and_rt(m, detector=d)),
     FigureSpec("ada_fig7_fid_vs_size", "ADA Fig 7: FID vs training-set size, baseline / ADA / DiffAugment",
-               ("dataset_size_grid",), lambda m, r, d: fig7_fid_vs_size(m, detector=d)),
+               (DATASET_SIZE_GRID,), lambda m, r, d: fig7_fid_vs_size(m, detector=d)),
     FigureSpec("diffaug_policy_bars", "DiffAugment: FID per policy and data fraction",
-               ("diffaugment_grid",), lambda m, r, d: fig_diffaug_policy_bars(m, detector=d)),
+               (DIFFAUGMENT_GRID,), lambda m, r, d: fig_diffaug_policy_bars(m, detector=d)),
     FigureSpec("diffaug_apply_to_bars", "DiffAugment ablation: augment reals only / D only / both",
-               ("diffaugment_grid",), lambda m, r, d: fig_diffaug_apply_to_bars(m, detector=d)),
+               (DIFFAUGMENT_GRID,), lambda m, r, d: fig_diffaug_apply_to_bars(m, detector=d)),
 )
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("fixed_p_vs_baseline", "ADA Fig 4: each fixed p against no augmentation, FID difference paired on "
               "the training seed (a win only where its interval excludes 0)",
-              ("fixed_p_grid",), lambda m, d: fig4_vs_baseline_table(m, detector=d)),
+              (FIXED_P_GRID,), lambda m, d: fig4_vs_baseline_table(m, detector=d)),
     TableSpec("leakage_table", "ADA Fig 3 as numbers: FID and leak measures per transform and p, each measure's "
               "difference from p = 0 paired on the training seed (a leak only where its interval lies above the "
               "measure's floor on negative controls)",
-              ("leakage_grid",), lambda m, d: leakage_table(m, detector=d)),
+              (LEAKAGE_GRID,), lambda m, d: leakage_table(m, detector=d)),
     TableSpec("diffaug_policy_table", "DiffAugment: FID per policy x data fraction (median over seeds)",
-              ("diffaugment_grid",), lambda m, d: diffaug_policy_table(m, detector=d)),
+              (DIFFAUGMENT_GRID,), lambda m, d: diffaug_policy_table(m, detector=d)),
     TableSpec("diffaug_apply_to_table", "DiffAugment ablation: FID per policy x where augmentation is applied",
-              ("diffaugment_grid",), lambda m, d: diffaug_apply_to_table(m, detector=d)),
+              (DIFFAUGMENT_GRID,), lambda m, d: diffaug_apply_to_table(m, detector=d)),
     TableSpec("diffaug_ablation_claims", "DiffAugment ablation: FID of each placement against the method and the "
               "baseline, and each leak measure against no augmentation, paired on the training seed",
-              ("diffaugment_grid",), lambda m, d: diffaug_ablation_claims(m, detector=d)),
+              (DIFFAUGMENT_GRID,), lambda m, d: diffaug_ablation_claims(m, detector=d)),
 )

@@ -32,6 +32,7 @@ from analysis.storefs import (SweepDir, UnreadablePartWarning, concat, evaluatio
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
 from resultsformat.columns import EVAL_JOIN, EVAL_KEY
 from resultsformat.dedup import dedup_evaluations
+from resultsformat.layout import TRIALS_FILE
 
 KEY = ["sweep", "trial_id", "tick"]
 # Every column and type comes from the results format; readers only choose pandas types for them.
@@ -182,8 +183,8 @@ def load_trials(path: str | Path) -> pd.DataFrame:
     sweeps = find_sweeps(path)
     frames: list[pd.DataFrame] = []
     for sweep in sweeps:
-        if sweep.fs.get_file_info(sweep.join("trials.parquet")).type.name == "File":
-            table = _fill_sweep(read_parquet(sweep.fs, sweep.join("trials.parquet")), sweep.name)
+        if sweep.fs.get_file_info(sweep.join(TRIALS_FILE)).type.name == "File":
+            table = _fill_sweep(read_parquet(sweep.fs, sweep.join(TRIALS_FILE)), sweep.name)
             frames.append(to_pandas(typed_table(table, add_missing=False)))
         elif metric_parts(sweep):
             derived = trials_from_metrics(load_metrics(sweep.path if "://" not in str(path) else _uri(path, sweep)))

@@ -25,6 +25,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from analysis.errors import ResultsError
+from resultsformat.layout import (EVAL_DIR, METRICS_DIR, SAMPLES_DIR, SINGLE_RUN_FILE, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE,
+                                  sample_tick)
 from resultsformat.parts import UnreadablePart, read_part, skip_note
 
 
@@ -85,8 +87,8 @@ def _is_file(fs: pafs.FileSystem, path: str) -> bool:
 
 
 def _is_sweep_dir(fs: pafs.FileSystem, path: str) -> bool:
-    return _is_dir(fs, posixpath.join(path, "metrics")) or _is_file(fs, posixpath.join(path, "trials.parquet")) \
-        or _is_file(fs, posixpath.join(path, "metrics.parquet"))
+    return _is_dir(fs, posixpath.join(path, METRICS_DIR)) or _is_file(fs, posixpath.join(path, TRIALS_FILE)) \
+        or _is_file(fs, posixpath.join(path, SINGLE_RUN_FILE))
 
 
 def _children(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
@@ -142,8 +144,8 @@ def _parts_in(sweep: SweepDir, folder: str) -> list[str]:
 
 def metric_parts(sweep: SweepDir) -> list[str]:
     """Paths of the sweep's tick-row Parquet parts (the store's `metrics/`, or a single run's metrics.parquet)."""
-    parts = _parts_in(sweep, "metrics")
-    single = sweep.join("metrics.parquet")
+    parts = _parts_in(sweep, METRICS_DIR)
+    single = sweep.join(SINGLE_RUN_FILE)
     if _is_file(sweep.fs, single):
         parts.append(single)
     return sorted(parts)
@@ -151,7 +153,7 @@ def metric_parts(sweep: SweepDir) -> list[str]:
 
 def evaluation_parts(sweep: SweepDir) -> list[str]:
     """Paths of the sweep's re-measured FIDs (`python -m sweeps.evaluate` writes evaluations/<uuid>.parquet)."""
-    return _parts_in(sweep, "evaluations")
+    return _parts_in(sweep, EVAL_DIR)
 
 
 def read_parquet(fs: pafs.FileSystem, path: str, *, missing_ok: bool = False, threads: bool = True) -> pa.Table | None:
@@ -201,7 +203,7 @@ def read_many(fs: pafs.FileSystem, paths: list[str], skipped: list[str] | None =
 
 def read_status_records(sweep: SweepDir) -> list[dict]:
     """The per-trial status records (`trials/<trial_id>.json`) a live sweep writes before trials.parquet exists."""
-    tdir = sweep.join("trials")
+    tdir = sweep.join(TRIALS_DIR)
     if not _is_dir(sweep.fs, tdir):
         return []
     records = []
@@ -238,24 +240,24 @@ def read_bytes(fs: pafs.FileSystem, path: str) -> bytes | None:
 
 def read_sweep_json(sweep: SweepDir) -> dict | None:
     """The sweep's spec as written by the launcher, or None when absent."""
-    raw = read_bytes(sweep.fs, sweep.join("sweep.json"))
+    raw = read_bytes(sweep.fs, sweep.join(SWEEP_FILE))
     if raw is None:
         return None
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"corrupt JSON file {sweep.join('sweep.json')}: {_first_line(exc)}") from None
+        raise ResultsError(f"corrupt JSON file {sweep.join(SWEEP_FILE)}: {_first_line(exc)}") from None
     return value if isinstance(value, dict) else {"spec": value}
 
 
 def sample_ticks(sweep: SweepDir, trial_id: str) -> dict[int, str]:
     """tick -> path of the sample grid PNG that the trial saved at that metrics tick."""
-    sdir = sweep.join("samples", trial_id)
+    sdir = sweep.join(SAMPLES_DIR, trial_id)
     if not _is_dir(sweep.fs, sdir):
         return {}
     out: dict[int, str] = {}
     for info in _children(sweep.fs, sdir):
-        name = info.base_name
-        if info.type == pafs.FileType.File and name.startswith("tick") and name.endswith(".png") and name[4:-4].isdigit():
-            out[int(name[4:-4])] = info.path
+        tick = sample_tick(info.base_name)
+        if info.type == pafs.FileType.File and tick is not None:
+            out[tick] = info.path
     return out

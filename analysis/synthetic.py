@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.synthetic_model import best_p, overfit_degree, quality, trial_grid
 from resultsformat import SCHEMA_VERSION, TICK_COLUMNS, TRIAL_COLUMNS, conform, parquet_bytes
-from resultsformat.layout import METRICS_DIR, SWEEP_FILE, TRIALS_FILE, part_name, sweep_json
+from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, SWEEP_FILE, TRIALS_FILE, part_name, sample_file, sweep_json
 
 HIST_EDGES = np.linspace(-5.0, 5.0, 41)
 KIMG_PER_TICK = 4.0
@@ -201,7 +201,7 @@ def write_samples(sdir: Path, last_rows: pd.DataFrame) -> None:
         tiles = [_tile(int(rng.integers(1, 4)) if rng.random() < rot else 0, bool(rng.random() < col), rng)
                  for _ in range(16)]
         grid = np.vstack([np.hstack(tiles[r * 4:(r + 1) * 4]) for r in range(4)])
-        path = sdir / "samples" / str(row.trial_id) / f"tick{int(row.tick):06d}.png"
+        path = sdir / SAMPLES_DIR / str(row.trial_id) / sample_file(row.tick)
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8)).resize((128, 128), Image.NEAREST).save(path)
 

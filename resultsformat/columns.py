@@ -83,6 +83,8 @@ _TRAINING = (
     Column("loss_G", FLOAT, "training", "mean G loss over the tick"),
     Column("loss_D", FLOAT, "training", "mean D loss over the tick"),
     Column("loss_r1", FLOAT, "training", "mean R1 penalty over the tick's R1 steps"),
+    Column("pl_penalty", FLOAT, "training", "mean path-length penalty over the tick's Greg phases, before loss.pl_weight "
+           "(null without them)"),
 )
 _METRIC = (
     Column("fid", FLOAT, "metric", "FID of G_ema at a metrics tick (null on other ticks)"),

@@ -11,6 +11,9 @@
       driver.json                                            the live driver's lease (sweeps.lease), gone when it ends
       ray/                                                   Ray Tune's experiment state and checkpoints
     <run>/metrics.parquet                                    a single `python -m trainer` run: all its rows
+    <run>/config.json                                        its config
+    <run>/samples/tick<NNNNNN>.png                           its sample grids
+    <run>/checkpoints/latest/{config.json,state.pt}          its newest checkpoint (latest.old while it is swapped)
 
 A part's name carries the trial id, the attempt and a random suffix, so
 concurrent or retried writers never collide, and a writer can find its own
@@ -35,6 +38,13 @@ TRIALS_FILE = "trials.parquet"
 SWEEP_FILE = "sweep.json"
 DRIVER_LEASE = "driver.json"
 SINGLE_RUN_FILE = "metrics.parquet"
+CONFIG_FILE = "config.json"            # a single run's config, and a checkpoint's
+STATE_FILE = "state.pt"                # a checkpoint's tensors (torch.save)
+CHECKPOINTS_DIR = "checkpoints"        # a single run's checkpoints
+LATEST_CHECKPOINT = "latest"           # its newest complete checkpoint
+PREVIOUS_CHECKPOINT = "latest.old"     # the one before, while the newest is swapped in (resume accepts it)
+PENDING_CHECKPOINT = "latest.tmp"      # a checkpoint being written
+_SAMPLE = re.compile(r"tick(?P<tick>\d+)\.png")
 
 # sweep.json: key -> meaning.  The launcher and the synthetic fixtures both build it through `sweep_json`.
 SWEEP_JSON_KEYS = {
@@ -91,6 +101,17 @@ def parse_part_name(name: str) -> PartName | None:
 def attempt_prefix(trial_id: str, attempt: int | None = None) -> str:
     """Name prefix of a trial's parts (of one attempt when given)."""
     return f"{trial_id}." if attempt is None else f"{trial_id}.a{attempt}."
+
+
+def sample_file(tick: int) -> str:
+    """The file name of the sample grid saved at TICK (in samples/<trial_id>/ of a sweep, samples/ of a run)."""
+    return f"tick{int(tick):06d}.png"
+
+
+def sample_tick(name: str) -> int | None:
+    """The tick of a sample grid's file name, or None for any other name."""
+    m = _SAMPLE.fullmatch(name)
+    return None if m is None else int(m["tick"])
 
 
 def sweep_json(**fields: Any) -> dict[str, Any]:

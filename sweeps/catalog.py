@@ -20,6 +20,7 @@ tiny ADA runs the paper's setting, `TINY_ADA` (one named constant, like
 
 from __future__ import annotations
 
+from resultsformat import sweep_names
 from sweeps.spec import Axis, Resources, SweepSpec, Variant
 from trainer.errors import UserInputError
 
@@ -75,7 +76,7 @@ _ADA_SPEED = {"smoke": {"augment.ada_kimg": 10.0}, "tiny": {"augment.ada_kimg": 
 _SEEDS = Axis(smoke=(0,), tiny=(0, 1, 2), paper=(0, 1, 2))
 
 FIXED_P_GRID = SweepSpec(
-    name="fixed_p_grid",
+    name=sweep_names.FIXED_P_GRID,
     description="FID against a fixed augmentation probability p, one line per augmentation category and dataset size, "
                 "plus the no-augmentation baseline per size.",
     figure="ADA Fig 4a-c (and 4d: progress -> FID for several p)",
@@ -93,7 +94,7 @@ FIXED_P_GRID = SweepSpec(
 )
 
 ADA_TARGET_GRID = SweepSpec(
-    name="ada_target_grid",
+    name=sweep_names.ADA_TARGET_GRID,
     description="FID against ADA's target for both overfitting heuristics (r_t, r_v) and several dataset sizes; "
                 "fixed-p traces alongside for the p and r_t curves over training.",
     figure="ADA Fig 5a,b (target -> FID) and 5c,d (progress -> p, r_t)",
@@ -113,7 +114,7 @@ ADA_TARGET_GRID = SweepSpec(
 )
 
 DATASET_SIZE_GRID = SweepSpec(
-    name="dataset_size_grid",
+    name=sweep_names.DATASET_SIZE_GRID,
     description="FID against training-set size without augmentation, with ADA and with DiffAugment; "
                 "140k is the full 70k plus x-flips.",
     figure="ADA Fig 1a (progress -> FID per size) and Fig 7 (size -> FID)",
@@ -134,7 +135,7 @@ DATASET_SIZE_GRID = SweepSpec(
 )
 
 LEAKAGE_GRID = SweepSpec(
-    name="leakage_grid",
+    name=sweep_names.LEAKAGE_GRID,
     description="Fixed p from 0 to 1 for single transforms: isotropic scaling never leaks, rotate90 and colour leak "
                 "as p -> 1 (measured by FID and by the rotation / colour leakage metrics).",
     figure="ADA Fig 3",
@@ -155,7 +156,7 @@ LEAKAGE_GRID = SweepSpec(
 )
 
 OVERFITTING = SweepSpec(
-    name="overfitting",
+    name=sweep_names.OVERFITTING,
     description="No augmentation at several sizes, D outputs (train / validation / generated, with histograms) "
                 "measured every tick: validation reals drift toward generated as D overfits.",
     figure="ADA Fig 1b,c (and DiffAugment Fig 1: D accuracy on train vs validation)",
@@ -175,7 +176,7 @@ OVERFITTING = SweepSpec(
 )
 
 DIFFAUGMENT_GRID = SweepSpec(
-    name="diffaugment_grid",
+    name=sweep_names.DIFFAUGMENT_GRID,
     description="DiffAugment policies at 100% / 20% / 10% of the data against the no-augmentation baseline, and the "
                 "ablation of where augmentation applies (reals only leaks, D only fails).",
     figure="DiffAugment data-fraction table, Table 1 ablation (U), Fig 1",
@@ -207,7 +208,7 @@ DIFFAUGMENT_GRID = SweepSpec(
 # the user gives it (--grid run.init_from=none,PATH).  Freeze-D K counts D's layers as the reference's --freezed:
 # the 16 px DCGAN D has 2 (K=1 freezes the first strided conv), the 256 px StyleGAN2 D 19 (K=10 (U)).
 TRANSFER_GRID = SweepSpec(
-    name="transfer_grid",
+    name=sweep_names.TRANSFER_GRID,
     description="Transfer learning: FID of small target sets trained from scratch against starting from a network "
                 "trained on a large related set, with and without ADA and with and without Freeze-D.",
     figure="ADA §4.2 (transfer learning, Freeze-D; its Fig 9 (U))",

@@ -47,10 +47,10 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from resultsformat import EVAL_COLUMNS, conform
-from resultsformat.layout import EVAL_DIR, RAY_DIR
+from resultsformat.layout import EVAL_DIR, RAY_DIR, SWEEP_FILE
 from sweeps.extend import EXT_DIR
 from sweeps.runner import trial_id_of_dirname, trial_index_of_dirname
-from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
+from sweeps.store import SweepStore, probe_writable
 from trainer.checkpoint import CONFIG_FILE, STATE_FILE, read_progress
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main

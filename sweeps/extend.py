@@ -22,7 +22,8 @@ import logging
 import time
 from typing import Any
 
-from sweeps.store import SWEEP_FILE, SweepStore
+from resultsformat.layout import SWEEP_FILE
+from sweeps.store import SweepStore
 from trainer.config import _parse_value
 from trainer.errors import UserInputError
 

@@ -67,7 +67,7 @@ def check_resumed_log(plan: Any) -> None:
     """A plain --resume restores each trial with the config it was launched with (Tuner.restore), trackers
     included, so a --log that differs from the launch's would be silently ignored: refuse it instead.  An
     extension (`--resume --set run.total_kimg=N`) is a new Tune experiment and may log elsewhere."""
-    from sweeps.store import SWEEP_FILE
+    from resultsformat.layout import SWEEP_FILE
     if not plan.resume or plan.extra.get("extend"):
         return
     saved = (plan.store.read_json(SWEEP_FILE) or {}).get("log") or []

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.storefs import redact  # one definition of what may be printed about a URI
-from resultsformat.layout import RAY_DIR, sweep_json
+from resultsformat.layout import RAY_DIR, SWEEP_FILE, sweep_json
 from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
 from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, resolve_spec
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.lease import check_free
-from sweeps.store import SWEEP_FILE, SweepStore, probe_writable
+from sweeps.store import SweepStore, probe_writable
 from trainer.config import shared_settings
 from sweeps.gang_fit import check_worker_gpus
 from trainer.errors import UserInputError

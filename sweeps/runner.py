@@ -19,12 +19,13 @@ import sys
 import time
 from typing import Any
 
+from resultsformat.layout import SWEEP_FILE
 from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
-from sweeps.store import NO_SPACE, SWEEP_FILE, StoreWriteError
+from sweeps.store import NO_SPACE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
 from trainer.paths import absolute_path

@@ -20,7 +20,8 @@ from typing import Any
 
 from sweeps.catalog import SWEEPS, get_sweep
 from sweeps.spec import SCALES, Axis, SweepSpec, Variant
-from sweeps.store import SWEEP_FILE, SweepStore
+from resultsformat.layout import SWEEP_FILE
+from sweeps.store import SweepStore
 from sweeps.sweep_file import load_sweep_file, looks_like_file
 from trainer.config import _parse_value, apply_overrides, preset
 from trainer.augment_config import MODES, applies

@@ -32,7 +32,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.fs as pafs
 
-from sweeps.store import FLUSH_S, SWEEP_FILE, SweepStore, resolve_storage
+from resultsformat.layout import METRICS_DIR, SWEEP_FILE
+from sweeps.store import FLUSH_S, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
 ENDED = ("TERMINATED", "ERROR")
@@ -126,7 +127,7 @@ def trial_states(store: SweepStore, now: float | None = None, skipped: list[str]
     totals = _totals(record)
     indices = sorted({int(t["trial"]) for t in record.get("trials", [])} | set(totals))
     records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
-    rows = store.read_metrics() if store.exists("metrics") else pd.DataFrame()
+    rows = store.read_metrics() if store.exists(METRICS_DIR) else pd.DataFrame()
     if skipped is not None:
         skipped += rows.attrs.get("skipped_parts", [])
     out = []

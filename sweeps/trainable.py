@@ -46,6 +46,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
+from resultsformat.layout import SAMPLES_DIR, sample_file
 from sweeps.store import NO_SPACE, RowBuffer, StorageFull, StoreUnreachable, SweepStore, no_space
 from trainer.atomic import png_bytes
 from trainer.config import validate_config
@@ -128,7 +129,7 @@ class SweepHooks:
     def _write_samples(self, tick: int, samples: Any) -> None:
         """A sample grid; skipped (not fatal) while an object store is unreachable: rows matter, pictures less."""
         try:
-            self.store.write_bytes(f"samples/{self.trial_id}/tick{tick:06d}.png", png_bytes(samples))
+            self.store.write_bytes(f"{SAMPLES_DIR}/{self.trial_id}/{sample_file(tick)}", png_bytes(samples))
         except OSError as exc:
             if self.store.is_local or no_space(exc):
                 raise

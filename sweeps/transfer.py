@@ -172,7 +172,7 @@ def _recorded_sources(plan: Plan) -> dict[int, tuple[str, str | None]]:
     """On --resume: {trial index: (run.init_from, run.init_sha256)} as sweep.json recorded them at launch."""
     if not plan.resume:
         return {}
-    from sweeps.store import SWEEP_FILE
+    from resultsformat.layout import SWEEP_FILE
     rows = (plan.store.read_json(SWEEP_FILE) or {}).get("trials", [])
     return {int(r["trial"]): (r["params"]["run.init_from"], r["params"].get("run.init_sha256")) for r in rows
             if isinstance(r.get("params"), dict) and r["params"].get("run.init_from")}

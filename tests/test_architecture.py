@@ -78,3 +78,89 @@ def test_modules_have_docstrings_and_no_utils(package: str) -> None:
 def test_files_stay_small(package: str) -> None:
     big = {str(p.relative_to(ROOT)): n for p in _sources(package) if (n := len(p.read_text().splitlines())) > 500}
     assert big == {}
+
+
+# Calls whose string arguments are paths inside a run or sweep folder.
+_PATH_CALLS = {"join", "exists", "path", "_parts_in", "read_json", "write_json", "write_bytes", "create_json",
+               "put_if_absent", "delete", "read_bytes"}
+# Folders that share a layout name but are no part of a run or sweep.
+_NOT_LAYOUT = {"trainer/metrics/cache.py": {"metrics"},          # the detector cache's own folder
+               "trainer/metrics/inception.py": {"checkpoints"}}  # torch hub's folder
+
+
+def _layout_names() -> tuple[set[str], set[str]]:
+    """(file names, folder names) that resultsformat/layout.py declares."""
+    from resultsformat import layout
+    values = {v for k, v in vars(layout).items() if k.isupper() and isinstance(v, str)}
+    return {v for v in values if "." in v}, {v for v in values if "." not in v}
+
+
+def _layout_literals(path: Path, files: set[str], folders: set[str]) -> list[str]:
+    """Where PATH spells a layout name by hand: a file name anywhere, a folder name where it builds a path."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    path_args: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            path_args.update(id(n) for n in (node.left, node.right))
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in _PATH_CALLS:
+                path_args.update(id(a) for a in node.args)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            if (text.startswith("tick{}") and text.endswith(".png")) or text.split("/")[0] in folders and "/" in text:
+                found.append(f"{node.lineno}: f{text!r}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            v = node.value
+            if v in files or (v in folders and id(node) in path_args) or ("/" in v and v.split("/")[0] in folders and " " not in v):
+                found.append(f"{node.lineno}: {v!r}")
+    return found
+
+
+@pytest.mark.parametrize("package", ("trainer", "sweeps", "analysis"))
+def test_layout_names_come_from_resultsformat(package: str) -> None:
+    """Every file and folder name of a run or sweep is spelled once, in resultsformat/layout.py."""
+    files, folders = _layout_names()
+    offenders = {rel: hits for p in _sources(package)
+                 if (hits := _layout_literals(p, files, folders - _NOT_LAYOUT.get(rel := str(p.relative_to(ROOT)), set())))}
+    assert offenders == {}
+
+
+def test_catalog_sweep_names_are_declared_once() -> None:
+    """sweeps.catalog and analysis's figures name the catalogue's sweeps from resultsformat.sweep_names, and agree."""
+    from analysis.figures import CATALOG_SWEEPS, FIGURES, TABLES
+    from resultsformat.sweep_names import CATALOG, TRANSFER_GRID
+    from sweeps.catalog import SWEEPS
+    assert tuple(SWEEPS) == CATALOG
+    assert sorted(CATALOG_SWEEPS) == sorted(set(CATALOG) - {TRANSFER_GRID})   # transfer_grid: generic figures only
+    assert {s for spec in (*FIGURES, *TABLES) for s in spec.sweeps} == set(CATALOG_SWEEPS)
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Full dotted names PATH imports (`from a.b import c` gives a.b and a.b.c)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_augmentation_imports_no_configuration() -> None:
+    """trainer/augment/ knows nothing of the trainer's configuration: the config imports its names, never the reverse."""
+    config = {"trainer.config", "trainer.augment_config", "trainer.nvlabs_config"}
+    offenders = {str(p.relative_to(ROOT)): sorted(_absolute_imports(p) & config) for p in _sources("trainer/augment")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_config_and_augment_specs_pull_in_no_torch() -> None:
+    """The config validates augpipe specs and DiffAugment ops against trainer.augment.specs without loading torch."""
+    code = ("import sys, trainer.config, trainer.augment.specs, trainer.augment; "
+            "from trainer.augment import SPECS; bad = [m for m in ('torch', 'ray') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

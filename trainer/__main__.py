@@ -19,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from resultsformat.layout import CHECKPOINTS_DIR, CONFIG_FILE, LATEST_CHECKPOINT, SINGLE_RUN_FILE
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.init_from import with_source_hash
@@ -60,7 +61,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
         raise UserInputError(f"--out {args.out} differs from --resume {run_dir}; a resumed run continues in its own directory")
     ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
     if ckpt is None:
-        raise UserInputError(f"--resume {run_dir}: no checkpoint found (expected {run_dir}/checkpoints/latest/)")
+        raise UserInputError(f"--resume {run_dir}: no checkpoint found (expected {run_dir / CHECKPOINTS_DIR / LATEST_CHECKPOINT}/)")
     saved_cfg = resolve_paths(read_checkpoint_config(ckpt))
     base = preset(args.preset) if args.preset is not None else saved_cfg
     cfg = resolve_paths(apply_overrides(base, args.overrides))
@@ -92,10 +93,10 @@ def run(argv: list[str]) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     hooks = RunDirHooks(run_dir)
     try:
-        atomic_write_bytes(run_dir / "config.json", cfg.to_json().encode())
+        atomic_write_bytes(run_dir / CONFIG_FILE, cfg.to_json().encode())
         if ckpt is not None:
             done_tick = int(read_progress(ckpt)["tick"])
-            hooks = RunDirHooks(run_dir, read_rows(run_dir / "metrics.parquet", done_tick))
+            hooks = RunDirHooks(run_dir, read_rows(run_dir / SINGLE_RUN_FILE, done_tick))
         hooks.install_sigint()
         train_workers(cfg, hooks, resume=ckpt, cache_dir=args.cache_dir)   # run.workers processes (trainer/spawn.py)
     except UserInputError:

@@ -19,15 +19,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-AUGPIPE_SPECS = (
-    "blit", "geom", "color", "filter", "noise", "cutout",
-    "bg", "bgc", "bgcf", "bgcfn", "bgcfnc",
-    # single transforms, for ADA Fig 3 (leakage of one transform at a time)
-    "xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-    "brightness", "contrast", "lumaflip", "hue", "saturation",
-)
-DIFFAUG_OPS = ("color", "translation", "cutout")
-DEFAULT_TARGETS: dict[str, float] = {"rt": 0.6, "rv": 0.5}   # docs/papers.md §4
+from trainer.augment.specs import DEFAULT_TARGETS, DIFFAUG_OPS, SPECS
+
+AUGPIPE_SPECS = tuple(SPECS)   # the valid `augpipe` values, declared in trainer/augment/specs.py
 MODES = ("none", "fixed", "ada", "diffaugment")
 
 

@@ -23,14 +23,13 @@ from typing import Any
 
 import torch
 
+from resultsformat.layout import CONFIG_FILE, STATE_FILE
 from trainer.atomic import atomic_write_bytes
 from trainer.config import TrainConfig, flatten_dotted
 from trainer.errors import UserInputError
 
 FORMAT_VERSION = 2
 PRE_REFERENCE_VERSION = 1   # stylegan2 before the reference's networks; still valid for dcgan
-STATE_FILE = "state.pt"
-CONFIG_FILE = "config.json"
 # Fields that may differ between a checkpoint and the resuming run.
 RESUMABLE_CHANGES = frozenset({"run.total_kimg"})
 

@@ -234,9 +234,9 @@ def reduce_tick_stats(stats: Any, dist: Dist, device: torch.device) -> None:
     is the loss of the whole batch; the data-loading time is the workers' mean."""
     if not dist.active:
         return
-    keys = ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "sum_sign", "n_logits", "images", "time_data")
+    keys = ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "sum_pl_penalty", "sum_sign", "n_logits", "images", "time_data")
     total = dict(zip(keys, dist.sum([float(getattr(stats, k)) for k in keys], device)))
-    for k in ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "time_data"):
+    for k in ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "sum_pl_penalty", "time_data"):
         setattr(stats, k, total[k] / dist.world)
     stats.sum_sign = total["sum_sign"]
     stats.n_logits, stats.images = int(total["n_logits"]), int(total["images"])

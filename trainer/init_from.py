@@ -34,27 +34,28 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from resultsformat.layout import (CHECKPOINTS_DIR, CONFIG_FILE, LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT,
+                                  STATE_FILE)
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import UserInputError
 
 # Model fields that do not change a parameter's shape or meaning: a source may differ in these.
 _FREE_MODEL_FIELDS = frozenset({"freeze_d", "amp_blocks"})
-_CONFIG, _STATE = "config.json", "state.pt"   # trainer.checkpoint's names (that module imports torch)
 
 
 def source_dir(path: Path) -> Path:
     """The checkpoint directory PATH names: itself, a run dir's checkpoints/latest, or a Ray trial's newest checkpoint_*."""
     def is_ckpt(d: Path) -> bool:
-        return (d / _CONFIG).is_file() and (d / _STATE).is_file()
+        return (d / CONFIG_FILE).is_file() and (d / STATE_FILE).is_file()
     if is_ckpt(path):
         return path
-    for name in ("latest", "latest.old"):
-        if is_ckpt(path / "checkpoints" / name):
-            return path / "checkpoints" / name
+    for name in (LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT):
+        if is_ckpt(path / CHECKPOINTS_DIR / name):
+            return path / CHECKPOINTS_DIR / name
     ray = sorted(d for d in path.glob("checkpoint_*") if is_ckpt(d))
     if ray:
         return ray[-1]
-    raise UserInputError(f"run.init_from={path}: no checkpoint here (expected {_CONFIG} + {_STATE}, checkpoints/latest/ "
+    raise UserInputError(f"run.init_from={path}: no checkpoint here (expected {CONFIG_FILE} + {STATE_FILE}, checkpoints/latest/ "
                          f"or checkpoint_*/ of a sweep trial)")
 
 
@@ -68,7 +69,7 @@ def source_file(init_from: str) -> Path:
     if not path.is_dir():
         raise UserInputError(f"run.init_from={init_from}: not a checkpoint directory, run folder, sweep trial folder "
                              f"or NVlabs network pickle (.pkl)")
-    return source_dir(path) / _STATE
+    return source_dir(path) / STATE_FILE
 
 
 def _is_pickle(path: Path) -> bool:
@@ -90,7 +91,7 @@ def _pickle_config(path: Path, init_from: str) -> TrainConfig:
 def _source_config(state: Path, init_from: str) -> TrainConfig:
     if _is_pickle(state):
         return _pickle_config(state, init_from)
-    return TrainConfig.from_json((state.parent / _CONFIG).read_text())
+    return TrainConfig.from_json((state.parent / CONFIG_FILE).read_text())
 
 
 def file_sha256(path: Path) -> str:

@@ -144,7 +144,8 @@ class _Run:
         if st.aug.needs_probe() and (minibatch + 1) % cfg.augment.ada_interval == 0:
             self._probe_rv()
         st.aug.after_minibatch()
-        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=reals.shape[0])
+        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=reals.shape[0],
+                  pl_penalty=st.last_pl_penalty)
         bad = stats.first_nonfinite()
         if st.dist.any([bad is not None], st.setup.device)[0]:   # every worker raises at the same step
             what = f"{bad} became {stats.last[bad]}" if bad is not None else "a loss of another worker became NaN/inf"

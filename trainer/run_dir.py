@@ -20,6 +20,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from resultsformat import TICK_COLUMNS, conform, parquet_bytes
+from resultsformat.layout import (CHECKPOINTS_DIR, LATEST_CHECKPOINT, PENDING_CHECKPOINT, PREVIOUS_CHECKPOINT, SAMPLES_DIR,
+                                  SINGLE_RUN_FILE, sample_file)
 from trainer.atomic import atomic_write_bytes
 from trainer.checkpoint import is_checkpoint_dir
 from trainer.hooks import TickReport
@@ -30,8 +32,8 @@ IDENTITY = {"sweep": None, "trial_id": "single", "attempt": 0}
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest complete checkpoint directory of a run dir, or None."""
-    for name in ("latest", "latest.old"):
-        d = run_dir / "checkpoints" / name
+    for name in (LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT):
+        d = run_dir / CHECKPOINTS_DIR / name
         if is_checkpoint_dir(d):
             return d
     return None
@@ -80,18 +82,18 @@ class RunDirHooks:
     def on_tick(self, report: TickReport) -> None:
         row = {**IDENTITY, **report.row}
         self.rows.append(row)
-        write_parquet(self.rows, self.run_dir / "metrics.parquet")
+        write_parquet(self.rows, self.run_dir / SINGLE_RUN_FILE)
         if report.samples is not None:
-            (self.run_dir / "samples").mkdir(exist_ok=True)
-            save_png(report.samples, self.run_dir / "samples" / f"tick{int(row['tick']):06d}.png")
+            (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+            save_png(report.samples, self.run_dir / SAMPLES_DIR / sample_file(row["tick"]))
         if report.save_checkpoint is not None:
             self._save_checkpoint(report.save_checkpoint)
         self.printer(progress_line(row))
 
     def _save_checkpoint(self, save: Callable[[Path], None]) -> None:
-        root = self.run_dir / "checkpoints"
+        root = self.run_dir / CHECKPOINTS_DIR
         root.mkdir(exist_ok=True)
-        tmp, latest, old = root / "latest.tmp", root / "latest", root / "latest.old"
+        tmp, latest, old = root / PENDING_CHECKPOINT, root / LATEST_CHECKPOINT, root / PREVIOUS_CHECKPOINT
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         save(tmp)

@@ -104,7 +104,7 @@ class TrainState:
         self.scaler = torch.amp.GradScaler(dev.type) if setup.needs_scaler else None
         self.mixer = StyleMixer(cfg.loss.style_mixing, self.gens["mixing"], self.latents) if cfg.loss.style_mixing > 0 else None
         self.pl_mean = torch.zeros((), device=dev)        # path-length regularisation's running mean length
-        self.last_pl_penalty: torch.Tensor | None = None
+        self.last_pl_penalty: torch.Tensor | None = None   # the last minibatch's Greg penalty (None without one)
         self.cur_nimg = 0
         self.tick = 0
         self.d_steps = 0                 # minibatches done: the index trainer.phases schedules by

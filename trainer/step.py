@@ -52,6 +52,7 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
     G = G_train if G_train is not None else st.G
     batch, index = reals.shape[0], st.d_steps
     loss_g = d = r1 = None
+    st.last_pl_penalty = None   # set by this minibatch's Greg phase, if it has one
     for phase in phases_at(st.phases, index):
         opt = st.opt_G if phase.net == "G" else st.opt_D
         opt.zero_grad(set_to_none=True)

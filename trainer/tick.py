@@ -28,6 +28,8 @@ class TickStats:
     sum_loss_D: float = 0.0
     sum_loss_G: float = 0.0
     sum_loss_r1: float = 0.0
+    pl_steps: int = 0
+    sum_pl_penalty: float = 0.0
     sum_sign: float = 0.0
     n_logits: int = 0
     time_data: float = 0.0
@@ -35,7 +37,7 @@ class TickStats:
     last: dict[str, float] = field(default_factory=dict)
 
     def add(self, *, loss_D: torch.Tensor, loss_G: torch.Tensor, loss_r1: torch.Tensor | None,
-            real_logits: torch.Tensor, images: int) -> None:
+            real_logits: torch.Tensor, images: int, pl_penalty: torch.Tensor | None = None) -> None:
         self.last = {"loss_D": float(loss_D), "loss_G": float(loss_G)}
         self.sum_loss_D += self.last["loss_D"]
         self.sum_loss_G += self.last["loss_G"]
@@ -43,6 +45,9 @@ class TickStats:
             self.last["loss_r1"] = float(loss_r1)
             self.sum_loss_r1 += self.last["loss_r1"]
             self.r1_steps += 1
+        if pl_penalty is not None:
+            self.sum_pl_penalty += float(pl_penalty)
+            self.pl_steps += 1
         self.sum_sign += float(torch.sign(real_logits).sum())
         self.n_logits += real_logits.numel()
         self.images += images
@@ -63,4 +68,5 @@ class TickStats:
             "loss_G": self.sum_loss_G / self.steps if self.steps else None,
             "loss_D": self.sum_loss_D / self.steps if self.steps else None,
             "loss_r1": self.sum_loss_r1 / self.r1_steps if self.r1_steps else None,
+            "pl_penalty": self.sum_pl_penalty / self.pl_steps if self.pl_steps else None,
         }

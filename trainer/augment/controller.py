@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 import torch
 
-from trainer.augment_config import DEFAULT_TARGETS
+from trainer.augment.specs import DEFAULT_TARGETS
 from trainer.errors import UserInputError
 
 _STATS = ("sign", "train", "val", "fake")

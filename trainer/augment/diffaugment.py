@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 import torch
 
 from trainer.augment.random_draws import Draws
+from trainer.augment.specs import DIFFAUG_OPS
 from trainer.errors import UserInputError
 
 TRANSLATION_RATIO = 0.125
@@ -73,9 +74,8 @@ def _cutout(x: torch.Tensor, d: Draws) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # Each op returns the new image, or (image, mask) when a multiplicative mask is still to be applied.
-OPS: dict[str, Callable[[torch.Tensor, Draws], torch.Tensor | tuple[torch.Tensor, torch.Tensor]]] = {
-    "color": _color, "translation": _translation, "cutout": _cutout,
-}
+OPS: dict[str, Callable[[torch.Tensor, Draws], torch.Tensor | tuple[torch.Tensor, torch.Tensor]]] = dict(
+    zip(DIFFAUG_OPS, (_color, _translation, _cutout), strict=True))
 
 
 def parse_policy(policy: str | Sequence[str]) -> list[str]:

@@ -1,9 +1,10 @@
-"""Names of ADA's transforms, categories and pipeline specs (docs/papers.md §3, ADA Fig 3/4).
+"""Names of ADA's transforms, categories and pipeline specs, and of DiffAugment's ops (docs/papers.md §1-§4).
 
 One place that says which transform belongs to which category and what each
-`augpipe` spec contains, so the pipe, the preview and the tests agree.  The
-single-transform specs exist for the leakage sweep (ADA Fig 3: one transform at
-a time, p from 0 to 1).
+`augpipe` spec contains, so the config, the pipe, the preview and the tests
+agree.  The single-transform specs exist for the leakage sweep (ADA Fig 3: one
+transform at a time, p from 0 to 1).  Imports no torch: the config
+(trainer/augment_config.py) validates against these names.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def _build_specs() -> dict[str, tuple[str, ...]]:
 
 
 SPECS: dict[str, tuple[str, ...]] = _build_specs()
+
+# DiffAugment's ops, in the order a policy lists them by default (trainer/augment/diffaugment.py implements them).
+DIFFAUG_OPS: tuple[str, ...] = ("color", "translation", "cutout")
+
+# ADA's target per overfitting heuristic when `augment.ada_target` is unset (docs/papers.md §4).
+DEFAULT_TARGETS: dict[str, float] = {"rt": 0.6, "rv": 0.5}
 
 
 def transforms_of(spec: str) -> tuple[str, ...]:
