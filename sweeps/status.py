@@ -210,7 +210,7 @@ def table(store: SweepStore, states: list[TrialState], now: float | None = None)
     rows = [[f"{t.index}", t.status, "-" if t.attempt is None else str(t.attempt), f"{t.kimg:.1f}/{t.total_kimg:g}",
              "-" if t.img_per_s is None else f"{t.img_per_s:.0f}",
              _dur(t.seconds_left) if t.status not in STOPPED else "-",
-             "-" if t.best_fid is None else f"{t.best_fid:.3g}", "-" if t.p is None else f"{t.p:.3f}"] for t in states]
+             "-" if t.best_fid is None else f"{t.best_fid:.4g}", "-" if t.p is None else f"{t.p:.3f}"] for t in states]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     lines = [f"sweep {store.sweep} ({store.uri})", "  ".join(h.ljust(w) for h, w in zip(head, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]

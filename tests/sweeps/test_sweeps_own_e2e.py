@@ -117,7 +117,7 @@ def test_report_draws_generic_figures_from_the_parquet(sweep: dict) -> None:
     render_report(str(sweep["tmp"] / NAME), str(out), formats=("png",), workers=1)
     names = sorted(p.name for p in out.glob("*.png"))
     assert names == [f"{NAME}_fid_heatmap.png", f"{NAME}_fid_over_training.png", f"{NAME}_fid_vs_p.png",
-                     f"{NAME}_fid_vs_r1_gamma.png"]
+                     f"{NAME}_fid_vs_r1_gamma.png", "verdicts.png"]
     assert not any(n.startswith("ada_") for n in names)   # paper figures stay for the catalog sweeps
     # the heatmap's cells are the median final FIDs over the two seeds, from the Parquet
     from analysis.figures_generic import fid_heatmap, trial_table
