@@ -34,6 +34,7 @@ import pandas as pd
 from analysis.aggregate import paired_difference
 from analysis.errors import MissingData
 from analysis.tidy import CONFIG, FidWhich, detectors, per_trial
+from resultsformat.dotted import flatten_dotted
 
 # the compared axis: the augment section (nested config) or its flat tick columns; and the seed, paired on
 AUG_FLAT = ("aug_mode", "augpipe", "p_fixed", "ada_target", "heuristic", "diffaug_policy", "apply_to")
@@ -49,17 +50,6 @@ SOURCE_KEYS = ("run.init_from", "run.init_sha256", "init_from", "init_sha256")
 FREEZE_KEY = "model.freeze_d"
 VERDICT_COLS = ["comparison", "training set", "A", "B", "final FID A - B", "best FID A - B", "n",
                 "final", "best"]
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def _is_compared(key: str) -> bool:
@@ -81,7 +71,7 @@ def flat_settings(trials: pd.DataFrame, configs: pd.DataFrame | None) -> list[di
         if text is not None:
             try:
                 loaded = json.loads(text)
-                flat = _flatten(loaded) if isinstance(loaded, dict) else None
+                flat = flatten_dotted(loaded) if isinstance(loaded, dict) else None
             except json.JSONDecodeError:
                 flat = None
         if flat is None:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from resultsformat import SCHEMA_VERSION  # noqa: F401  (re-exported: the format owns its version)
+from resultsformat.dotted import flatten_dotted  # noqa: F401  (re-exported: trainer.checkpoint, sweeps.trainable)
 from trainer.augment_config import (AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, AugmentConfig,  # noqa: F401 (re-exported)
                                     drop_inapplicable, is_legacy)
 from trainer.errors import UserInputError
@@ -317,18 +318,6 @@ def _section_fields(ann: Any) -> dict[str, FieldInfo] | None:
     if members and all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
         return {name: info for m in members for name, info in m.model_fields.items()}
     return None
-
-
-def flatten_dotted(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested config dict as {dotted key: leaf value}, the form `--set` and trackers' params use."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten_dotted(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def set_path(d: dict[str, Any], dotted: str, value: Any) -> None:
