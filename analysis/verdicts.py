@@ -123,6 +123,8 @@ def _diff(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series | None:
 def _cell(d: pd.Series | None) -> str:
     if d is None:
         return "-"
+    if d["interval_kind"] == "single":   # one pair has no interval: "[x, x]" would read as a certain one
+        return f"{d['center']:+.3g} (single pair)"
     return f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}]"
 
 

@@ -59,6 +59,7 @@ def test_help_and_a_small_report_from_the_cli(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(str(out / "index.html"))
     assert "ADA vs none" in proc.stdout and "no difference (n = 1 < 3)" in proc.stdout   # the printed verdict table
+    assert "(single pair)" in proc.stdout   # one seed: the difference without a degenerate [x, x] interval
     assert (out / "ada_fig7_fid_vs_size.png").stat().st_size > 1000 and (out / "ada_fig7_fid_vs_size.svg").exists()
     html = (out / "index.html").read_text()
     assert "python -m sweeps.launch leakage_grid" in html and "python -m sweeps.launch fixed_p_grid" in html
