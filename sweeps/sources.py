@@ -10,7 +10,9 @@ work for file sweeps, whose NAME is not in the catalog.
 every scale.  A new axis crosses every variant whose mode takes the key (a
 baseline gets one run per `loss.r1_gamma`, so a verdict compares like with like).  Values are parsed like `--set` values; a value that itself holds
 commas (a DiffAugment policy) is given as a JSON list:
-`--grid 'augment.diffaug_policy=["translation","color,translation,cutout"]'`.
+`--grid 'augment.diffaug_policy=["translation","color,translation,cutout"]'`.  A JSON object in that list is
+one value that sets several keys together, as catalog axes do:
+`--grid 'augment.mode=[{"augment.mode":"ada","augment.heuristic":"rt"},"none"]'`.
 """
 
 from __future__ import annotations
@@ -95,11 +97,26 @@ def parse_grid(items: list[str], sets: list[str]) -> dict[str, list[Any]]:
         for scale in SCALES:
             for v in values:
                 try:
-                    apply_overrides(preset(scale), {**_mode_taking(key), key: v})
+                    apply_overrides(preset(scale), _grid_value_overrides(key, v))
                 except UserInputError as exc:
                     raise UserInputError(f"--grid {key}: {exc}") from None
         grid[key] = values
     return grid
+
+
+def _grid_value_overrides(key: str, value: Any) -> dict[str, Any]:
+    """The overrides one grid value stands for: {key: value}, or, for a JSON object, the several keys it sets.
+
+    An object is a catalog-style axis value that moves keys together (ADA's heuristic, target and speed with
+    `augment.mode`); it must set KEY itself, so the axis still names what varies."""
+    if isinstance(value, dict):
+        if key not in value:
+            raise UserInputError(f"a value {json.dumps(value)} given as a JSON object must set {key} itself")
+        return dict(value)
+    if isinstance(value, list):
+        raise UserInputError(f"a value {json.dumps(value)} is a list; give one value per list item, "
+                             "or a JSON object that sets several keys")
+    return {**_mode_taking(key), key: value}
 
 
 def _mode_taking(key: str) -> dict[str, str]:

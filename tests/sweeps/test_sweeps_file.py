@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -133,6 +134,17 @@ def test_grid_json_list_keeps_commas_inside_values() -> None:
     assert grid == {"augment.diffaug_policy": ["translation", "color,translation,cutout"]}
 
 
+def test_grid_json_object_sets_several_keys_like_a_catalog_axis_value() -> None:
+    """One grid value may move keys together, as the catalog's ADA rows do (heuristic, target and speed with the
+    mode): e.g. the augmented arms of dataset_size_grid alone, when another launch already holds its baseline."""
+    ada = {"augment.mode": "ada", "augment.heuristic": "rt", "augment.ada_target": 0.6, "augment.ada_kimg": 500}
+    grid = parse_grid(["augment.mode=" + json.dumps([ada, "none"])], [])
+    trials = expand(apply_grid(get_sweep("dataset_size_grid"), grid), "tiny", user_set=["data.dataset_size=250"])
+    ada_trials = [t.config.augment for t in trials if t.config.augment.mode == "ada"]
+    assert len(trials) == 6 and len(ada_trials) == 3
+    assert {(a.heuristic, a.ada_target, a.ada_kimg) for a in ada_trials} == {("rt", 0.6, 500.0)}
+
+
 def test_grid_on_a_file_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main([str(EXAMPLE), "--dry-run", "--storage", str(tmp_path), "--grid", "loss.r1_gamma=0.1,1,10"])
     out = capsys.readouterr().out
@@ -149,6 +161,9 @@ def test_grid_on_a_file_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     ("augment.p=0.1,0.2", ["--set", "augment.p=0.3"], "both given"),
     ("augment.p=0.1", ["--grid", "augment.p=0.2"], "given twice"),
     ("augment.diffaug_policy=[\"translation\"", [], "must be JSON"),
+    ('augment.mode=[{"augment.heuristic":"rt"}]', [], "must set augment.mode itself"),
+    ('augment.mode=[{"augment.mode":"ada","augment.bogus":1}]', [], "unknown key 'augment.bogus'"),
+    ('augment.p=[[0.1,0.2]]', [], "is a list"),
 ])
 def test_bad_grid_exits_2_with_one_line(grid: str, extra: list[str], needle: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
