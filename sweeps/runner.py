@@ -25,6 +25,7 @@ from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
+from sweeps.ray_state import plan_recovery, recovered_trials
 from sweeps.store import NO_SPACE, StoreWriteError
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
@@ -217,6 +218,7 @@ def _claim_folder(plan: Plan) -> DriverLease:
     try:
         lease.acquire()   # a second driver on this folder (launch or --resume) is refused, naming the first
         if plan.resume and not ext:
+            _recover_if_damaged(plan)
             return lease
         if ext:
             record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
@@ -229,6 +231,16 @@ def _claim_folder(plan: Plan) -> DriverLease:
         ray.shutdown()
         raise
     return lease
+
+
+def _recover_if_damaged(plan: Plan) -> None:
+    """A --resume whose Ray state a full disk truncated continues from the store's records instead (sweeps.ray_state)."""
+    rec = plan_recovery(plan.store, plan.extra.get("ray_dir", RAY_DIR), max(t.config.run.total_kimg for t in plan.trials))
+    if rec is not None:
+        print(f"warning: Ray's experiment state cannot be restored ({rec['recovered']}); every trial continues from "
+              f"its newest complete checkpoint in a new Tune experiment, {plan.store.uri}/{rec['ray_dir']}",
+              file=sys.stderr, flush=True)
+        plan.extra.update(ray_dir=rec["ray_dir"], extend=rec)
 
 
 def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
@@ -253,7 +265,10 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
     if tracking:
         from sweeps.tracking import prepare
         prepare(tracking, plan.spec.name)
-    previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
+    previous = {}
+    if ext:
+        previous = (recovered_trials(plan.store, ext["previous_ray_dirs"]) if ext.get("recovered")
+                    else previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]))
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
          "variant": t.variant, "config": t.config.model_dump(mode="json"),

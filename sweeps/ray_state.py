@@ -1,0 +1,155 @@
+"""Ray's experiment state checked before `--resume` restores it; a damaged one is replaced from the store's records (issue #33).
+
+A full disk under `--storage` (or a copy cut short) truncates whichever of Ray's files it was
+writing when space ran out: Ray copies its experiment state (`experiment_state-<ts>.json`), its
+search state (`basic-variant-state-<ts>.json`) and `tuner.pkl` into the sweep folder with plain,
+non-atomic writes.  Ray 2.60 meets a truncated one on `Tuner.restore`, logs "Failed to restore
+the run state", restarts the experiment without the sweep's grid, and the launch died in our
+placement function with `KeyError: 'trial'`: the sweep could not be continued.
+
+So a `--resume` checks those files first (JSON parsed; the pickle's opcodes walked, never
+executed), and when one is damaged it does not hand them to Ray.  It continues in a new Tune
+experiment, `ray_ext<k>/`, recorded in sweep.json as an extension to the same budget with the
+reason (`recovered`), in which every trial carries, as an extension's do (sweeps.extend), its
+store trial id and its newest complete checkpoint.  Both come from our own records: the status
+records `trials/<id>.json` and the Ray trial folders (`trial<index>_<id>/checkpoint_*`), never
+from Ray's state.  A checkpoint a full disk cut short (an empty config.json, a state.pt without
+its zip directory) is passed over for the one before it.  Finished trials end at once
+(sweeps.trainable restores a checkpoint at the budget as finished); the rest train on under the
+next attempt number, so readers keep one row per tick.
+"""
+
+from __future__ import annotations
+
+import json
+import pickletools
+import time
+import zipfile
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from resultsformat.layout import CONFIG_FILE, RAY_DIR, STATE_FILE, SWEEP_FILE
+from sweeps.extend import next_ray_dir
+from sweeps.store import SweepStore
+
+TUNER_FILE = "tuner.pkl"                     # what Tuner.restore unpickles (sweeps.plan.RAY_STATE_FILE)
+STATE_PREFIXES = ("experiment_state-", "basic-variant-state-")   # Ray 2.60's JSON state files, one per session
+CHECKPOINT_PREFIX = "checkpoint_"            # Ray's checkpoint folders inside a trial folder
+
+
+def _entries(store: SweepStore, path: str) -> list[pafs.FileInfo]:
+    """What the folder PATH (a path on the store's filesystem) holds, by name."""
+    sel = pafs.FileSelector(path, allow_not_found=True)
+    return sorted(store.fs.get_file_info(sel), key=lambda i: i.base_name)
+
+
+def _read(store: SweepStore, path: str) -> bytes:
+    with store.fs.open_input_stream(path) as f:
+        return f.read()
+
+
+def _check_trials(state: dict[str, Any]) -> str | None:
+    """Why the experiment state's trials cannot be ours (each must carry config.trial.index), or None."""
+    for entry in state.get("trial_data", []):
+        trial = json.loads(entry[0])
+        spec = (trial.get("config") or {}).get("trial")
+        if not isinstance(spec, dict) or not isinstance(spec.get("index"), int):
+            return f"holds trial {trial.get('trial_id')} without the sweep's config"
+    return None
+
+
+def damage(store: SweepStore, ray_dir: str) -> str | None:
+    """Why the Tune experiment in RAY_DIR cannot be restored as it is (one phrase), or None when it can."""
+    files = {i.base_name: i for i in _entries(store, store.path(ray_dir)) if i.type == pafs.FileType.File}
+    if TUNER_FILE not in files:
+        return f"{ray_dir}/{TUNER_FILE} is missing"
+    try:
+        for _ in pickletools.genops(_read(store, files[TUNER_FILE].path)):
+            pass
+    except (ValueError, EOFError) as exc:   # a truncated pickle ends before its STOP opcode
+        return f"{ray_dir}/{TUNER_FILE} is truncated ({exc})"
+    for prefix in STATE_PREFIXES:
+        names = sorted(n for n in files if n.startswith(prefix) and n.endswith(".json"))
+        if not names:
+            return f"{ray_dir} holds no {prefix}*.json"
+        name = names[-1]   # Ray restores the newest (its names sort by time)
+        try:
+            state = json.loads(_read(store, files[name].path).decode("utf-8"))
+            why = _check_trials(state) if prefix == STATE_PREFIXES[0] else None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            why = f"is truncated or not Ray's ({type(exc).__name__})"
+        if why:
+            return f"{ray_dir}/{name} {why}"
+    return None
+
+
+def _complete(store: SweepStore, checkpoint: str) -> bool:
+    """Whether a Ray checkpoint folder holds a parseable config.json and a whole state.pt (a zip with its directory)."""
+    try:
+        json.loads(_read(store, f"{checkpoint}/{CONFIG_FILE}").decode("utf-8"))
+        with store.fs.open_input_file(f"{checkpoint}/{STATE_FILE}") as f, zipfile.ZipFile(f) as z:
+            return bool(z.namelist())
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+
+
+def _folders(store: SweepStore, ray_dirs: list[str]) -> dict[int, list[tuple[str, str]]]:
+    """Grid index -> [(Ray trial id, folder path)] over RAY_DIRS, oldest Tune experiment first."""
+    from sweeps.runner import trial_id_of_dirname, trial_index_of_dirname
+    out: dict[int, list[tuple[str, str]]] = {}
+    for ray_dir in ray_dirs:
+        for info in _entries(store, store.path(ray_dir)):
+            idx = trial_index_of_dirname(info.base_name)
+            if info.type == pafs.FileType.Directory and idx is not None:
+                out.setdefault(idx, []).append((str(trial_id_of_dirname(info.base_name)), info.path))
+    return out
+
+
+def newest_complete_checkpoint(store: SweepStore, folders: list[str]) -> str | None:
+    """The newest complete checkpoint in a trial's FOLDERS (its newest Tune experiment first), or None."""
+    for folder in reversed(folders):
+        ckpts = [i.path for i in _entries(store, folder)
+                 if i.type == pafs.FileType.Directory and i.base_name.startswith(CHECKPOINT_PREFIX)]
+        for ckpt in reversed(ckpts):
+            if _complete(store, ckpt):
+                return ckpt
+    return None
+
+
+def recovered_trials(store: SweepStore, ray_dirs: list[str]) -> dict[int, tuple[str, str | None]]:
+    """Grid index -> (store trial id, newest complete checkpoint path/URI or None), from our records alone.
+
+    The store id is the one on the trial's newest status record; a trial that never wrote one is known by
+    its folder in the original Ray experiment (there its Ray id is its store id)."""
+    by_index: dict[int, tuple[float, str]] = {}
+    for trial_id, rec in store.read_statuses().items():
+        idx, when = rec.get("trial_index"), float(rec.get("updated_at") or 0.0)
+        if isinstance(idx, int) and (idx not in by_index or when > by_index[idx][0]):
+            by_index[idx] = (when, trial_id)
+    scheme = store.uri.split("://", 1)[0] + "://" if "://" in store.uri else ""
+    out: dict[int, tuple[str, str | None]] = {}
+    for idx, found in _folders(store, ray_dirs).items():
+        first_id, _ = found[0]
+        trial_id = by_index[idx][1] if idx in by_index else first_id
+        ckpt = newest_complete_checkpoint(store, [path for _, path in found])
+        out[idx] = (trial_id, scheme + ckpt if ckpt else None)
+    for idx, (_, trial_id) in by_index.items():
+        out.setdefault(idx, (trial_id, None))
+    return out
+
+
+def plan_recovery(store: SweepStore, ray_dir: str, total_kimg: float) -> dict[str, Any] | None:
+    """When RAY_DIR's state is damaged: the extension record (sweeps.extend's keys and `recovered`) of a new Tune
+    experiment that continues every trial from the store's records, written into sweep.json; else None."""
+    why = damage(store, ray_dir)
+    if why is None:
+        return None
+    saved = store.read_json(SWEEP_FILE) or {}
+    dirs = [RAY_DIR, *[str(e["ray_dir"]) for e in saved.get("extensions", [])]]
+    ext = {"from_kimg": total_kimg, "to_kimg": total_kimg, "at": time.time(), "ray_dir": next_ray_dir(saved),
+           "previous_set": saved.get("set", []), "recovered": why}
+    saved.setdefault("extensions", []).append(ext)
+    saved["ray_path"] = store.uri + "/" + ext["ray_dir"]
+    store.write_json(SWEEP_FILE, saved)
+    return {**ext, "previous_ray_dirs": dirs}
