@@ -3,7 +3,13 @@
 The sweep must stop with one line naming the sweep folder and "no space left on device", exit 1, leave every
 metric part readable, and `--resume` after space is freed must continue with nothing lost or doubled.  Before,
 the trial burnt its retries into ERROR, Ray's truncated `error.pkl` ended the driver in `EOFError: Ran out of
-input`, and a `--resume` could meet Ray trials restored without our config (`KeyError: 'trial'`).
+input`, and a `--resume` met Ray's experiment state truncated by the full disk: Ray restarted the experiment
+without our config and the launch died in `KeyError: 'trial'` (exit 1, the sweep could not be continued).
+
+Which of Ray's files the full disk cuts short depends on timing (its experiment state is synced every second,
+in the background): in one CI run it was `experiment_state-*.json`, in others none.  So the test cuts that file
+itself after the fill, as the disk does (its first half is kept), and the resume always meets the worst case:
+sweeps.ray_state must notice it and continue the trial from its newest complete checkpoint.
 
 The disk is a tmpfs mounted for the test (8 MB: two smoke checkpoints of 3 MB fit, the third does not).  Where
 the machine refuses the mount (not root, no CAP_SYS_ADMIN: the usual CI container), the test says so and fills
@@ -41,7 +47,6 @@ def _mount(path: Path, size: str) -> str | None:
     return None if proc.returncode == 0 else f"mount refused: {proc.stderr.strip()}"
 
 
-@pytest.mark.skipif(os.environ.get("GANAUG_TIMING_E2E") != "1", reason="timing-dependent: failed 1 of 3 fresh-clone CI runs on the loaded 2-core machine (issue 33 stays open, see its note); run it with GANAUG_TIMING_E2E=1")
 def test_full_disk_stops_the_sweep_and_resume_loses_nothing(tmp_path: Path, monkeypatch) -> None:
     disk = tmp_path / "disk"
     disk.mkdir()
@@ -76,13 +81,19 @@ def _fill_then_resume(disk: Path, tmp_path: Path, flag: Path | None) -> None:
         flag.unlink()
     else:
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)   # the disk was grown
+    state = max((disk / "fixed_p_grid" / "ray").glob("experiment_state-*.json"))
+    os.truncate(state, state.stat().st_size // 2)   # what a full disk leaves of Ray's state (see the docstring)
     t0 = time.time()
     log2 = tmp_path / "launch2.log"
     rc = run(["fixed_p_grid", "--storage", str(disk), "--resume"], log2)
-    assert rc == 0, log2.read_text()[-3000:]
+    text2 = log2.read_text()
+    assert rc == 0, text2[-3000:]
+    assert f"warning: Ray's experiment state cannot be restored (ray/{state.name} is truncated" in text2, text2[-3000:]
+    assert "Traceback" not in text2, text2[-3000:]
     after = store.read_metrics()
     assert after["tick"].tolist() == [1, 2, 3, 4], after[["tick", "attempt"]]
     raw = store.read_metrics(dedup=False)
     assert not raw.duplicated(["trial_id", "tick", "attempt"]).any()
-    print(f"full disk: ticks before {ticks_before}, after {after['tick'].tolist()}, raw rows {len(raw)}, "
-          f"resume {time.time() - t0:.1f} s")
+    assert set(raw["trial_id"]) == set(before["trial_id"]) or not len(before)   # the same trial continued
+    print(f"full disk: ticks before {ticks_before}, after {after['tick'].tolist()}, raw rows {len(raw)} "
+          f"(ticks x attempts {sorted(zip(raw['tick'], raw['attempt']))}), resume {time.time() - t0:.1f} s")

@@ -1,16 +1,26 @@
-"""Ray trials restored without our config (a Ray state save truncated by a full disk, issue #33 item 2).
+"""Ray's experiment state damaged by a full disk (issue #33 item 2): checked before `--resume`, replaced from our records.
 
-`--resume` once crashed in `sweeps.runner.trial_name` with `KeyError: 'trial'` before any line of ours; such a
-trial must get a name, be left out of the progress totals, and fail on its own with one clear line.
+A full disk truncates whichever of Ray's files it was writing (tests/reliability/test_fault_full_disk.py
+does it end to end).  `--resume` then crashed with `KeyError: 'trial'`: Ray restarted the experiment
+without our config.  Here: sweeps.ray_state names each cut-short file, and recovers every trial's store
+id and newest complete checkpoint from the status records and Ray's trial folders alone; a Ray trial
+that still arrives without our config gets a name, is left out of the progress totals, and fails on its
+own with one clear line.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from sweeps.ray_state import damage, recovered_trials
 from sweeps.runner import ray_total_line, trial_dirname, trial_name
+from sweeps.store import SweepStore
 from sweeps.trainable import run_trial
 from trainer.errors import UserInputError
 
@@ -27,3 +37,71 @@ def test_a_trial_without_our_config_is_named_and_skipped_in_totals() -> None:
 def test_the_trainable_refuses_a_trial_without_our_config_in_one_line() -> None:
     with pytest.raises(UserInputError, match="carries no sweep config: Ray's experiment state was damaged"):
         run_trial({})
+
+
+# ---- sweeps.ray_state: Ray's files checked before Tuner.restore, trials recovered from the store's records ----------
+
+STAMP = "2026-12-07_15-33-47"
+FILES = ("tuner.pkl", f"experiment_state-{STAMP}.json", f"basic-variant-state-{STAMP}.json")
+
+
+def _checkpoint(folder: Path, tick: int) -> None:
+    import torch
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"run": {"total_kimg": 4}}))
+    torch.save({"cur_nimg": tick * 1000, "w": torch.zeros(256)}, folder / "state.pt")
+
+
+def _sweep(tmp_path: Path, trial_config: dict | None = None) -> SweepStore:
+    """A sweep folder as a smoke sweep leaves it: Ray's three state files, one trial folder with two
+    checkpoints, and the trial's status record; FILES are written whole."""
+    ray = tmp_path / "sw" / "ray"
+    ray.mkdir(parents=True)
+    (ray / FILES[0]).write_bytes(pickle.dumps({"param_space": list(range(500))}))
+    trial = {"trial_id": "97815_00000", "config": {"trial": {"index": 0, "sweep": "sw"}} if trial_config is None
+             else trial_config}
+    (ray / FILES[1]).write_text(json.dumps({"trial_data": [[json.dumps(trial), "{}"]], "runner_data": {"x": "y" * 500}}))
+    (ray / FILES[2]).write_text(json.dumps({"_total_samples": 1, "_iterators": "z" * 500}))
+    for tick in (1, 2):
+        _checkpoint(ray / "trial0000_97815_00000" / f"checkpoint_{tick - 1:06d}", tick)
+    store = SweepStore(str(tmp_path), "sw")
+    store.write_status("97815_00000", {"trial_index": 0, "status": "RUNNING", "attempt": 0})
+    return store
+
+
+def _cut(path: Path) -> None:
+    """What a full disk leaves of a file it was writing: its first part."""
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def test_whole_ray_state_is_restorable(tmp_path: Path) -> None:
+    assert damage(_sweep(tmp_path), "ray") is None
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_file_a_full_disk_cut_short_is_named(tmp_path: Path, name: str) -> None:
+    store = _sweep(tmp_path)
+    _cut(tmp_path / "sw" / "ray" / name)
+    why = damage(store, "ray")
+    assert why is not None and why.startswith(f"ray/{name} is truncated"), why
+
+
+def test_missing_state_and_a_trial_without_our_config_are_damage(tmp_path: Path) -> None:
+    store = _sweep(tmp_path, trial_config={})
+    assert damage(store, "ray") == f"ray/{FILES[1]} holds trial 97815_00000 without the sweep's config"
+    (tmp_path / "sw" / "ray" / FILES[2]).unlink()
+    (tmp_path / "sw" / "ray" / FILES[1]).unlink()
+    assert damage(store, "ray") == "ray holds no experiment_state-*.json"
+
+
+def test_recovery_takes_the_newest_complete_checkpoint_and_the_store_trial_id(tmp_path: Path) -> None:
+    store = _sweep(tmp_path)
+    trial = tmp_path / "sw" / "ray" / "trial0000_97815_00000"
+    _checkpoint(trial / "checkpoint_000002", 3)
+    _cut(trial / "checkpoint_000002" / "state.pt")           # the copy the full disk stopped
+    (trial / "checkpoint_000002" / "config.json").write_text("")
+    ext = tmp_path / "sw" / "ray_ext1" / "trial0000_5998f_00000"   # an earlier recovery's folder, no checkpoint yet
+    ext.mkdir(parents=True)
+    (tmp_path / "sw" / "ray" / "trial0001_97815_00001").mkdir()   # a trial that never wrote a status record
+    got = recovered_trials(store, ["ray", "ray_ext1"])
+    assert got == {0: ("97815_00000", str(trial / "checkpoint_000001")), 1: ("97815_00001", None)}
