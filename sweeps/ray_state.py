@@ -51,8 +51,8 @@ def _read(store: SweepStore, path: str) -> bytes:
 
 def _check_trials(state: dict[str, Any]) -> str | None:
     """Why the experiment state's trials cannot be ours (each must carry config.trial.index), or None."""
-    for entry in state.get("trial_data", []):
-        trial = json.loads(entry[0])
+    for entry in state["trial_data"]:
+        trial, _ = json.loads(entry[0]), json.loads(entry[1])   # the trial, and its run metadata
         spec = (trial.get("config") or {}).get("trial")
         if not isinstance(spec, dict) or not isinstance(spec.get("index"), int):
             return f"holds trial {trial.get('trial_id')} without the sweep's config"
