@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sweeps import transfer
-from sweeps.catalog import TINY_ADA, get_sweep
+from sweeps.catalog import TINY_ADA, TINY_TRANSFER_ADA, get_sweep
 from sweeps.plan import make_plan
 from sweeps.spec import expand
 from trainer.errors import UserInputError
@@ -28,13 +28,27 @@ def _launch(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def test_grid_axes_at_tiny() -> None:
+    """The paper's arms (from scratch, from the source, from the source with Freeze-D; each with and without ADA) on
+    two target sizes, and ADA able to move p within the 150-kimg budget (ada_kimg <= 2/3 of it)."""
     trials = expand(get_sweep("transfer_grid"), "tiny")
     keys = {(t.config.data.dataset_size, t.config.augment.mode, t.config.model.freeze_d, t.config.run.init_from)
             for t in trials}
-    assert keys == {(n, m, k, s) for n in (250, 1000) for m in ("none", "ada") for k in (0, 1) for s in (None, "@source")}
+    assert keys == {(n, m, k, s) for n in (250, 1000) for m in ("none", "ada") for k, s in ((0, None), (0, "@source"),
+                                                                                          (1, "@source"))}
+    assert len(trials) == 3 * len(keys)
     assert {t.config.data.source for t in trials} == {"procedural:domain=b"}
-    assert {(t.config.augment.heuristic, t.config.augment.ada_target) for t in trials if t.config.augment.mode == "ada"} \
-        == {(TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"])}   # the one tiny ADA setting
+    ada = {(t.config.augment.heuristic, t.config.augment.ada_target, t.config.augment.ada_kimg, t.config.run.total_kimg)
+           for t in trials if t.config.augment.mode == "ada"}
+    assert ada == {(TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"], 100.0, 150.0)}
+    assert TINY_TRANSFER_ADA == {**TINY_ADA, "augment.ada_kimg": 100.0}
+
+
+def test_tiny_parts_by_target_size_make_the_whole_grid() -> None:
+    """The README's parts (`--set data.dataset_size=N`): 18 trials each, together the whole grid, nothing twice."""
+    whole = {t.config.model_dump_json() for t in expand(get_sweep("transfer_grid"), "tiny")}
+    parts = [{t.config.model_dump_json() for t in expand(get_sweep("transfer_grid"), "tiny", [f"data.dataset_size={n}"])}
+             for n in (250, 1000)]
+    assert [len(p) for p in parts] == [18, 18] and parts[0] | parts[1] == whole and not parts[0] & parts[1]
 
 
 @pytest.mark.parametrize("scale,expect", [
