@@ -145,6 +145,11 @@ def _config_json(record: dict) -> str:
     return json.dumps(cfg, default=str)
 
 
+def _params(record: dict) -> dict:
+    """sweep.json's params of a trial: Freeze-D, the one key no tick column holds (what a running sweep is read by)."""
+    return {} if pd.isna(record.get("freeze_d", np.nan)) else {"model.freeze_d": int(record["freeze_d"])}
+
+
 def transfer_curves(rows: pd.DataFrame, trials: pd.DataFrame, ticks: int) -> pd.DataFrame:
     """ROWS (tick_rows of transfer_grid's TRIALS) with the FID and p of synthetic_model.transfer_curve, noiseless but for
     a per-seed offset (so figures and tests can know the medians exactly)."""
@@ -178,7 +183,9 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
                 samples: bool = False) -> int:
     """Write one sweep's directory; returns the number of raw tick rows written."""
     sdir = root / name
+    trials = trials.reset_index(drop=True)
     rows = tick_rows(trials, ticks, seed=seed).drop(columns=["freeze_d"], errors="ignore")
+    rows["trial_index"] = rows["trial_id"].map(pd.Series(trials.index, index=trials["trial_id"]))   # as sweep.json
     if name == "overfitting":
         rows = add_histograms(rows)
     if name == "transfer_grid":
@@ -196,7 +203,7 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
     record = sweep_json(sweep=name, scale="smoke", set=[], seeds=None, spec={"name": name, "synthetic": True, "ticks": ticks},
                         command=f"python -m analysis.synthetic {sdir.parent}",
                         storage=str(sdir.parent), created_at=1.7e9, ray_path=None,
-                        trials=[{"trial": i, "params": {}} for i in range(len(trials))])
+                        trials=[{"trial": i, "params": _params(r)} for i, r in enumerate(trials.to_dict("records"))])
     _atomic_bytes(json.dumps(record, indent=1).encode(), sdir / SWEEP_FILE)
     if samples:
         write_samples(sdir, rows[rows["tick"] == ticks])
