@@ -127,7 +127,8 @@ def fig_transfer_over_training(metrics: pd.DataFrame, configs: dict[str, Any] | 
     sizes = list(fids.groupby("size_label", sort=False)["n_eff"].first().sort_values().index)
     order = _order(fids)
     has_p = bool(rows.loc[rows["aug"] != "no augmentation", "p"].notna().any())
-    fig, axes = panels(len(sizes) * (2 if has_p else 1), ncols=len(sizes), width=5.6, height=4.3)
+    fig, axes = panels(len(sizes) * (2 if has_p else 1), ncols=len(sizes), width=5.6 if len(sizes) > 1 else 7.5,
+                       height=4.3)
     for j, size in enumerate(sizes):
         ax = axes[j]
         for arm in order:
@@ -177,8 +178,10 @@ def _fid_vs_size_panel(ax: Axes, trials: pd.DataFrame, order: list[tuple[str, An
         style = _style(arm, order)
         ctr = stats["center"].to_numpy(float)
         err = [ctr - stats["lo"].to_numpy(float), stats["hi"].to_numpy(float) - ctr]
-        ax.errorbar(x, ctr, yerr=err, marker="o", markersize=4, capsize=3, label=with_n(arm_name(*arm), stats),
-                    **style)
+        # marker as well as line style: at a single target size there is no line to be dashed
+        none = arm[2] == "no augmentation"
+        ax.errorbar(x, ctr, yerr=err, marker="s" if none else "o", markersize=5, capsize=3,
+                    mfc="white" if none else style["color"], label=with_n(arm_name(*arm), stats), **style)
         shown.append(stats)
     log_size_axis(ax, trials["n_eff"].unique())
     log_y(ax)
@@ -196,10 +199,11 @@ def fig_transfer_fid_vs_size(metrics: pd.DataFrame, configs: dict[str, Any] | No
     for ax, which in zip(axes, ("final", "best")):
         trials = per_trial(keyed, which, detector)
         trials = require(trials[trials["n_eff"].notna()], "transfer runs with a FID", TRANSFER_GRID)
+        det, note = trials.attrs.get("detector"), trials.attrs.get("fid_note")   # a merge drops attrs
         trials = trials.merge(keyed.drop_duplicates(TRIAL_KEY)[TRIAL_KEY + ARM_COLS], on=TRIAL_KEY, how="left")
         stats.append(_fid_vs_size_panel(ax, trials, _order(trials)))
         ax.set_title(f"({'ab'[len(stats) - 1]}) {which} FID per arm", fontsize=10)
-        ax.set_ylabel(fid_label(trials.attrs.get("detector"), which, trials.attrs.get("fid_note"), log=True))
+        ax.set_ylabel(fid_label(det, which, note, log=True))
     axes[0].legend(fontsize=7, loc="best")
     note = interval_note(pd.concat(stats, ignore_index=True))
     return suptitle(fig, f"ADA §4.2 (Fig 9b): FID vs target set size per arm, lower is better "

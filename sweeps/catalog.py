@@ -15,7 +15,8 @@ shapes appear long before D memorises its set.
 The ADA speed (`augment.ada_kimg`, kimg for p to go 0 -> 1) is scaled with the
 budget at `smoke`, because at 12 kimg the paper's 500 kimg would leave p at ~0;
 tiny ADA runs the paper's setting, `TINY_ADA` (one named constant, like
-`TINY_DIFFAUG_POLICY`; a departure keeps the paper's row beside it).
+`TINY_DIFFAUG_POLICY`; a departure keeps the paper's row beside it), except
+transfer_grid's 150-kimg runs: `TINY_TRANSFER_ADA` (its comment says why).
 """
 
 from __future__ import annotations

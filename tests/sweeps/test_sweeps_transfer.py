@@ -108,8 +108,9 @@ def test_source_reused_when_its_config_is_the_same(trained) -> None:
 def test_a_given_source_is_used_and_checked(trained, tmp_path: Path) -> None:
     plan, out, _, _, _ = trained
     where = transfer.source_dir(transfer.source_config(plan))
+    # at smoke and tiny from scratch is its own variant, so a given source replaces only the main grid's @source
     given = make_plan("transfer_grid", scale="smoke", storage=str(tmp_path), sets=CHEAP,
-                      grid=[f"run.init_from=none,{where}"])
+                      grid=[f"run.init_from={where}"])
     said: list[str] = []
     ready = transfer.prepare(given, printer=said.append)
     assert said == [] and [t.config for t in ready.trials] == [t.config for t in out.trials]
@@ -130,7 +131,7 @@ def test_resume_keeps_the_recorded_source_and_refuses_a_changed_one(trained, tmp
     copy = tmp_path / "src"                       # the launch's source, as sweep.json recorded it
     shutil.copytree(where, copy)
     launched = transfer.prepare(make_plan("transfer_grid", scale="smoke", storage=str(tmp_path / "store"), sets=CHEAP,
-                                          grid=[f"run.init_from=none,{copy}"]), printer=lambda _: None)
+                                          grid=[f"run.init_from={copy}"]), printer=lambda _: None)
     launched.store.write_json(SWEEP_FILE, sweep_record(launched))
     # resumed later, when the catalog's source would be another config: no training, the recorded path and hash
     mp.setitem(transfer.SOURCE_SETS["transfer_grid"], "smoke",
