@@ -1,7 +1,7 @@
 """The catalogue of paper figures: one entry per figure, the sweeps that feed it, and how to draw it.
 
 Each figure function lives in a module named after the paper section it redraws
-(figures_overfit, figures_fixed_p, figures_samples, figures_ada, figures_diffaug)
+(figures_overfit, figures_fixed_p, figures_samples, figures_ada, figures_diffaug, figures_transfer)
 and maps a tick-row DataFrame to a matplotlib Figure.  This module re-exports them
 and lists them in `FIGURES`, which the HTML report and the notebooks walk: a
 figure is drawn from the rows of the sweeps that produce it when those are
@@ -25,15 +25,17 @@ from analysis.figures_fixed_p import (fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid
                                       fig4d_fid_over_training, leakage_table)
 from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
 from analysis.figures_samples import fig3_samples
+from analysis.figures_transfer import (draw_fid_vs_size, draw_over_training, fig_transfer_fid_vs_size,
+                                       fig_transfer_over_training)
 from resultsformat.sweep_names import (ADA_TARGET_GRID, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID, LEAKAGE_GRID,
-                                       OVERFITTING)
+                                       OVERFITTING, TRANSFER_GRID)
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p",
            "diffaug_ablation_claims", "diffaug_apply_to_table", "fig4_vs_baseline_table", "leakage_table",
            "diffaug_policy_table", "fig1a_fid_over_training", "fig1bc_d_outputs", "fig3_fid_vs_p",
            "fig3_leakage_vs_p", "fig3_samples", "fig4_fid_vs_p", "fig4d_fid_over_training", "fig5ab_fid_vs_target",
            "fig5cd_p_and_rt", "fig7_fid_vs_size", "fig_diffaug_accuracy", "fig_diffaug_apply_to_bars",
-           "fig_diffaug_policy_bars", "for_sweeps"]
+           "fig_diffaug_policy_bars", "fig_transfer_fid_vs_size", "fig_transfer_over_training", "for_sweeps"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ class TableSpec:
     build: Callable[[pd.DataFrame, str | None], pd.DataFrame]
 
 
-# The catalogue sweeps with figures of their own (transfer_grid has none: the generic figures draw it).
-CATALOG_SWEEPS = (OVERFITTING, FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, DIFFAUGMENT_GRID)
+# The catalogue sweeps with figures of their own (every one: a sweep outside it gets the generic figures).
+CATALOG_SWEEPS = (OVERFITTING, FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, DIFFAUGMENT_GRID,
+                  TRANSFER_GRID)
 
 
 def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:
@@ -96,6 +99,10 @@ FIGURES: tuple[FigureSpec, ...] = (
                (DIFFAUGMENT_GRID,), lambda m, r, d: fig_diffaug_policy_bars(m, detector=d)),
     FigureSpec("diffaug_apply_to_bars", "DiffAugment ablation: augment reals only / D only / both",
                (DIFFAUGMENT_GRID,), lambda m, r, d: fig_diffaug_apply_to_bars(m, detector=d)),
+    FigureSpec("transfer_fid_over_training", "ADA §4.2: FID over training per target size, from scratch vs from the "
+               "source, ± ADA, ± Freeze-D; ADA's p below", (TRANSFER_GRID,), draw_over_training),
+    FigureSpec("transfer_fid_vs_size", "ADA §4.2 (Fig 9b): final and best FID vs target set size per arm",
+               (TRANSFER_GRID,), draw_fid_vs_size),
 )
 
 TABLES: tuple[TableSpec, ...] = (

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.synthetic_model import best_p, overfit_degree, quality, trial_grid
+from analysis.synthetic_model import (best_p, overfit_degree, quality, transfer_curve, transfer_p, transfer_seed_offset,
+                                     trial_grid)
 from resultsformat import SCHEMA_VERSION, TICK_COLUMNS, TRIAL_COLUMNS, conform, parquet_bytes
 from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, SWEEP_FILE, TRIALS_FILE, part_name, sample_file, sweep_json
 
@@ -135,15 +136,40 @@ def _write_parts(sdir: Path, rows: pd.DataFrame, *, compacted: bool) -> None:
         _atomic_bytes(parquet_bytes(table.slice(lo, hi - lo), small=not compacted), sdir / METRICS_DIR / name)
 
 
+def _config_json(record: dict) -> str:
+    """A trial's config as JSON: its columns, and Freeze-D nested as the real config has it (model.freeze_d), since no
+    tick column holds it (analysis.figures_transfer reads it from here)."""
+    cfg = {k: (None if pd.isna(v) else v) for k, v in record.items() if k != "freeze_d"}
+    if not pd.isna(record.get("freeze_d", np.nan)):
+        cfg["model"] = {"freeze_d": int(record["freeze_d"])}
+    return json.dumps(cfg, default=str)
+
+
+def _params(record: dict) -> dict:
+    """sweep.json's params of a trial: Freeze-D, the one key no tick column holds (what a running sweep is read by)."""
+    return {} if pd.isna(record.get("freeze_d", np.nan)) else {"model.freeze_d": int(record["freeze_d"])}
+
+
+def transfer_curves(rows: pd.DataFrame, trials: pd.DataFrame, ticks: int) -> pd.DataFrame:
+    """ROWS (tick_rows of transfer_grid's TRIALS) with the FID and p of synthetic_model.transfer_curve, noiseless but for
+    a per-seed offset (so figures and tests can know the medians exactly)."""
+    pos = trials.reset_index(drop=True).reset_index().set_index("trial_id")["index"]
+    i = rows["trial_id"].map(pos).to_numpy(int)
+    t = rows["tick"].to_numpy(int) - 1
+    u = np.arange(1, ticks + 1) / ticks
+    fid = transfer_curve(trials, u)[i, t] + transfer_seed_offset(trials)[i]
+    return rows.assign(fid=np.where(rows["fid"].notna(), fid, np.nan), p=transfer_p(trials, u)[i, t],
+                       kid=np.where(rows["fid"].notna(), fid / 1000.0, np.nan))
+
+
 def _trials_table(trials: pd.DataFrame, rows: pd.DataFrame, retried_id: str) -> pd.DataFrame:
     g = rows.dropna(subset=["fid"]).groupby("trial_id", sort=False)
-    out = trials.copy()
+    out = trials.drop(columns=["freeze_d"], errors="ignore")
     out["status"] = "TERMINATED"
     out["error"] = None
     out["retries"] = np.where(out["trial_id"] == retried_id, 1, 0)
     out["attempt"] = out["retries"]
-    out["config_json"] = [json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()}, default=str)
-                          for r in trials.to_dict("records")]
+    out["config_json"] = [_config_json(r) for r in trials.to_dict("records")]
     out["best_fid"] = out["trial_id"].map(g["fid"].min())
     out["final_fid"] = out["trial_id"].map(g["fid"].last())
     out["final_kimg"] = float(rows["kimg"].max())
@@ -157,9 +183,13 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
                 samples: bool = False) -> int:
     """Write one sweep's directory; returns the number of raw tick rows written."""
     sdir = root / name
-    rows = tick_rows(trials, ticks, seed=seed)
+    trials = trials.reset_index(drop=True)
+    rows = tick_rows(trials, ticks, seed=seed).drop(columns=["freeze_d"], errors="ignore")
+    rows["trial_index"] = rows["trial_id"].map(pd.Series(trials.index, index=trials["trial_id"]))   # as sweep.json
     if name == "overfitting":
         rows = add_histograms(rows)
+    if name == "transfer_grid":
+        rows = transfer_curves(rows, trials, ticks)
     first = str(trials["trial_id"].iloc[0])
     extra = retried(rows[rows["trial_id"] == first])
     mask = (rows["trial_id"] == first) & (rows["tick"] > ticks // 3)
@@ -173,7 +203,7 @@ def write_sweep(root: Path, name: str, trials: pd.DataFrame, ticks: int, *, seed
     record = sweep_json(sweep=name, scale="smoke", set=[], seeds=None, spec={"name": name, "synthetic": True, "ticks": ticks},
                         command=f"python -m analysis.synthetic {sdir.parent}",
                         storage=str(sdir.parent), created_at=1.7e9, ray_path=None,
-                        trials=[{"trial": i, "params": {}} for i in range(len(trials))])
+                        trials=[{"trial": i, "params": _params(r)} for i, r in enumerate(trials.to_dict("records"))])
     _atomic_bytes(json.dumps(record, indent=1).encode(), sdir / SWEEP_FILE)
     if samples:
         write_samples(sdir, rows[rows["tick"] == ticks])

@@ -61,6 +61,7 @@ def trial_grid(seeds: int = 2) -> pd.DataFrame:
         for policy, apply_to in itertools.product(("color,translation,cutout", "translation,cutout", "translation"),
                                                   ("reals_only", "d_only")):
             rows.append(_row("diffaugment_grid", s, FULL_SIZE, "diffaugment", diffaug_policy=policy, apply_to=apply_to))
+    rows += transfer_rows(seeds)   # after every other sweep's: their trial ids stay what they were
     df = pd.DataFrame(rows)
     df["trial_id"] = [f"{sw}_{i:05d}" for i, sw in enumerate(df["sweep"])]
     return df
@@ -122,3 +123,56 @@ def overfit_degree(trials: pd.DataFrame) -> np.ndarray:
     ov = np.where(mode == "diffaugment", 0.1 * ov, ov)
     ov = np.where(mode == "fixed", ov * (1 - p), ov)
     return np.where(mode == "ada", 0.4 * ov, ov)
+
+
+TRANSFER_SOURCE = "/cache/ganaug/sources/tiny-synthetic"
+TRANSFER_SIZES = (250, 1000, 5000)
+TRANSFER_ARMS = ((None, 0), (TRANSFER_SOURCE, 0), (TRANSFER_SOURCE, 1))   # (init_from, Freeze-D K): the paper's arms
+_ADA = {"augpipe": "bgc", "heuristic": "rt", "ada_target": 0.6}
+
+
+def transfer_rows(seeds: int) -> list[dict]:
+    """transfer_grid's trials: target size x {none, ADA} x the three arms x seeds (freeze_d goes to config_json)."""
+    return [_row("transfer_grid", s, size, mode, init_from=src, freeze_d=k, **(_ADA if mode == "ada" else {}))
+            for s in range(seeds) for size in TRANSFER_SIZES for mode in ("none", "ada") for src, k in TRANSFER_ARMS]
+
+
+def transfer_curve(trials: pd.DataFrame, u: np.ndarray) -> np.ndarray:
+    """FID of each transfer trial (rows) at training fractions U (columns), before its seed offset.
+
+    The floor is 20 at 250 images and falls as 1/sqrt(size); from the source x0.5, ADA x0.8, Freeze-D (from the
+    source) x0.9.  Without augmentation FID turns upward after half the run, most on the smallest set (ADA: a fifth
+    of that).  From scratch starts at 250, from the source at twice its floor + 10, and converges 3x faster."""
+    n = trials["dataset_size"].to_numpy(float)
+    src = trials["init_from"].notna().to_numpy()
+    ada = (trials["aug_mode"] == "ada").to_numpy()
+    floor = transfer_floor(trials)
+    overfit = np.where(ada, 0.2, 1.0) * 250.0 / n
+    start = np.where(src, 2 * floor + 10.0, 250.0)
+    tau = np.where(src, 0.05, 0.15)
+    u = np.asarray(u, float)[None, :]
+    return (floor[:, None] * (1 + overfit[:, None] * np.clip(u - 0.5, 0, None) ** 2)
+            + (start - floor)[:, None] * np.exp(-u / tau[:, None]))
+
+
+def transfer_floor(trials: pd.DataFrame) -> np.ndarray:
+    """The FID each transfer trial would settle at without overfitting (transfer_curve)."""
+    n = trials["dataset_size"].to_numpy(float)
+    src = trials["init_from"].notna().to_numpy()
+    frozen = src & (trials["freeze_d"].to_numpy(float) > 0)
+    ada = (trials["aug_mode"] == "ada").to_numpy()
+    return 20.0 * np.sqrt(250.0 / n) * np.where(src, 0.5, 1.0) * np.where(ada, 0.8, 1.0) * np.where(frozen, 0.9, 1.0)
+
+
+def transfer_seed_offset(trials: pd.DataFrame) -> np.ndarray:
+    """Per trial: 5 % of its floor per seed, centred on the middle seed, so that the median over seeds is the curve."""
+    seed = trials["seed"].to_numpy(float)
+    return 0.05 * transfer_floor(trials) * (seed - seed.max() / 2)
+
+
+def transfer_p(trials: pd.DataFrame, u: np.ndarray) -> np.ndarray:
+    """ADA's p over training: rises to 0.5 sqrt(250 / size) from the source, half that from scratch; NaN without ADA."""
+    n = trials["dataset_size"].to_numpy(float)
+    top = 0.5 * np.sqrt(250.0 / n) * np.where(trials["init_from"].notna().to_numpy(), 1.0, 0.5)
+    p = top[:, None] * (1 - np.exp(-np.asarray(u, float)[None, :] / 0.2))
+    return np.where((trials["aug_mode"] == "ada").to_numpy()[:, None], p, np.nan)

@@ -131,10 +131,10 @@ def test_layout_names_come_from_resultsformat(package: str) -> None:
 def test_catalog_sweep_names_are_declared_once() -> None:
     """sweeps.catalog and analysis's figures name the catalogue's sweeps from resultsformat.sweep_names, and agree."""
     from analysis.figures import CATALOG_SWEEPS, FIGURES, TABLES
-    from resultsformat.sweep_names import CATALOG, TRANSFER_GRID
+    from resultsformat.sweep_names import CATALOG
     from sweeps.catalog import SWEEPS
     assert tuple(SWEEPS) == CATALOG
-    assert sorted(CATALOG_SWEEPS) == sorted(set(CATALOG) - {TRANSFER_GRID})   # transfer_grid: generic figures only
+    assert sorted(CATALOG_SWEEPS) == sorted(CATALOG)
     assert {s for spec in (*FIGURES, *TABLES) for s in spec.sweeps} == set(CATALOG_SWEEPS)
 
 

@@ -235,9 +235,9 @@ def test_launch_commands_dry_run(tmp_path: Path) -> None:
             counts[command.split()[3]] = len(lines) - 2
             assert "-> " + str(tmp_path) in lines[0], lines[0]     # storage resolved where the command ran
     # the last line per sweep: leakage_grid at tiny has 3 seeds x (4 configurations + the control); fixed_p_grid's
-    # --seeds 5 line trains 5 seeds x 8 configurations
+    # --seeds 5 line trains 5 seeds x 8 configurations; transfer_grid's part at one target size 3 seeds x 6 arms
     assert counts == {"ada_target_grid": 4, "leakage_grid": 15, "fixed_p_grid": 40, "overfitting": 2, "diffaugment_grid": 8,
-                      "transfer_grid": 48}
+                      "transfer_grid": 18}
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()   # a dry run writes nothing
     help_text = _ok(sh("python -m sweeps.launch --help", tmp_path))
     assert "--storage" in help_text and "fixed_p_grid" in help_text

@@ -6,7 +6,8 @@ import collections
 
 import pytest
 
-from sweeps.catalog import PAPER_ADA, PAPER_DIFFAUG_POLICY, SWEEPS, TINY_ADA, TINY_DIFFAUG_POLICY, get_sweep
+from sweeps.catalog import (PAPER_ADA, PAPER_DIFFAUG_POLICY, SWEEPS, TINY_ADA, TINY_DIFFAUG_POLICY, TINY_TRANSFER_ADA,
+                            get_sweep)
 from sweeps.spec import SCALES, Axis, Resources, SweepSpec, Variant, expand, trial_row, varying_columns
 from trainer.config import TrainConfig, validate_config
 from trainer.errors import UserInputError
@@ -31,8 +32,8 @@ EXPECTED_COUNTS = {
     ("diffaugment_grid", "smoke"): 2 * 2 + 2 + 2,
     ("diffaugment_grid", "tiny"): 3 * (1 + 1 + 2),
     ("diffaugment_grid", "paper"): 3 * (3 * 5 + 3 + 3 * 2 * 2),
-    ("transfer_grid", "smoke"): 1 * 2 * 2 * 2,
-    ("transfer_grid", "tiny"): 3 * (2 * 2 * 2 * 2),
+    ("transfer_grid", "smoke"): 1 * 2 * 2 + 1 * 2,          # from the source x Freeze-D {0, 1}, and from scratch
+    ("transfer_grid", "tiny"): 3 * (2 * 2 * 2 + 2 * 2),
     ("transfer_grid", "paper"): 3 * (3 * 2 * 2 * 2),
 }
 
@@ -219,16 +220,17 @@ def test_seeds_flag_sets_the_count_and_keeps_the_data_subset() -> None:
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
 def test_tiny_ada_uses_the_heuristic_that_engages_unless_it_is_swept(name: str) -> None:
-    """Tiny ADA is the one named setting, TINY_ADA (the paper's: r_t, 0.6, 500 kimg), wherever it is not swept."""
+    """Tiny ADA is the one named setting, TINY_ADA (the paper's: r_t, 0.6, 500 kimg), wherever it is not swept;
+    transfer_grid's 150-kimg runs use TINY_TRANSFER_ADA, the same heuristic and target at 100 kimg (sweeps/catalog.py)."""
     spec = get_sweep(name)
     swept = {k for k in spec.axes if k in ("augment.heuristic", "augment.ada_target") and len(spec.axes[k].tiny) > 1}
     for var in spec.variants:
         swept |= {k for k, a in var.axes.items() if k in ("augment.heuristic", "augment.ada_target") and len(a.tiny) > 1}
     ada = [t.config.augment for t in expand(spec, "tiny") if t.config.augment.mode == "ada"]
+    named = [TINY_TRANSFER_ADA] if name == "transfer_grid" else [TINY_ADA, PAPER_ADA]
     if not swept:
         assert {(a.heuristic, a.ada_target, a.ada_kimg) for a in ada} <= {
-            (TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"], TINY_ADA["augment.ada_kimg"]),
-            (PAPER_ADA["augment.heuristic"], PAPER_ADA["augment.ada_target"], PAPER_ADA["augment.ada_kimg"])}
+            (n["augment.heuristic"], n["augment.ada_target"], n["augment.ada_kimg"]) for n in named}
 
 
 def test_a_tiny_departure_keeps_the_papers_setting_beside_it() -> None:

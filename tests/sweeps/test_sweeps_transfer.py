@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sweeps import transfer
-from sweeps.catalog import TINY_ADA, get_sweep
+from sweeps.catalog import TINY_ADA, TINY_TRANSFER_ADA, get_sweep
 from sweeps.plan import make_plan
 from sweeps.spec import expand
 from trainer.errors import UserInputError
@@ -28,13 +28,27 @@ def _launch(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def test_grid_axes_at_tiny() -> None:
+    """The paper's arms (from scratch, from the source, from the source with Freeze-D; each with and without ADA) on
+    two target sizes, and ADA able to move p within the 150-kimg budget (ada_kimg <= 2/3 of it)."""
     trials = expand(get_sweep("transfer_grid"), "tiny")
     keys = {(t.config.data.dataset_size, t.config.augment.mode, t.config.model.freeze_d, t.config.run.init_from)
             for t in trials}
-    assert keys == {(n, m, k, s) for n in (250, 1000) for m in ("none", "ada") for k in (0, 1) for s in (None, "@source")}
+    assert keys == {(n, m, k, s) for n in (250, 1000) for m in ("none", "ada") for k, s in ((0, None), (0, "@source"),
+                                                                                          (1, "@source"))}
+    assert len(trials) == 3 * len(keys)
     assert {t.config.data.source for t in trials} == {"procedural:domain=b"}
-    assert {(t.config.augment.heuristic, t.config.augment.ada_target) for t in trials if t.config.augment.mode == "ada"} \
-        == {(TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"])}   # the one tiny ADA setting
+    ada = {(t.config.augment.heuristic, t.config.augment.ada_target, t.config.augment.ada_kimg, t.config.run.total_kimg)
+           for t in trials if t.config.augment.mode == "ada"}
+    assert ada == {(TINY_ADA["augment.heuristic"], TINY_ADA["augment.ada_target"], 100.0, 150.0)}
+    assert TINY_TRANSFER_ADA == {**TINY_ADA, "augment.ada_kimg": 100.0}
+
+
+def test_tiny_parts_by_target_size_make_the_whole_grid() -> None:
+    """The README's parts (`--set data.dataset_size=N`): 18 trials each, together the whole grid, nothing twice."""
+    whole = {t.config.model_dump_json() for t in expand(get_sweep("transfer_grid"), "tiny")}
+    parts = [{t.config.model_dump_json() for t in expand(get_sweep("transfer_grid"), "tiny", [f"data.dataset_size={n}"])}
+             for n in (250, 1000)]
+    assert [len(p) for p in parts] == [18, 18] and parts[0] | parts[1] == whole and not parts[0] & parts[1]
 
 
 @pytest.mark.parametrize("scale,expect", [
@@ -94,8 +108,9 @@ def test_source_reused_when_its_config_is_the_same(trained) -> None:
 def test_a_given_source_is_used_and_checked(trained, tmp_path: Path) -> None:
     plan, out, _, _, _ = trained
     where = transfer.source_dir(transfer.source_config(plan))
+    # at smoke and tiny from scratch is its own variant, so a given source replaces only the main grid's @source
     given = make_plan("transfer_grid", scale="smoke", storage=str(tmp_path), sets=CHEAP,
-                      grid=[f"run.init_from=none,{where}"])
+                      grid=[f"run.init_from={where}"])
     said: list[str] = []
     ready = transfer.prepare(given, printer=said.append)
     assert said == [] and [t.config for t in ready.trials] == [t.config for t in out.trials]
@@ -116,7 +131,7 @@ def test_resume_keeps_the_recorded_source_and_refuses_a_changed_one(trained, tmp
     copy = tmp_path / "src"                       # the launch's source, as sweep.json recorded it
     shutil.copytree(where, copy)
     launched = transfer.prepare(make_plan("transfer_grid", scale="smoke", storage=str(tmp_path / "store"), sets=CHEAP,
-                                          grid=[f"run.init_from=none,{copy}"]), printer=lambda _: None)
+                                          grid=[f"run.init_from={copy}"]), printer=lambda _: None)
     launched.store.write_json(SWEEP_FILE, sweep_record(launched))
     # resumed later, when the catalog's source would be another config: no training, the recorded path and hash
     mp.setitem(transfer.SOURCE_SETS["transfer_grid"], "smoke",
