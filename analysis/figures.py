@@ -25,8 +25,8 @@ from analysis.figures_fixed_p import (fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid
                                       fig4d_fid_over_training, leakage_table)
 from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
 from analysis.figures_samples import fig3_samples
-from resultsformat.sweep_names import (ADA_TARGET_GRID, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID, LEAKAGE_GRID,
-                                       OVERFITTING)
+from resultsformat.sweep_names import (ADA_TARGET_GRID, CATALOG, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID,
+                                       LEAKAGE_GRID, OVERFITTING, TRANSFER_GRID)
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p",
            "diffaug_ablation_claims", "diffaug_apply_to_table", "fig4_vs_baseline_table", "leakage_table",
@@ -58,7 +58,7 @@ class TableSpec:
 
 
 # The catalogue sweeps with figures of their own (transfer_grid has none: the generic figures draw it).
-CATALOG_SWEEPS = (OVERFITTING, FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, DIFFAUGMENT_GRID)
+CATALOG_SWEEPS = tuple(s for s in CATALOG if s != TRANSFER_GRID)
 
 
 def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:

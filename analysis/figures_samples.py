@@ -20,7 +20,7 @@ from matplotlib.image import imread
 from analysis.errors import MissingData
 from analysis.figures_fixed_p import LEAK_PIPES
 from analysis.plotting import PIPE_NAMES, suptitle
-from analysis.storefs import SweepDir, find_sweeps, read_bytes, sample_ticks
+from resultsformat.reader import SweepDir, find_sweeps, read_file, sample_ticks
 from analysis.tidy import present
 
 
@@ -53,7 +53,7 @@ def _last_png(sweeps: dict[str, list[SweepDir]], sweep: str, trial_id: str) -> n
     for sdir in sweeps.get(sweep, []):
         ticks = sample_ticks(sdir, trial_id)
         if ticks:
-            raw = read_bytes(sdir.fs, ticks[max(ticks)])
+            raw = read_file(sdir.fs, ticks[max(ticks)])
             return imread(io.BytesIO(raw), format="png") if raw else None
     return None
 

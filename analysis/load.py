@@ -24,11 +24,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.errors import NoTickRows, ResultsError
+from analysis.errors import NoTickRows, ResultsError, UnreadablePartWarning
 from analysis.legacy_columns import split_r_v
 from analysis.parts import PART, drop_repeated_runs
-from analysis.storefs import (SweepDir, UnreadablePartWarning, concat, evaluation_parts, find_sweeps, metric_parts,
-                              read_many, read_parquet, read_status_records, read_sweep_json)
+from resultsformat.reader import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many, read_parquet,
+                                  read_status_records, read_sweep_json)
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
 from resultsformat.columns import EVAL_JOIN, EVAL_KEY
 from resultsformat.dedup import dedup_evaluations

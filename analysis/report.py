@@ -27,13 +27,13 @@ from typing import NoReturn
 
 import pandas as pd
 
-from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError
+from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError, UnreadablePartWarning
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
-from analysis.storefs import UnreadablePartWarning, redact
 from analysis.tidy import detectors
 from analysis.verdicts import verdict_figure, verdict_table, verdict_text
+from resultsformat.reader import redact
 
 DPI = 100
 
