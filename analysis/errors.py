@@ -1,7 +1,8 @@
 """The two ways analysis can fail for a reason the user can fix.
 
 `ResultsError` means the results themselves are unusable (no such path, no Parquet,
-a corrupt file); `MissingData` means the results are fine but lack the runs a figure
+a corrupt file); the store's reader raises it (resultsformat.reader), so it is
+declared there.  `MissingData` means the results are fine but lack the runs a figure
 needs, and its message names the sweep that produces them.  Both subclass
 ValueError so a caller can treat them like any other bad input, and the report CLI
 turns them into one line on stderr instead of a traceback.
@@ -9,9 +10,13 @@ turns them into one line on stderr instead of a traceback.
 
 from __future__ import annotations
 
+from resultsformat.reader import ResultsError
 
-class ResultsError(ValueError):
-    """A results path that cannot be read: missing, empty or corrupt (one-line message)."""
+__all__ = ["ResultsError", "NoTickRows", "UnreadablePartWarning", "MissingData", "MixedDetectors", "OutputError"]
+
+
+class UnreadablePartWarning(UserWarning):
+    """A metric part was left out because it is not readable Parquet (truncated, garbage); the rest was read."""
 
 
 class NoTickRows(ResultsError):

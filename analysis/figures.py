@@ -27,8 +27,8 @@ from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, 
 from analysis.figures_samples import fig3_samples
 from analysis.figures_transfer import (draw_fid_vs_size, draw_over_training, fig_transfer_fid_vs_size,
                                        fig_transfer_over_training)
-from resultsformat.sweep_names import (ADA_TARGET_GRID, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID, LEAKAGE_GRID,
-                                       OVERFITTING, TRANSFER_GRID)
+from resultsformat.sweep_names import (ADA_TARGET_GRID, CATALOG, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID,
+                                       LEAKAGE_GRID, OVERFITTING, TRANSFER_GRID)
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p",
            "diffaug_ablation_claims", "diffaug_apply_to_table", "fig4_vs_baseline_table", "leakage_table",
@@ -60,8 +60,7 @@ class TableSpec:
 
 
 # The catalogue sweeps with figures of their own (every one: a sweep outside it gets the generic figures).
-CATALOG_SWEEPS = (OVERFITTING, FIXED_P_GRID, ADA_TARGET_GRID, DATASET_SIZE_GRID, LEAKAGE_GRID, DIFFAUGMENT_GRID,
-                  TRANSFER_GRID)
+CATALOG_SWEEPS = CATALOG
 
 
 def for_sweeps(metrics: pd.DataFrame, sweeps: tuple[str, ...]) -> pd.DataFrame:

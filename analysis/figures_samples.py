@@ -20,7 +20,9 @@ from matplotlib.image import imread
 from analysis.errors import MissingData
 from analysis.figures_fixed_p import LEAK_PIPES
 from analysis.plotting import PIPE_NAMES, suptitle
-from analysis.storefs import SweepDir, find_sweeps, read_bytes, sample_ticks
+from resultsformat.layout import SAMPLES_DIR
+from resultsformat.reader import SweepDir, find_sweeps, read_file, sample_ticks
+from resultsformat.sweep_names import LEAKAGE_GRID
 from analysis.tidy import present
 
 
@@ -53,7 +55,7 @@ def _last_png(sweeps: dict[str, list[SweepDir]], sweep: str, trial_id: str) -> n
     for sdir in sweeps.get(sweep, []):
         ticks = sample_ticks(sdir, trial_id)
         if ticks:
-            raw = read_bytes(sdir.fs, ticks[max(ticks)])
+            raw = read_file(sdir.fs, ticks[max(ticks)])
             return imread(io.BytesIO(raw), format="png") if raw else None
     return None
 
@@ -70,12 +72,13 @@ def fig3_samples(metrics: pd.DataFrame, results: str | Path, *, ps: Sequence[flo
     """Tile the last-tick sample grids of single-transform runs: one row per transform, one column per chosen p."""
     picked = pick_sample_trials(metrics, ps, transforms)
     if picked.empty:
-        raise MissingData("no fixed-p runs of single transforms for sample grids", "leakage_grid")
+        raise MissingData("no fixed-p runs of single transforms for sample grids", LEAKAGE_GRID)
     sweeps = sweep_folders(results)
     picked["image"] = [_last_png(sweeps, r.sweep, r.trial_id) for r in picked.itertuples()]
     picked = picked[picked["image"].notna()]
     if picked.empty:
-        raise MissingData("no sample PNGs (samples/<trial_id>/tick*.png) for the single-transform runs", "leakage_grid")
+        raise MissingData(f"no sample PNGs ({SAMPLES_DIR}/<trial_id>/tick*.png) for the single-transform runs",
+                          LEAKAGE_GRID)
     pipes = list(dict.fromkeys(picked["augpipe"]))
     cols = sorted(picked["p"].unique())
     fig = Figure(figsize=(2.3 * len(cols) + 1.2, 2.3 * len(pipes) + 0.6), layout="constrained")

@@ -24,15 +24,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.errors import NoTickRows, ResultsError
+from analysis.errors import NoTickRows, ResultsError, UnreadablePartWarning
 from analysis.legacy_columns import split_r_v
 from analysis.parts import PART, drop_repeated_runs
-from analysis.storefs import (SweepDir, UnreadablePartWarning, concat, evaluation_parts, find_sweeps, metric_parts,
-                              read_many, read_parquet, read_status_records, read_sweep_json)
+from resultsformat.reader import (SweepDir, concat, evaluation_parts, find_sweeps, metric_parts, read_many,
+                                  read_parquet, read_status_records, read_sweep_json)
 from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_newest, names
 from resultsformat.columns import EVAL_JOIN, EVAL_KEY
 from resultsformat.dedup import dedup_evaluations
-from resultsformat.layout import TRIALS_FILE
+from resultsformat.layout import EVAL_DIR, METRICS_DIR, TRIALS_FILE
 
 KEY = ["sweep", "trial_id", "tick"]
 # Every column and type comes from the results format; readers only choose pandas types for them.
@@ -105,7 +105,7 @@ def _read_metrics_table(sweeps: list[SweepDir], results: str | Path, skipped: li
         more = f" (and {len(skipped) - 1} more unreadable)" if len(skipped) > 1 else ""
         raise NoTickRows(f"no readable tick rows under {results}: {skipped[0].split(': its rows')[0]}{more}")
     if not tables:
-        raise NoTickRows(f"no tick rows under {results}: the metrics/ Parquet parts are missing or empty")
+        raise NoTickRows(f"no tick rows under {results}: the {METRICS_DIR}/ Parquet parts are missing or empty")
     return concat(tables, str(results))
 
 
@@ -140,7 +140,7 @@ def load_evaluations(sweeps: list[SweepDir]) -> pd.DataFrame:
         tables += [_fill_sweep(t, sweep.name) for t in read_many(sweep.fs, evaluation_parts(sweep)) if t.num_rows]
     if not tables:
         return pd.DataFrame(columns=[*EVAL_KEY, *EVAL_JOIN])
-    table = concat(tables, "evaluations")
+    table = concat(tables, EVAL_DIR)
     missing = [c for c in [*EVAL_KEY, "fid"] if c not in table.column_names]
     if missing:
         raise ResultsError(f"evaluation rows lack required column(s) {', '.join(missing)}")
@@ -191,7 +191,7 @@ def load_trials(path: str | Path) -> pd.DataFrame:
             frames.append(with_status_records(derived, read_status_records(sweep)))
     frames = [f for f in frames if len(f)]
     if not frames:
-        raise ResultsError(f"no trials under {path}: trials.parquet and metrics/ are missing or empty")
+        raise ResultsError(f"no trials under {path}: {TRIALS_FILE} and {METRICS_DIR}/ are missing or empty")
     df = _typed(pd.concat(frames, ignore_index=True))
     for col in ("status", "error", "config_json"):
         if col not in df:

@@ -20,7 +20,7 @@ import posixpath
 
 import pandas as pd
 
-from analysis.storefs import SweepDir, read_sweep_json
+from resultsformat.reader import SweepDir, read_sweep_json
 from resultsformat import TICK_COLUMNS, names
 
 PART = "_part"          # temporary column of tick rows: the sweep directory a row was read from

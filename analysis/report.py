@@ -27,13 +27,14 @@ from typing import NoReturn
 
 import pandas as pd
 
-from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError
+from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError, UnreadablePartWarning
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
 from analysis.report_html import ReportContent, render_index
-from analysis.storefs import UnreadablePartWarning, redact
 from analysis.tidy import detectors
 from analysis.verdicts import verdict_figure, verdict_table, verdict_text
+from resultsformat.layout import METRICS_DIR
+from resultsformat.reader import redact
 
 DPI = 100
 
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(
         prog="python -m analysis.report",
         description="Render the papers' figures (PNG + SVG), tables and an index.html from a sweep's Parquet results.")
-    parser.add_argument("results", help="a sweep directory (holds metrics/) or a storage root of several; "
+    parser.add_argument("results", help=f"a sweep directory (holds {METRICS_DIR}/) or a storage root of several; "
                                         "local path or s3:// / gs:// URI")
     parser.add_argument("--out", required=True, help="output directory (created if needed)")
     args = parser.parse_args(argv)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from resultsformat.layout import SWEEP_FILE
+
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{color:#444;margin-top:.3em}
@@ -68,7 +70,7 @@ def _configs(content: ReportContent) -> str:
     for sweep, spec in sorted(content.sweep_configs.items()):
         parts.append(f"<h3>{_e(sweep)}</h3>")
         if spec is not None:
-            parts.append(f"<p>sweep.json</p><pre>{_e(json.dumps(spec, indent=2, default=str))}</pre>")
+            parts.append(f"<p>{SWEEP_FILE}</p><pre>{_e(json.dumps(spec, indent=2, default=str))}</pre>")
         rows = trials[trials["sweep"] == sweep.split(" [", 1)[0]] if "sweep" in trials else trials   # "<sweep> [<part>]"
         cfg = rows["config_json"].dropna() if "config_json" in rows else pd.Series(dtype=object)
         if len(cfg):
@@ -80,7 +82,7 @@ def _configs(content: ReportContent) -> str:
             parts.append(f"<details><summary>config of trial {_e(rows['trial_id'].iloc[0])} "
                          f"(first of {len(rows)})</summary><pre>{_e(text)}</pre></details>")
         if spec is None and not len(cfg):
-            parts.append("<p>no sweep.json and no config_json recorded</p>")
+            parts.append(f"<p>no {SWEEP_FILE} and no config_json recorded</p>")
     return "\n".join(parts)
 
 

@@ -4,8 +4,8 @@ The Parquet results are the product's contract with its users' notebooks, so
 the contract has exactly one owner.  This package holds the column names,
 their Arrow types and one-line meanings (`columns`), the folder layout and the
 names of metric parts (`layout`), the rule that keeps one row per trial x tick
-(`dedup`), and the conversion of rows into a table of exactly that schema
-(`tables`).  It depends on pyarrow alone: `trainer` (torch), `sweeps` (Ray)
+(`dedup`), the conversion of rows into a table of exactly that schema
+(`tables`), and the one reader of a store, local or in a bucket (`reader`).  It depends on pyarrow alone: `trainer` (torch), `sweeps` (Ray)
 and `analysis` (neither) all import it, and nothing else spells a column out.
 
 Adding a column is one entry in `columns.TICK_COLUMNS` plus the code that

@@ -71,8 +71,9 @@ class Job:
 def build_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(prog="python -m sweeps.evaluate",
                               description="Re-measure the last snapshot of every finished trial of a sweep and store "
-                                          "the FIDs in <sweep>/evaluations/ for analysis.report.")
-    p.add_argument("sweep_dir", help="a sweep folder, <storage>/<sweep> (holds sweep.json and ray/): local, or s3://...")
+                                          f"the FIDs in <sweep>/{EVAL_DIR}/ for analysis.report.")
+    p.add_argument("sweep_dir", help=f"a sweep folder, <storage>/<sweep> (holds {SWEEP_FILE} and {RAY_DIR}/): local, "
+                                    "or s3://...")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override metrics.* (e.g. metrics.fid_samples=10000), run.device or run.threads (repeatable)")
     p.add_argument("--repeats", type=int, default=3, help=f"independent latent draws per trial, 1..{MAX_REPEATS} (default 3)")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.storefs import redact  # one definition of what may be printed about a URI
+from resultsformat.reader import redact  # one definition of what may be printed about a URI
 from resultsformat.layout import RAY_DIR, SWEEP_FILE, sweep_json
 from sweeps.extend import check_longer, extended_sets, next_ray_dir, recorded_ray_dir, requested_extension
 from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, resolve_spec

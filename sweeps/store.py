@@ -1,8 +1,9 @@
 """The Parquet results store of one sweep (docs/architecture.md "Results store"): per-tick parts, trial status records, trials.parquet.
 
 What the files are called, which columns they hold and which row wins is the
-results format's (`resultsformat`: layout, columns, dedup); this module is the
-writer and the store-side reader, through a pyarrow filesystem (local, s3://, gs://).
+results format's (`resultsformat`: layout, columns, dedup), and so is reading
+(`resultsformat.reader`, analysis's reader too); this module is the writer, through
+a pyarrow filesystem (local, s3://, gs://), and reads through that reader.
 
 Every row is written from the trial process, never through a driver callback
 (a slow callback stalls Ray's event loop for every trial).  Local files are
@@ -32,10 +33,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from resultsformat import TICK_COLUMNS, TRIAL_COLUMNS, conform, dedup_newest, parquet_bytes
-from resultsformat.parts import UnreadablePart, read_part, skip_note
+from resultsformat.parts import skip_note
+from resultsformat.reader import (BadLocation, concat_parts, list_files, open_location, read_bytes, read_parts,
+                                  read_table, status_records)
 from sweeps.outage import FLUSH_ENV, Outage, env_seconds
 from resultsformat.layout import (METRICS_DIR, SWEEP_FILE, TRIALS_DIR, TRIALS_FILE, attempt_prefix, parse_part_name,
                                   part_name)
@@ -86,13 +88,11 @@ def no_space(exc: BaseException | None) -> bool:
 
 def resolve_storage(storage: str) -> tuple[pafs.FileSystem, str, bool]:
     """(filesystem, root path inside it, is_local) for a local directory or a URI (file://, s3://, gs://)."""
-    if "://" in storage:
-        try:
-            fs, path = pafs.FileSystem.from_uri(storage)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-            raise UserInputError(f"--storage {storage}: unsupported or unreachable URI ({str(exc).splitlines()[0]})") from None
-        return _bounded(fs), path.rstrip("/"), isinstance(fs, pafs.LocalFileSystem)
-    return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(storage)), True
+    try:
+        fs, path = open_location(storage)
+    except BadLocation as exc:
+        raise UserInputError(f"--storage {storage}: unsupported or unreachable URI ({exc.reason})") from None
+    return _bounded(fs), path, isinstance(fs, pafs.LocalFileSystem)
 
 
 def _bounded(fs: pafs.FileSystem) -> pafs.FileSystem:
@@ -195,10 +195,11 @@ class SweepStore:
         return self.write_bytes(rel, json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
 
     def read_json(self, rel: str) -> Any | None:
+        """The JSON at `<root>/<rel>`, or None when it is absent or not JSON."""
+        raw = read_bytes(self.fs, self.path(rel))
         try:
-            with self.fs.open_input_stream(self.path(rel)) as f:
-                return json.loads(f.read().decode())
-        except (FileNotFoundError, json.JSONDecodeError):
+            return None if raw is None else json.loads(raw.decode())
+        except (UnicodeDecodeError, json.JSONDecodeError):
             return None
 
     def write_table(self, rel: str, table: pa.Table) -> str:
@@ -234,7 +235,7 @@ class SweepStore:
         parts = [p for p in parts if p not in skipped]   # an unreadable part is left where it is, never deleted
         if not tables:
             return len(skipped)
-        merged = dedup_newest(conform(_concat(tables), TICK_COLUMNS, f"parts of {trial_id}"))
+        merged = dedup_newest(conform(concat_parts(tables), TICK_COLUMNS, f"parts of {trial_id}"))
         last_tick = max(merged.column("tick").to_pylist() or [0])
         name = part_name(trial_id, attempt, int(last_tick), compacted=True)
         self.write_bytes(f"{METRICS_DIR}/{name}", parquet_bytes(merged))
@@ -267,39 +268,21 @@ class SweepStore:
         return self.read_json(f"{TRIALS_DIR}/{trial_id}.json")
 
     def read_statuses(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for info in self._list(TRIALS_DIR):
-            if info.base_name.endswith(".json") and not info.base_name.startswith("."):
-                rec = self.read_json(f"{TRIALS_DIR}/{info.base_name}")
-                if rec is not None:
-                    out[rec.get("trial_id", info.base_name[:-5])] = rec
-        return out
+        """trial_id -> its status record (resultsformat.reader.status_records)."""
+        return {rec["trial_id"]: rec for rec in status_records(self.fs, self.path(TRIALS_DIR))}
 
     def write_trials(self, df: pd.DataFrame) -> str:
         return self.write_bytes(TRIALS_FILE, parquet_bytes(conform(df, TRIAL_COLUMNS, TRIALS_FILE)))
 
-    # ---- reading -----------------------------------------------------------------------------------------
-    def _list(self, rel: str) -> list[pafs.FileInfo]:
-        sel = pafs.FileSelector(self.path(rel), allow_not_found=True)
-        return [i for i in self.fs.get_file_info(sel) if i.type == pafs.FileType.File]
-
+    # ---- reading (resultsformat.reader; the storage's own errors propagate, for sweeps.outage) --------------
     def _parts(self, prefix: str = "") -> list[str]:
-        return sorted(i.path for i in self._list(METRICS_DIR)
-                      if i.base_name.endswith(".parquet") and i.base_name.startswith(prefix) and not i.base_name.startswith("."))
+        return [i.path for i in list_files(self.fs, self.path(METRICS_DIR), suffix=".parquet", prefix=prefix)]
 
     def _read_parts(self, paths: list[str]) -> tuple[list[pa.Table], dict[str, str]]:
         """The readable parts among PATHS (a vanished one was compacted away: its rows are in the merged part),
         and {path: one-line note} of those that exist but are not readable Parquet (resultsformat.parts)."""
-        tables, skipped = [], {}
-        for path in paths:
-            try:
-                table = read_part(self.fs, path)
-            except UnreadablePart as exc:
-                skipped[path] = skip_note(exc)
-                continue
-            if table is not None:
-                tables.append(table)
-        return tables, skipped
+        tables, unreadable = read_parts(self.fs, paths)
+        return tables, {exc.path: skip_note(exc) for exc in unreadable}
 
     def read_metrics(self, dedup: bool = True) -> pd.DataFrame:
         """All tick rows, one per (trial_id, tick) by the format's dedup rule; dedup=False: every row.
@@ -308,13 +291,13 @@ class SweepStore:
         tables, skipped = self._read_parts(self._parts())
         df = pd.DataFrame()
         if tables:
-            rows = _concat(tables)
+            rows = concat_parts(tables)
             df = (dedup_newest(rows) if dedup else rows).to_pandas()
         df.attrs["skipped_parts"] = list(skipped.values())
         return df
 
     def read_trials(self) -> pd.DataFrame:
-        return pq.read_table(self.path(TRIALS_FILE), filesystem=self.fs).to_pandas()
+        return read_table(self.fs, self.path(TRIALS_FILE)).to_pandas()
 
 
 class RowBuffer:
@@ -379,11 +362,6 @@ class RowBuffer:
         """Flush until every row is in the store (the trial's end), waiting out an outage up to its limit."""
         while not self.flush(compact=True):
             time.sleep(max(0.2, min(self.outage.next_try - time.monotonic(), 5.0)))
-
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate parts whose schemas differ only by all-null or later-added columns (null promotes to the real type)."""
-    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def read_metrics(path: str | Path) -> pd.DataFrame:

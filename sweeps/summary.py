@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, TRIALS_DIR, TRIALS_FILE
 from sweeps.spec import FRACTION_KEY, Trial
 from sweeps.store import SweepStore
 from trainer.config import flat_columns
@@ -60,7 +61,7 @@ def missing_results(finished: dict[int, str], store: SweepStore, metrics: pd.Dat
         rec = records.get(trial_id)
         problems = []
         if rec is None:
-            problems.append(f"no status record trials/{trial_id}.json")
+            problems.append(f"no status record {TRIALS_DIR}/{trial_id}.json")
         elif rec.get("status") not in ("TERMINATED", "ERROR"):
             problems.append(f"its status record still says {rec.get('status')}")
         if trial_id not in with_rows and not (rec or {}).get("diverged"):
@@ -109,7 +110,7 @@ def summary_text(df: pd.DataFrame, store: SweepStore, report_index: str | None, 
     lines = [f"sweep {store.sweep}: {len(df)} trials - " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)]
     for _, r in df[df["status"] == "ERROR"].iterrows():
         lines.append(f"  trial {r['trial_index']} ({r['trial_id']}) failed: {r['error']}")
-    lines.append(f"results: {store.uri}  (metrics/*.parquet, trials.parquet, samples/)")
+    lines.append(f"results: {store.uri}  ({METRICS_DIR}/*.parquet, {TRIALS_FILE}, {SAMPLES_DIR}/)")
     if report_index:
         lines.append(f"figures: {report_index}")
     else:

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from resultsformat.layout import SWEEP_FILE
 from sweeps.spec import SCALES, Axis, Resources, SweepSpec, Variant
 from trainer.config import apply_overrides, preset, set_path
 from trainer.errors import UserInputError
@@ -58,7 +59,7 @@ class SweepFile(_Strict):
     """The top level of a sweep file."""
 
     name: str = Field(pattern=_NAME, description="Sweep name: the results folder under --storage")
-    description: str = Field(min_length=1, description="What the sweep measures (kept in sweep.json)")
+    description: str = Field(min_length=1, description=f"What the sweep measures (kept in {SWEEP_FILE})")
     figure: str = Field("custom sweep", min_length=1, description="What it redraws, if anything")
     base: dict[str, Any] = Field(default_factory=dict, description="Dotted-path overrides for every trial")
     total_kimg: float | dict[str, float] | None = Field(None, description="Budget per trial: one number or one per scale")

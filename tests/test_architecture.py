@@ -128,6 +128,25 @@ def test_layout_names_come_from_resultsformat(package: str) -> None:
     assert offenders == {}
 
 
+# Calls that open a filesystem or read Parquet: the store's one reader makes them (resultsformat/reader.py).
+_READER_CALLS = {"from_uri", "read_table", "ParquetFile", "read_parquet", "dataset"}
+# The report's upload writes its own output to a bucket, which is no read of a store.
+_NOT_STORE_READS = {"analysis/report.py": {"from_uri"}}
+
+
+@pytest.mark.parametrize("package", ("sweeps", "analysis"))
+def test_one_store_reader(package: str) -> None:
+    """sweeps.store and analysis read a store, local or in a bucket, only through resultsformat.reader."""
+    offenders = {}
+    for path in _sources(package):
+        rel = str(path.relative_to(ROOT))
+        calls = {node.func.attr for node in ast.walk(ast.parse(path.read_text(), filename=rel))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+        if hits := sorted(calls & _READER_CALLS - _NOT_STORE_READS.get(rel, set())):
+            offenders[rel] = hits
+    assert offenders == {}
+
+
 def test_catalog_sweep_names_are_declared_once() -> None:
     """sweeps.catalog and analysis's figures name the catalogue's sweeps from resultsformat.sweep_names, and agree."""
     from analysis.figures import CATALOG_SWEEPS, FIGURES, TABLES

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analysis.load import load_metrics
-from analysis.storefs import UnreadablePartWarning
+from analysis.errors import UnreadablePartWarning
 from analysis.synthetic import write_store
 from sweeps.status import main as status_main
 from sweeps.store import SWEEP_FILE, SweepStore
