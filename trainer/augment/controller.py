@@ -1,7 +1,8 @@
 """ADA's adaptive controller for the augmentation probability p (docs/papers.md §4, ADA §3).
 
-The training loop calls `observe(...)` after every D step (and after each r_v
-probe) and `update(batch)` once per minibatch.  p moves by
+Its window receives D's real logits' signs after every D step and the logits
+of each r_v probe (the statistics channel, or `observe(...)` by hand), and the
+training loop calls `update(batch)` once per minibatch.  p moves by
     p += sign * images_since_last_decision / (speed_kimg * 1000), clamped to [0, 1]
 so p can cross [0, 1] in speed_kimg thousand images, at either heuristic:
 
