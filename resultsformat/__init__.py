@@ -13,9 +13,9 @@ produces its value; writers refuse a row with a key that is not declared.
 """
 
 from resultsformat.columns import (EVAL_COLUMNS, JOINED_COLUMNS, LEAK_FLOORS, SCHEMA_VERSION, TICK_COLUMNS,
-                                   TRIAL_COLUMNS, Column, names, schema)
+                                   TRIAL_COLUMNS, Column, names, reported_names, schema)
 from resultsformat.dedup import dedup_newest
 from resultsformat.tables import FormatError, conform, parquet_bytes, schema_problems
 
 __all__ = ["Column", "TICK_COLUMNS", "TRIAL_COLUMNS", "EVAL_COLUMNS", "JOINED_COLUMNS", "LEAK_FLOORS", "SCHEMA_VERSION",
-           "names", "schema", "dedup_newest", "conform", "parquet_bytes", "schema_problems", "FormatError"]
+           "names", "reported_names", "schema", "dedup_newest", "conform", "parquet_bytes", "schema_problems", "FormatError"]

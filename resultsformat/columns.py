@@ -14,6 +14,10 @@ A column's `group` says which code produces its value, so a producer can ask
 for exactly its keys (the metric suite returns `names(TICK_COLUMNS, "metric")`).
 `category` marks low-cardinality labels that readers turn into pandas
 categoricals.  Adding a metric: one `Column(...)` line here, plus its producer.
+`reported` marks a tick's mean of a value training code reports to its statistics
+channel under the column's name (trainer/stats.py): such a column needs no other
+code than its one report line; a reported name with no column goes to the
+trackers only (`--log`), never into the Parquet rows.
 """
 
 from __future__ import annotations
@@ -31,13 +35,15 @@ FLOAT_LIST = pa.list_(pa.float64())
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its name, Arrow type, producer group, one-line meaning, and whether readers make it categorical."""
+    """One column: its name, Arrow type, producer group, one-line meaning, whether readers make it categorical, and
+    whether it is the tick's mean of a statistic reported under its name (module docstring)."""
 
     name: str
     type: pa.DataType
     group: str
     meaning: str
     category: bool = False
+    reported: bool = False
 
 
 _IDENTITY = (
@@ -77,14 +83,15 @@ _PROGRESS = (
 )
 _TRAINING = (
     Column("p", FLOAT, "training", "augmentation probability at the end of the tick (null without augmentation)"),
-    Column("r_t", FLOAT, "training", "E[sign(D(augmented training reals))] over every D step of the tick (the only r_t)"),
+    Column("r_t", FLOAT, "training", "E[sign(D(augmented training reals))] over every D step of the tick (the only r_t)",
+           reported=True),
     Column("r_v_ctrl", FLOAT, "training", "r_v from the ADA controller's probe: training G, training and validation reals "
            "and fakes pooled to 1 024 each, its last decision (rv runs; every tick, null before the first)"),
-    Column("loss_G", FLOAT, "training", "mean G loss over the tick"),
-    Column("loss_D", FLOAT, "training", "mean D loss over the tick"),
-    Column("loss_r1", FLOAT, "training", "mean R1 penalty over the tick's R1 steps"),
+    Column("loss_G", FLOAT, "training", "mean G loss over the tick", reported=True),
+    Column("loss_D", FLOAT, "training", "mean D loss over the tick", reported=True),
+    Column("loss_r1", FLOAT, "training", "mean R1 penalty over the tick's R1 steps", reported=True),
     Column("pl_penalty", FLOAT, "training", "mean path-length penalty over the tick's Greg phases, before loss.pl_weight "
-           "(null without them)"),
+           "(null without them)", reported=True),
 )
 _METRIC = (
     Column("fid", FLOAT, "metric", "FID of G_ema at a metrics tick (null on other ticks)"),
@@ -166,6 +173,11 @@ JOINED_COLUMNS: tuple[Column, ...] = (
 def names(columns: tuple[Column, ...], *groups: str) -> tuple[str, ...]:
     """Column names, in order, of COLUMNS (only those of GROUPS when given)."""
     return tuple(c.name for c in columns if not groups or c.group in groups)
+
+
+def reported_names(columns: tuple[Column, ...] = TICK_COLUMNS) -> tuple[str, ...]:
+    """The columns that are a tick's mean of a reported statistic of the same name, in order."""
+    return tuple(c.name for c in columns if c.reported)
 
 
 def schema(columns: tuple[Column, ...]) -> pa.Schema:

@@ -98,7 +98,7 @@ class SweepHooks:
         row = {**report.row, "sweep": self.spec.sweep, "trial_index": self.spec.index, "variant": self.spec.variant}
         self.buffer.add(row)
         if self.trackers is not None:
-            self.trackers.log(int(row["tick"]), row)
+            self.trackers.log(int(row["tick"]), report.tracked(row))   # statistics without a column too
         save = report.save_checkpoint
         if report.is_last:
             self.buffer.drain()   # the trial cannot end with rows in memory: an outage is waited out, to its limit

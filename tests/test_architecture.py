@@ -183,3 +183,23 @@ def test_config_and_augment_specs_pull_in_no_torch() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _reported_literals(path: Path) -> set[str]:
+    """Names PATH reports to the statistics channel: the literal first argument of every `.report(...)` call."""
+    return {node.args[0].value for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "report"
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
+
+
+def test_statistics_go_through_the_channel() -> None:
+    """Every column declared `reported` has its report line in trainer/, and nothing in trainer/ keeps a statistic's
+    running sum by hand (a TickStats-style `sum_loss_D` field): trainer/stats.py accumulates, readers take windows."""
+    from resultsformat import reported_names
+    reported = set().union(*(_reported_literals(p) for p in _sources("trainer")))
+    assert set(reported_names()) - reported == set()
+    hand_kept = {f"sum_{n}" for n in (*reported_names(), "sign")} | {"n_logits"}
+    offenders = {str(p.relative_to(ROOT)): sorted(found) for p in _sources("trainer")
+                 if (found := {getattr(n, "attr", getattr(n, "id", None)) for n in ast.walk(ast.parse(p.read_text()))}
+                     & hand_kept)}
+    assert offenders == {}

@@ -10,7 +10,9 @@ show why:
               (G gets no useful gradient)
 Modes: none (no T at all: nothing is built or called), fixed (ADA pipe at a
 constant p), ada (ADA pipe, p driven by `AdaController`), diffaugment (every op
-on every image, no p).
+on every image, no p).  p is one `Probability`, held here and shared by the pipe
+and the controller; the checkpoint stores it once (the controller's state holds
+it in ada mode).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any, Callable
 
 import torch
 
+from trainer.augment.probability import Probability
 from trainer.config import AugmentConfig
 
 
-def _make_pipe(spec: str, p: float) -> torch.nn.Module:
+def _make_pipe(spec: str, p: Probability) -> torch.nn.Module:
     from trainer.augment import make_pipe   # imported lazily: mode "none" must not need the module at all
     return make_pipe(spec, p)
 
@@ -35,20 +38,18 @@ class Augmenter:
     """
 
     def __init__(self, cfg: AugmentConfig, batch: int, generator: torch.Generator, device: torch.device,
-                 make_pipe: Callable[[str, float], torch.nn.Module] = _make_pipe,
-                 gather: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        # gather: every worker's logits, so a data-parallel run's controller sees the whole batch (trainer/distributed.py)
+                 make_pipe: Callable[[str, Probability], torch.nn.Module] = _make_pipe) -> None:
         self.cfg, self.batch, self.generator = cfg, batch, generator
-        self.gather = gather if gather is not None else (lambda t: t)
+        self.prob: Probability | None = None
         self.pipe: torch.nn.Module | None = None
         self.controller: Any = None
         if cfg.mode in ("fixed", "ada"):
-            self.pipe = make_pipe(cfg.augpipe, cfg.p).to(device)
+            self.prob = Probability(cfg.p)
+            self.pipe = make_pipe(cfg.augpipe, self.prob).to(device)
         if cfg.mode == "ada":
             from trainer.augment import AdaController
             self.controller = AdaController(cfg.target, interval=cfg.ada_interval, speed_kimg=cfg.ada_kimg,
-                                            heuristic=cfg.heuristic, p_init=cfg.p)
-            self.pipe.p = float(self.controller.p)
+                                            heuristic=cfg.heuristic, p_init=self.prob)
         self.reals_d = cfg.mode != "none"
         self.fakes_d = cfg.mode != "none" and cfg.apply_to in ("both", "d_only")
         self.fakes_g = cfg.mode != "none" and cfg.apply_to == "both"
@@ -56,7 +57,7 @@ class Augmenter:
     @property
     def p(self) -> float | None:
         """Current augmentation probability; None when the mode has no p (none, diffaugment)."""
-        return float(self.pipe.p) if self.pipe is not None else None
+        return self.prob.value if self.prob is not None else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """T(x) (differentiable, double-backward safe), drawing from the run's augmentation generator."""
@@ -76,24 +77,23 @@ class Augmenter:
     def fake_g(self, x: torch.Tensor) -> torch.Tensor:
         return self(x) if self.fakes_g else x
 
-    def observe(self, **logits: torch.Tensor) -> None:
-        if self.controller is not None:
-            self.controller.observe(**{k: self.gather(v) for k, v in logits.items()})
-
     def after_minibatch(self) -> None:
-        """Advance the ADA controller by one minibatch and hand its p to the pipe."""
+        """Advance the ADA controller by one minibatch (it moves the p the pipe draws with)."""
         if self.controller is not None:
-            self.pipe.p = float(self.controller.update(self.batch))
+            self.controller.update(self.batch)
 
     def needs_probe(self) -> bool:
         return self.controller is not None and self.cfg.heuristic == "rv"
 
     def state_dict(self) -> dict[str, Any]:
-        return {"p": self.p if self.p is not None else -1.0,
-                "controller": self.controller.state_dict() if self.controller is not None else {}}
+        """p once: in the controller's state when there is one, else as "p" (-1 without a pipe)."""
+        if self.controller is not None:
+            return {"controller": self.controller.state_dict()}
+        return {"p": self.p if self.p is not None else -1.0, "controller": {}}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
+        """Also a checkpoint that stored p twice (top level and controller, always equal): the controller's wins."""
         if self.controller is not None:
             self.controller.load_state_dict(d["controller"])
-        if self.pipe is not None:
-            self.pipe.p = float(d["p"])
+        elif self.prob is not None:
+            self.prob.value = float(d["p"])

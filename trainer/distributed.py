@@ -9,11 +9,13 @@ What is reduced, and how:
 - gradients: summed and divided by the worker count; without AMP loss scaling, NaN/inf
   become 0 (a worker's bad sample must not poison every worker's weights); with a
   GradScaler they are left for it to see, so every worker skips the step together;
-- the ADA controller's inputs (D's logits): gathered from every worker, so the
-  controller sees the whole batch and computes the same p everywhere;
+- the ADA controller's inputs (r_t's signs, the probe's logits): reported tensors are gathered from every
+  worker by the statistics channel (trainer/stats.py), so the controller sees the whole batch and computes
+  the same p everywhere;
 - G's BatchNorm statistics (DCGAN's G): the mean and variance of the whole batch, via a
   differentiable all-reduce, so a worker's fakes are those of the one-worker run;
-- the tick's logged statistics: loss means averaged, r_t's sign sums and image counts summed;
+- the tick's logged statistics (trainer/stats.py `reduce_window`): loss means averaged over the workers,
+  gathered ones (r_t) already the whole batch's;
 - "stop" (Ctrl-C, a scheduler) and "a loss became NaN/inf": one small all-reduce per step,
   so every worker stops or raises at the same step.
 
@@ -225,18 +227,3 @@ def load_rank_state(state: Any, saved: dict[str, Any]) -> None:
     for s, rng in mine["rng"].items():
         state.gens[s].set_state(rng)
     state.pl_mean = mine["pl_mean"].to(state.setup.device)
-
-
-def reduce_tick_stats(stats: Any, dist: Dist, device: torch.device) -> None:
-    """Turn a worker's TickStats into the whole run's: loss means averaged, sign sums and counts summed.
-
-    Each worker's loss is the mean over its equal share of the batch, so the mean of the workers' means
-    is the loss of the whole batch; the data-loading time is the workers' mean."""
-    if not dist.active:
-        return
-    keys = ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "sum_pl_penalty", "sum_sign", "n_logits", "images", "time_data")
-    total = dict(zip(keys, dist.sum([float(getattr(stats, k)) for k in keys], device)))
-    for k in ("sum_loss_D", "sum_loss_G", "sum_loss_r1", "sum_pl_penalty", "time_data"):
-        setattr(stats, k, total[k] / dist.world)
-    stats.sum_sign = total["sum_sign"]
-    stats.n_logits, stats.images = int(total["n_logits"]), int(total["images"])

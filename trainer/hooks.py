@@ -27,12 +27,19 @@ class TickReport:
     samples: when not None, a uint8 HxWxC image: the grid of samples of this
         metrics tick (fixed latents, so grids are comparable over training).
     is_last: True for the final tick of the run.
+    stats: the tick's mean of every statistic reported to the run's channel (trainer/stats.py), declared as a
+        column or not; the row holds the declared ones.
     """
 
     row: dict[str, Any]
     save_checkpoint: Callable[[Path], None] | None = None
     samples: np.ndarray | None = None
     is_last: bool = False
+    stats: dict[str, float | None] = field(default_factory=dict)
+
+    def tracked(self, row: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What trackers and progress lines show: every reported statistic, and the row (ROW: the hook's own)."""
+        return {**self.stats, **(self.row if row is None else row)}
 
 
 class Hooks(Protocol):

@@ -11,7 +11,9 @@ from a checkpoint continues exactly as the uninterrupted one would.
 Per minibatch: the reference's phases (trainer/step.py: G's step, lazy path
 length, D's step, lazy R1), the EMA update, then the ADA controller (r_t from
 every real logit D gave; for the r_v heuristic, a small no-grad probe every
-`augment.ada_interval` minibatches).
+`augment.ada_interval` minibatches).  Statistics go through the run's channel
+(trainer/stats.py): the tick's window of it gives the row's reported columns
+and `TickReport.stats`, and every scalar reported in a step must be finite.
 """
 
 from __future__ import annotations
@@ -26,17 +28,21 @@ from trainer.checkpoint import check_resume_config, read_checkpoint, serialize_s
 from trainer.config import TrainConfig, flat_columns
 from trainer.data import DatasetBundle, load_dataset, to_float
 from trainer.device import resolve_device, torch_threads
-from trainer.distributed import Dist, load_rank_state, rank_state, reduce_tick_stats
+from trainer.distributed import Dist, load_rank_state, rank_state
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
 from trainer.init_from import load_source_networks
+from resultsformat import TICK_COLUMNS, names, reported_names
 from trainer.samples import sample_grid
 from trainer.seeds import metrics_seed
 from trainer.state import TrainState
+from trainer.stats import Window, reduce_window
 from trainer.step import minibatch_step
-from trainer.tick import METRIC_KEYS, TickStats
 
 __all__ = ["train", "TrainingDiverged", "METRIC_KEYS"]
+
+# Keys of MetricSuite.evaluate(): the format's "metric" columns; null on ticks without metrics.
+METRIC_KEYS = names(TICK_COLUMNS, "metric")
 
 
 class TrainingDiverged(RuntimeError):
@@ -111,44 +117,43 @@ class _Run:
         self.tick_nimg = cfg.run.tick_kimg * 1000
         self.G_train = torch.compile(state.G) if cfg.run.compile else state.G   # D is never compiled: R1 needs double backward
         self.rows: list[dict[str, Any]] = []
+        self.time_data = 0.0   # this tick's seconds spent fetching training images
 
     def run(self) -> list[dict[str, Any]]:
         st = self.state
-        stats = TickStats()
-        mark = time.perf_counter()
+        window = st.stats.attach(Window())   # every statistic reported during the current tick
+        mark, start_nimg = time.perf_counter(), st.cur_nimg
         while st.cur_nimg < self.total_nimg:
             if self.state.dist.any([self.hooks.should_stop()], self.state.setup.device)[0]:   # worker 0's hooks decide
                 break
-            self._step(stats)
+            self._step()
             if st.cur_nimg >= min((st.tick + 1) * self.tick_nimg, self.total_nimg):
-                now = time.perf_counter()
-                stats.time_total = now - mark
-                self._end_tick(stats)
-                stats, mark = TickStats(), time.perf_counter()
+                self._end_tick(window, time.perf_counter() - mark, st.cur_nimg - start_nimg)
+                window.reset()
+                self.time_data, mark, start_nimg = 0.0, time.perf_counter(), st.cur_nimg
         return self.rows
 
-    def _fetch_reals(self, stats: TickStats) -> torch.Tensor:
+    def _fetch_reals(self) -> torch.Tensor:
         t0 = time.perf_counter()
         idx = self.state.dist.shard(self.state.order.next_indices(self.cfg.run.batch))   # the same order on every worker
         reals = to_float(self.bundle.train.batch(idx)).to(self.state.setup.device, non_blocking=True)
         if self.state.setup.channels_last:
             reals = reals.contiguous(memory_format=torch.channels_last)
-        stats.time_data += time.perf_counter() - t0
+        self.time_data += time.perf_counter() - t0
         return reals
 
-    def _step(self, stats: TickStats) -> None:
+    def _step(self) -> None:
         st, cfg = self.state, self.cfg
-        reals = self._fetch_reals(stats)
+        reals = self._fetch_reals()
         minibatch = st.cur_nimg // cfg.run.batch
-        d, loss_g = minibatch_step(st, reals, self.G_train)
+        st.stats.new_step()
+        minibatch_step(st, reals, self.G_train)
         if st.aug.needs_probe() and (minibatch + 1) % cfg.augment.ada_interval == 0:
             self._probe_rv()
         st.aug.after_minibatch()
-        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=reals.shape[0],
-                  pl_penalty=st.last_pl_penalty)
-        bad = stats.first_nonfinite()
+        bad = st.stats.first_nonfinite()
         if st.dist.any([bad is not None], st.setup.device)[0]:   # every worker raises at the same step
-            what = f"{bad} became {stats.last[bad]}" if bad is not None else "a loss of another worker became NaN/inf"
+            what = f"{bad} became {st.stats.step[bad]}" if bad is not None else "a loss of another worker became NaN/inf"
             raise TrainingDiverged(f"{what} during tick {st.tick + 1} at kimg {st.cur_nimg / 1000:.3f}; "
                                    f"lower the learning rates (loss.g_lr={cfg.loss.g_lr}, loss.d_lr={cfg.loss.d_lr}) or raise loss.r1_gamma")
 
@@ -164,16 +169,18 @@ class _Run:
             train_logits = st.D(to_float(self.bundle.train.batch(train_idx)).to(dev)).float()
             val_logits = st.D(to_float(self.bundle.val.batch(val_idx)).to(dev)).float()
             fake_logits = st.D(st.G(st.latents(n), noise_generator=st.gens["noise"])).float()
-        st.aug.observe(train_logits=train_logits, val_logits=val_logits, fake_logits=fake_logits)
+        st.stats.report("probe_train", train_logits)
+        st.stats.report("probe_val", val_logits)
+        st.stats.report("probe_fake", fake_logits)
 
     def _metrics(self) -> dict[str, Any]:
         return measure_snapshot(self.suite, self.state, metrics_seed(self.cfg.run.seed, self.state.tick))
 
-    def _end_tick(self, stats: TickStats) -> None:
+    def _end_tick(self, window: Window, time_total: float, images: int) -> None:
         st, cfg = self.state, self.cfg
         st.tick += 1
         is_last = st.cur_nimg >= self.total_nimg
-        reduce_tick_stats(stats, st.dist, st.setup.device)
+        time_data, = reduce_window(window, st.stats, [self.time_data], st.dist, st.setup.device)
         is_ckpt = is_last or st.tick % cfg.run.checkpoint_ticks == 0
         ranks = st.dist.gather_objects(rank_state(st)) if is_ckpt and st.dist.active else None
         if not st.dist.is_main:
@@ -186,7 +193,7 @@ class _Run:
             if cfg.metrics.sample_grid > 0:
                 grid = sample_grid(st.G_ema, side=cfg.metrics.sample_grid, z_dim=cfg.model.z_dim, seed=cfg.run.seed, device=st.setup.device)
         time_metrics = time.perf_counter() - t0
-        st.wall_s += stats.time_total + time_metrics
+        st.wall_s += time_total + time_metrics
         save = None
         t1 = time.perf_counter()
         if is_ckpt:
@@ -194,16 +201,19 @@ class _Run:
             save = lambda directory, _b=blob, _c=cfg: write_checkpoint(Path(directory), _c, _b)  # noqa: E731
         time_ckpt = time.perf_counter() - t1
         st.wall_s += time_ckpt
-        row = self._row(stats, metrics, time_metrics, time_ckpt)
+        means = window.means()
+        row = self._row(means, metrics, {"total": time_total, "data": time_data, "metrics": time_metrics, "ckpt": time_ckpt},
+                        images)
         self.rows.append(row)
-        self.hooks.on_tick(TickReport(row=dict(row), save_checkpoint=save, samples=grid, is_last=is_last))
+        self.hooks.on_tick(TickReport(row=dict(row), save_checkpoint=save, samples=grid, is_last=is_last, stats=means))
 
-    def _row(self, stats: TickStats, metrics: dict[str, Any], time_metrics: float, time_ckpt: float) -> dict[str, Any]:
+    def _row(self, means: dict[str, float | None], metrics: dict[str, Any], seconds: dict[str, float],
+             images: int) -> dict[str, Any]:
         st, cfg = self.state, self.cfg
         # two estimators, two columns: r_v is the metric suite's (G_ema, fixed 1 000-image sets, metric ticks only),
         # r_v_ctrl the ADA controller's probe (training G, 64-image probes pooled to 1 024 logits per set, its last decision)
         r_v_ctrl = getattr(st.aug.controller, "r_v", None) if st.aug.controller is not None else None
-        step_time = stats.time_total
+        step_time = seconds["total"]
         row: dict[str, Any] = {
             **metrics,
             **flat_columns(cfg),
@@ -212,14 +222,13 @@ class _Run:
             "tick": st.tick,
             "kimg": st.cur_nimg / 1000,
             "wall_s": st.wall_s,
-            "img_per_s": stats.images / step_time if step_time > 0 else None,
-            "time_train_s": step_time - stats.time_data,
-            "time_metrics_s": time_metrics,
-            "time_ckpt_s": time_ckpt,
-            "time_data_s": stats.time_data,
+            "img_per_s": images / step_time if step_time > 0 else None,
+            "time_train_s": step_time - seconds["data"],
+            "time_metrics_s": seconds["metrics"],
+            "time_ckpt_s": seconds["ckpt"],
+            "time_data_s": seconds["data"],
             "p": st.aug.p,
-            "r_t": stats.r_t(),
             "r_v_ctrl": float(r_v_ctrl) if r_v_ctrl is not None else None,
-            **stats.loss_means(),
+            **{name: means.get(name) for name in reported_names()},   # declared statistics; the others: trackers only
         }
         return row

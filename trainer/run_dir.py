@@ -88,7 +88,7 @@ class RunDirHooks:
             save_png(report.samples, self.run_dir / SAMPLES_DIR / sample_file(row["tick"]))
         if report.save_checkpoint is not None:
             self._save_checkpoint(report.save_checkpoint)
-        self.printer(progress_line(row))
+        self.printer(progress_line(report.tracked(row)))
 
     def _save_checkpoint(self, save: Callable[[Path], None]) -> None:
         root = self.run_dir / CHECKPOINTS_DIR

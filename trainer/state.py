@@ -1,7 +1,8 @@
 """Everything a training run owns and must carry across a checkpoint (docs/papers.md §4: resuming restores p and its counters).
 
 `TrainState` holds the networks (G, D, G_ema), optimisers, the run's random
-generators, the data order, the augmentation state and the progress counters.
+generators, the data order, the augmentation state, the statistics channel
+(trainer/stats.py) and the progress counters.
 No module-level state: Ray reuses worker processes between trials.  Its
 `state_dict()` holds only tensors, numbers, strings, lists and dicts, so a
 checkpoint loads with `torch.load(weights_only=True)`.
@@ -33,6 +34,7 @@ from trainer.networks import build_networks
 from trainer.networks.stylegan2 import set_block_precision
 from trainer.phases import adam_settings, reg_interval, schedule
 from trainer.seeds import stream_seed
+from trainer.stats import Stats
 
 STREAMS = ("data", "latent", "noise", "aug", "probe", "mixing")   # the generators a checkpoint carries (trainer.seeds names)
 _CPU_STREAMS = ("data", "probe", "mixing")
@@ -100,11 +102,15 @@ class TrainState:
         self.gens = {s: torch.Generator(device="cpu" if s in _CPU_STREAMS else dev)
                      .manual_seed(stream_seed(cfg.run.seed, s, self.dist.stream_index(s))) for s in STREAMS}
         self.order = DataOrder(train_size, self.gens["data"])
-        self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev, gather=self.dist.gather)
+        self.aug = Augmenter(cfg.augment, cfg.run.batch, self.gens["aug"], dev)
+        # the statistics channel: training code reports to it, the tick and the ADA controller read windows of it;
+        # gathered over the workers, so a data-parallel run's controller sees the whole batch (trainer/distributed.py)
+        self.stats = Stats(gather=self.dist.gather)
+        if self.aug.controller is not None:
+            self.stats.attach(self.aug.controller.window)
         self.scaler = torch.amp.GradScaler(dev.type) if setup.needs_scaler else None
         self.mixer = StyleMixer(cfg.loss.style_mixing, self.gens["mixing"], self.latents) if cfg.loss.style_mixing > 0 else None
         self.pl_mean = torch.zeros((), device=dev)        # path-length regularisation's running mean length
-        self.last_pl_penalty: torch.Tensor | None = None   # the last minibatch's Greg penalty (None without one)
         self.cur_nimg = 0
         self.tick = 0
         self.d_steps = 0                 # minibatches done: the index trainer.phases schedules by

@@ -4,7 +4,10 @@ trainer/phases.py has the schedule and why).
 
 Shared by the loop and `benchmarks/train_step.py`, so the benchmark times exactly what training runs.  Every
 optimiser step goes through `_opt_step`: AMP loss scaling (fp16 on CUDA) and the reference's clean-up of
-non-finite gradients (NaN -> 0, +-inf -> +-1e5) happen there, and nowhere else.
+non-finite gradients (NaN -> 0, +-inf -> +-1e5) happen there, and nowhere else.  Each phase reports its
+statistics to the run's channel (trainer/stats.py) where it computes them: the losses, the path-length penalty and
+r_t's signs of every real logit D gives (Dmain and Dreg, as in the reference), which the tick row and the ADA
+controller both read.
 """
 
 from __future__ import annotations
@@ -45,14 +48,13 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
     losses: Dmain's (with Dreg's R1 penalty when it ran) and Gmain's.
 
     `G_train` may be a compiled G sharing G's parameters (D is never compiled: R1 needs double backward).
-    Every real logit D gives in Dmain and Dreg goes to the ADA controller, as in the reference.  Every G pass
-    (Gmain, Greg, Dmain's fakes) moves stylegan2's w_avg with its main latents, as the reference's run_G does.
+    Every real logit D gives in Dmain and Dreg is reported as r_t's signs (the tick's r_t and the ADA controller's).
+    Every G pass (Gmain, Greg, Dmain's fakes) moves stylegan2's w_avg with its main latents, as the reference's run_G does.
     """
     st = state
     G = G_train if G_train is not None else st.G
     batch, index = reals.shape[0], st.d_steps
     loss_g = d = r1 = None
-    st.last_pl_penalty = None   # set by this minibatch's Greg phase, if it has one
     for phase in phases_at(st.phases, index):
         opt = st.opt_G if phase.net == "G" else st.opt_D
         opt.zero_grad(set_to_none=True)
@@ -61,6 +63,7 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
                 loss_g = g_step_loss(G, st.D, st.aug, st.latents(batch), noise_generator=st.gens["noise"],
                                      backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer,
                                      update_emas=st.tracks_w_avg)
+                st.stats.report("loss_G", loss_g)
             if phase.reg:
                 _path_length_phase(st, G, batch, phase)
         else:
@@ -68,11 +71,13 @@ def minibatch_step(state: TrainState, reals: torch.Tensor, G_train: nn.Module | 
                 d = d_step_loss(G, st.D, st.aug, reals, st.latents(batch), noise_generator=st.gens["noise"],
                                 backward=lambda loss: _backward(st, loss), autocast=st.autocast(), mixer=st.mixer,
                                 update_emas=st.tracks_w_avg)
-                st.aug.observe(real_logits=d.real_logits)
+                st.stats.report("loss_D", d.loss_D)
+                st.stats.report("r_t", torch.sign(d.real_logits))
             if phase.reg:
                 r1, real_logits = r1_loss(st.D, st.aug, reals, r1_gamma=st.cfg.loss.r1_gamma, gain=phase.interval,
                                           backward=lambda loss: _backward(st, loss), autocast=st.autocast())
-                st.aug.observe(real_logits=real_logits)
+                st.stats.report("loss_r1", r1)
+                st.stats.report("r_t", torch.sign(real_logits))
         _opt_step(st, opt)
     lc = st.cfg.loss
     update_ema(st.G_ema, st.G, beta=ema_beta(batch * st.dist.world, lc.ema_kimg, lc.ema_rampup, st.cur_nimg))
@@ -91,4 +96,4 @@ def _path_length_phase(st: TrainState, G: nn.Module, batch: int, phase: Phase) -
                                  noise_generator=st.gens["noise"], mixer=st.mixer, update_emas=st.tracks_w_avg)
     _backward(st, pl.penalty * (lc.pl_weight * phase.interval))
     st.pl_mean = pl.new_mean
-    st.last_pl_penalty = pl.penalty.detach()
+    st.stats.report("pl_penalty", pl.penalty)

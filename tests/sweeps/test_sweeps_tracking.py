@@ -108,6 +108,20 @@ def _wandb_run(root: Path, trial_id: str) -> tuple:
     return run_rec, history
 
 
+def test_a_statistic_without_a_column_reaches_the_tracker(tmp_path: Path) -> None:
+    # what SweepHooks hands the trackers: the tick row and every reported statistic (trainer/stats.py)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from trainer.hooks import TickReport
+    report = TickReport(row={"tick": 2, "loss_G": 0.5, "r_t": None}, stats={"loss_G": 0.5, "r_t": None, "example_stat": 2.0})
+    t = Trackers([{"kind": "tensorboard", "target": str(tmp_path)}], "s", "s/t0000", "abc", {"x": 1})
+    t.log(2, report.tracked())
+    t.finish("TERMINATED")
+    acc = EventAccumulator(str(tmp_path / "s" / "t0000"))
+    acc.Reload()
+    assert sorted(acc.Tags()["scalars"]) == ["example_stat", "loss_G"]
+    assert [(e.step, e.value) for e in acc.Scalars("example_stat")] == [(2, 2.0)]
+
+
 def test_a_failing_tracker_warns_and_never_raises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the MLflow store would be a folder")

@@ -125,19 +125,18 @@ def test_a_checkpoint_without_path_length_state_still_loads(tmp_path: Path) -> N
 
 
 def test_the_penalty_reaches_the_pl_penalty_column_as_the_mean_over_greg_phases() -> None:
-    from trainer.tick import TickStats
+    from trainer.stats import Window
     cfg = _cfg()   # pl_interval 2: Greg runs on minibatches 0 and 2 of 4
     st = TrainState(cfg, resolve_device(cfg.run), resolution=16, channels=3, train_size=16)
     reals = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    stats, seen = TickStats(), []
+    tick, seen = st.stats.attach(Window()), []
     for _ in range(4):
-        d, loss_g = minibatch_step(st, reals)
-        if st.last_pl_penalty is not None:
-            seen.append(float(st.last_pl_penalty))
-        stats.add(loss_D=d.loss_D, loss_G=loss_g, loss_r1=d.loss_r1, real_logits=d.real_logits, images=16,
-                  pl_penalty=st.last_pl_penalty)
+        step = st.stats.attach(Window(["pl_penalty"]))   # this minibatch's report, if it has one
+        minibatch_step(st, reals)
+        if step.count("pl_penalty"):
+            seen.append(step.sum("pl_penalty"))
     assert len(seen) == 2 and all(v > 0 for v in seen)
-    assert math.isclose(stats.loss_means()["pl_penalty"], sum(seen) / 2, rel_tol=1e-12)
+    assert math.isclose(tick.mean("pl_penalty"), sum(seen) / 2, rel_tol=1e-12)
     rows = train(cfg, CollectingHooks())
     assert all(math.isfinite(r["pl_penalty"]) and r["pl_penalty"] > 0 for r in rows)
     assert all(r["pl_penalty"] is None for r in train(_cfg(**{"loss.pl_weight": 0.0}), CollectingHooks()))

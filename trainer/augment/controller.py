@@ -1,7 +1,8 @@
 """ADA's adaptive controller for the augmentation probability p (docs/papers.md §4, ADA §3).
 
-The training loop calls `observe(...)` after every D step (and after each r_v
-probe) and `update(batch)` once per minibatch.  p moves by
+Its window receives D's real logits' signs after every D step and the logits
+of each r_v probe (the statistics channel, or `observe(...)` by hand), and the
+training loop calls `update(batch)` once per minibatch.  p moves by
     p += sign * images_since_last_decision / (speed_kimg * 1000), clamped to [0, 1]
 so p can cross [0, 1] in speed_kimg thousand images, at either heuristic:
 
@@ -36,6 +37,12 @@ a distribution).  At spread sigma = 1 and rv_pool = 1024, se = 0.044 logit, so
 p rises only on a train-val gap above ~0.13 logit; at equilibrium r_v sits at
 or slightly above the target.  r_v_ctrl in the tick row is this pooled ratio.
 
+Its inputs come from the statistics channel (trainer/stats.py): `window` collects
+the names `NAMES` (r_t's signs and the probe's logits, each reported once where
+it is computed), and `observe(...)` feeds the same window by hand.  p itself is a
+`Probability` (trainer/augment/probability.py), shared with the pipe that draws
+with it, so p has one holder and one clamp.
+
 All state lives in the object (Ray reuses worker processes) and round-trips
 through `state_dict`, counters and open pools included, so a resumed run
 continues the same p sequence (the reference once reset them on resume).
@@ -48,26 +55,27 @@ from typing import Any, Literal
 
 import torch
 
+from trainer.augment.probability import Probability
 from trainer.augment.specs import DEFAULT_TARGETS
 from trainer.errors import UserInputError
+from trainer.stats import Window, moments
 
-_STATS = ("sign", "train", "val", "fake")
+# channel name -> its key in the state dict's "acc" (the keys of every checkpoint so far)
+NAMES = {"r_t": "sign", "probe_train": "train", "probe_val": "val", "probe_fake": "fake"}
+_POOL = ("probe_train", "probe_val", "probe_fake")
 RV_POOL = 1024     # logits per set (train, val, fake) pooled before an r_v decision
 RV_Z = 3.0         # one-sided z of the test on D_train - D_val
 STATE_VERSION = 2  # 1 (no key): acc held [sum, count], r_v decided every interval
-
-
-def _empty() -> dict[str, list[float]]:
-    return {k: [0.0, 0.0, 0.0] for k in _STATS}      # name -> [sum, count, sum of squares]
 
 
 class AdaController:
     """Adjusts p from D's outputs; see the module docstring."""
 
     def __init__(self, target: float | None = None, interval: int = 4, speed_kimg: float = 500.0,
-                 heuristic: Literal["rt", "rv"] = "rt", p_init: float = 0.0,
+                 heuristic: Literal["rt", "rv"] = "rt", p_init: float | Probability = 0.0,
                  rv_pool: int = RV_POOL, rv_z: float = RV_Z) -> None:
-        """`target` None means the paper's target for the heuristic (r_t 0.6, r_v 0.5)."""
+        """`target` None means the paper's target for the heuristic (r_t 0.6, r_v 0.5).  `p_init` a float starts
+        a p of the controller's own; a `Probability` is moved in place (the one a pipe draws with)."""
         if heuristic not in ("rt", "rv"):
             raise UserInputError(f"unknown ADA heuristic {heuristic!r}; valid: rt, rv")
         if target is None:
@@ -82,16 +90,16 @@ class AdaController:
             raise UserInputError(f"ADA rv_pool must be an integer >= 1 and rv_z finite >= 0, got {rv_pool!r}, {rv_z!r}")
         self.target, self.interval, self.speed_kimg, self.heuristic = float(target), interval, float(speed_kimg), heuristic
         self.rv_pool, self.rv_z = rv_pool, float(rv_z)
-        self._p = min(max(float(p_init), 0.0), 1.0)
+        self._p = p_init if isinstance(p_init, Probability) else Probability(p_init)
         self._calls = 0
         self._since = 0            # minibatches since p last had a decision (its step covers all of them)
-        self._acc = _empty()
+        self.window = Window(NAMES)   # attached to the run's statistics channel by trainer/state.py
         self._r_t: float | None = None
         self._r_v: float | None = None
 
     @property
     def p(self) -> float:
-        return self._p
+        return self._p.value
 
     @property
     def r_t(self) -> float | None:
@@ -101,39 +109,22 @@ class AdaController:
     def r_v(self) -> float | None:
         return self._r_v
 
-    def _add(self, name: str, values: torch.Tensor) -> None:
-        v = values.detach().flatten().to(device="cpu", dtype=torch.float64)
-        acc = self._acc[name]
-        acc[0] += float(v.sum())
-        acc[1] += float(v.numel())
-        acc[2] += float((v * v).sum())
-
     def observe(self, *, real_logits: torch.Tensor | None = None, train_logits: torch.Tensor | None = None,
                 val_logits: torch.Tensor | None = None, fake_logits: torch.Tensor | None = None) -> None:
-        """Accumulate one D step's raw logits (any of them may be missing)."""
+        """Accumulate one D step's raw logits (any of them may be missing) without a channel; training reports
+        them to the channel instead (trainer/step.py, trainer/loop.py)."""
         if real_logits is not None:
-            self._add("sign", torch.sign(real_logits.detach()))
-        for name, t in (("train", train_logits), ("val", val_logits), ("fake", fake_logits)):
+            self.window.add("r_t", moments(torch.sign(real_logits.detach())))
+        for name, t in zip(_POOL, (train_logits, val_logits, fake_logits)):
             if t is not None:
-                self._add(name, t)
-
-    def _mean(self, name: str) -> float | None:
-        total, count, _ = self._acc[name]
-        return total / count if count > 0 else None
-
-    def _var_of_mean(self, name: str) -> float:
-        """Sample variance of the pool's logits over its count: the squared standard error of its mean."""
-        total, count, sq = self._acc[name]
-        if count < 2:
-            return math.inf
-        var = max(sq - total * total / count, 0.0) / (count - 1)
-        return var / count
+                self.window.add(name, moments(t))
 
     def _rv_sign(self) -> int | None:
         """+1 / 0 / -1 for p from the pooled r_v (module docstring); None while the pool is short or r_v is not formed."""
-        if min(self._acc[k][1] for k in ("train", "val", "fake")) < self.rv_pool:
+        w = self.window
+        if min(w.count(k) for k in _POOL) < self.rv_pool:
             return None
-        mt, mv, mf = self._mean("train"), self._mean("val"), self._mean("fake")
+        mt, mv, mf = w.mean("probe_train"), w.mean("probe_val"), w.mean("probe_fake")
         assert mt is not None and mv is not None and mf is not None
         if mt == mf:
             return 0
@@ -141,7 +132,7 @@ class AdaController:
         self._r_v = num / (mt - mf)
         if self._r_v == self.target:
             return 0
-        significant = num > self.rv_z * math.sqrt(self._var_of_mean("train") + self._var_of_mean("val"))
+        significant = num > self.rv_z * math.sqrt(w.var_of_mean("probe_train") + w.var_of_mean("probe_val"))
         return 1 if significant and self._r_v > self.target else -1
 
     def update(self, batch_size: int) -> float:
@@ -154,29 +145,28 @@ class AdaController:
         self._calls += 1
         self._since += 1
         if self._calls % self.interval != 0:
-            return self._p
-        r_t = self._mean("sign")
+            return self.p
+        r_t = self.window.mean("r_t")
         self._r_t = r_t if r_t is not None else self._r_t
-        self._acc["sign"] = [0.0, 0.0, 0.0]
+        self.window.reset("r_t")
         if self.heuristic == "rt":
             sign = None if r_t is None else (r_t > self.target) - (r_t < self.target)
         else:
-            pooled = min(self._acc[k][1] for k in ("train", "val", "fake"))
+            pooled = min(self.window.count(k) for k in _POOL)
             sign = self._rv_sign()
             if sign is None and pooled > 0:
-                return self._p                    # keep pooling; the step will cover these minibatches
+                return self.p                     # keep pooling; the step will cover these minibatches
         if sign is not None:
             step = float(batch_size) * self._since / (self.speed_kimg * 1000.0)
-            self._p = min(max(self._p + sign * step, 0.0), 1.0)
-        for k in ("train", "val", "fake"):
-            self._acc[k] = [0.0, 0.0, 0.0]
+            self._p.value = self._p.value + sign * step
+        self.window.reset(*_POOL)
         self._since = 0
-        return self._p
+        return self.p
 
     def state_dict(self) -> dict[str, Any]:
         """Plain python values: p, counters, last heuristics and the open accumulators."""
-        return {"version": STATE_VERSION, "p": self._p, "calls": self._calls, "since": self._since,
-                "r_t": self._r_t, "r_v": self._r_v, "acc": {k: list(v) for k, v in self._acc.items()},
+        return {"version": STATE_VERSION, "p": self.p, "calls": self._calls, "since": self._since,
+                "r_t": self._r_t, "r_v": self._r_v, "acc": {key: list(self.window.acc[n]) for n, key in NAMES.items()},
                 "target": self.target, "interval": self.interval, "speed_kimg": self.speed_kimg,
                 "heuristic": self.heuristic, "rv_pool": self.rv_pool, "rv_z": self.rv_z}
 
@@ -187,18 +177,19 @@ class AdaController:
         (a sign's square is 1), its r_v window's logits are dropped (their squares were never kept), and
         the minibatches since the last decision are those since the last interval boundary."""
         try:
-            p, calls = min(max(float(d["p"]), 0.0), 1.0), int(d["calls"])
+            p, calls = float(d["p"]), int(d["calls"])
             r_t = None if d["r_t"] is None else float(d["r_t"])
             r_v = None if d["r_v"] is None else float(d["r_v"])
             if d.get("version", 1) == 1:
                 sign = [float(d["acc"]["sign"][0]), float(d["acc"]["sign"][1])]
-                acc = {**_empty(), "sign": [sign[0], sign[1], sign[1]]}
+                acc = {n: [0.0, 0.0, 0.0] for n in NAMES} | {"r_t": [sign[0], sign[1], sign[1]]}
                 since = calls % self.interval
             else:
-                acc = {k: [float(x) for x in d["acc"][k][:3]] for k in _STATS}
+                acc = {n: [float(x) for x in d["acc"][key][:3]] for n, key in NAMES.items()}
                 if any(len(v) != 3 for v in acc.values()):
                     raise ValueError("acc")
                 since = int(d["since"])
         except (KeyError, TypeError, IndexError, ValueError) as err:
             raise UserInputError(f"bad AdaController state: missing or malformed {err}") from None
-        self._p, self._calls, self._since, self._r_t, self._r_v, self._acc = p, calls, since, r_t, r_v, acc
+        self._p.value = p
+        self._calls, self._since, self._r_t, self._r_v, self.window.acc = calls, since, r_t, r_v, acc

@@ -2,7 +2,8 @@
 
 Usage: `pipe = make_pipe("bgc", p=0.2); y = pipe(x, generator=g)`.
 - `pipe.p` is a settable float, clamped to [0, 1] on set (the reference lets p
-  exceed 1 and then leaks; we do not).
+  exceed 1 and then leaks; we do not); it reads and sets the pipe's `Probability`,
+  which `make_pipe(spec, p)` shares when given one (ADA: the controller moves it).
 - Every transform of the spec has one gate per image: it applies when
   rand < p; the others never run.  p = 0 returns the input object itself: an exact, free identity.
 - Order: geometry (blit + geom, one matrix, one resampling) -> colour (one
@@ -16,42 +17,34 @@ Usage: `pipe = make_pipe("bgc", p=0.2); y = pipe(x, generator=g)`.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from trainer.augment.color import apply_color, color_matrices
 from trainer.augment.filters import apply_cutout, apply_imgfilter, apply_noise
 from trainer.augment.geometric import apply_geometry, geometry_matrices
+from trainer.augment.probability import Probability, clamp_probability
 from trainer.augment.random_draws import Draws
 from trainer.augment.specs import COLOUR, GEOMETRIC, TRANSFORMS, transforms_of
 from trainer.errors import UserInputError
 
 
-def _clamp_p(value: float) -> float:
-    p = float(value)
-    if math.isnan(p):
-        raise UserInputError("augment p is NaN; expected a number in [0, 1]")
-    return min(max(p, 0.0), 1.0)
-
-
 class AugmentPipe(torch.nn.Module):
     """ADA pipeline for one spec; see the module docstring for the contract."""
 
-    def __init__(self, spec: str, p: float = 0.0) -> None:
+    def __init__(self, spec: str, p: float | Probability = 0.0) -> None:
         super().__init__()
         self.spec = spec
         self.enabled: frozenset[str] = frozenset(transforms_of(spec))
-        self._p = _clamp_p(p)
+        self.prob = p if isinstance(p, Probability) else Probability(p)
         self._forced: tuple[str, float] | None = None
 
     @property
     def p(self) -> float:
-        return self._p
+        return self.prob.value
 
     @p.setter
     def p(self, value: float) -> None:
-        self._p = _clamp_p(value)
+        self.prob.value = value
 
     def force(self, name: str | None, prob: float = 1.0) -> "AugmentPipe":
         """Run only transform `name`, gated with probability `prob` (ignores p); None clears. Returns self."""
@@ -60,7 +53,7 @@ class AugmentPipe(torch.nn.Module):
             return self
         if name not in TRANSFORMS:
             raise UserInputError(f"unknown transform {name!r}; valid: {', '.join(TRANSFORMS)}")
-        self._forced = (name, _clamp_p(prob))
+        self._forced = (name, clamp_probability(prob))
         return self
 
     def gate_probs(self) -> dict[str, float]:
@@ -68,7 +61,7 @@ class AugmentPipe(torch.nn.Module):
         if self._forced is not None:
             name, prob = self._forced
             return {t: (prob if t == name else 0.0) for t in TRANSFORMS}
-        return {t: (self._p if t in self.enabled else 0.0) for t in TRANSFORMS}
+        return {t: (self.p if t in self.enabled else 0.0) for t in TRANSFORMS}
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if x.ndim != 4:
@@ -91,9 +84,10 @@ class AugmentPipe(torch.nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"spec={self.spec!r}, p={self._p:.4f}"
+        return f"spec={self.spec!r}, p={self.p:.4f}"
 
 
-def make_pipe(spec: str, p: float = 0.0) -> AugmentPipe:
-    """The ADA pipeline named `spec` (blit, geom, color, ..., bgcfnc, or one transform) at probability p."""
+def make_pipe(spec: str, p: float | Probability = 0.0) -> AugmentPipe:
+    """The ADA pipeline named `spec` (blit, geom, color, ..., bgcfnc, or one transform) at probability p (a float,
+    or a `Probability` the pipe then shares)."""
     return AugmentPipe(spec, p)
