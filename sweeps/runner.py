@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from resultsformat.layout import SWEEP_FILE
-from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
+from sweeps.plan import Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
@@ -212,16 +212,16 @@ def _claim_folder(plan: Plan) -> DriverLease:
     """Take the folder's driver lease (sweeps.lease) and write sweep.json, once Ray is up: a start that fails
     leaves no folder a later launch would refuse.  The caller releases the lease."""
     import ray
-    ext = plan.extra.get("extend")
+    ext = plan.extension
     lease = DriverLease(plan.store)
     try:
         lease.acquire()   # a second driver on this folder (launch or --resume) is refused, naming the first
         if plan.resume and not ext:
             return lease
         if ext:
-            record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
+            record_extension(plan.store, plan.sets, ext.from_kimg, ext.to_kimg, ext.ray_dir, plan.ray_path)
             print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
-                  f"{ext['from_kimg']:g} -> {ext['to_kimg']:g} kimg", flush=True)
+                  f"{ext.from_kimg:g} -> {ext.to_kimg:g} kimg", flush=True)
         else:
             plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     except BaseException:
@@ -244,16 +244,16 @@ def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
 
 def _tuner(plan: Plan, trainable: Any) -> Any:
     from ray import tune
-    ext = plan.extra.get("extend")
+    ext = plan.extension
     if plan.resume and not ext:
         if not tune.Tuner.can_restore(plan.ray_path):
             raise UserInputError(f"--resume: cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
-    tracking = plan.extra.get("log") or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
+    tracking = [dict(t) for t in plan.log] or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
     if tracking:
         from sweeps.tracking import prepare
         prepare(tracking, plan.spec.name)
-    previous = previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]) if ext else {}
+    previous = previous_trials(plan.store.uri + "/" + ext.previous_ray_dir) if ext else {}
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
          "variant": t.variant, "config": t.config.model_dump(mode="json"),
@@ -266,7 +266,7 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
         tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
                                     trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=plan.extra.get("ray_dir", RAY_DIR), storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
+            name=plan.ray_dir, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )
@@ -341,7 +341,7 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     from sweeps.trainable import run_trial
     trainable_fn = trainable_fn or run_trial
     quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
-    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
+    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.ray_dir)))
     interrupted = False
     grid = None
     try:
