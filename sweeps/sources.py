@@ -26,7 +26,7 @@ from resultsformat.layout import SWEEP_FILE
 from sweeps.store import SweepStore
 from sweeps.sweep_file import load_sweep_file, looks_like_file
 from trainer.config import apply_overrides, parse_value, preset
-from trainer.augment_config import MODES, applies
+from trainer.config.augment import MODES, applies
 from trainer.errors import UserInputError
 
 SEED_KEY = "run.seed"

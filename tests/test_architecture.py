@@ -150,7 +150,7 @@ def _absolute_imports(path: Path) -> set[str]:
     return names
 
 
-_CONFIG_MODULES = ("trainer.config", "trainer.augment_config", "trainer.nvlabs_config")
+_CONFIG_MODULES = ("trainer.config", "trainer.config.augment", "trainer.nvlabs_config")
 
 
 def _is_config(name: str) -> bool:
@@ -165,7 +165,7 @@ def test_augmentation_imports_no_configuration() -> None:
 
 
 # What trainer/config/ may import from the trainer: modules that, like it, load no torch.
-_CONFIG_MAY_IMPORT = ("trainer.config", "trainer.augment_config", "trainer.errors", "trainer.augment.specs")
+_CONFIG_MAY_IMPORT = ("trainer.config", "trainer.config.augment", "trainer.errors", "trainer.augment.specs")
 
 
 def test_config_package_imports_only_torch_free_modules() -> None:

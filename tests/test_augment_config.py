@@ -9,7 +9,7 @@ import pytest
 
 from sweeps.catalog import get_sweep
 from sweeps.spec import expand
-from trainer.augment_config import MODE_FIELDS, AdaAugment, FixedAugment, NoAugment, augment_config
+from trainer.config.augment import MODE_FIELDS, AdaAugment, FixedAugment, NoAugment, augment_config
 from trainer.config import TrainConfig, apply_overrides, flat_columns, preset, validate_config
 from trainer.errors import UserInputError
 

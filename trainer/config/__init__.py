@@ -1,7 +1,7 @@
 """Typed configuration of one training run: its models, presets and `key=value` overrides.
 
 One job per module:
-  models.py           the frozen pydantic models (data, model, loss, metrics, run; augment in trainer/augment_config.py)
+  models.py           the frozen pydantic models (data, model, loss, metrics, run; augment in trainer/config/augment.py)
   presets.py          one preset per scale: smoke, tiny, paper
   overrides.py        `key=value` overrides and validation of a nested dict, each error one line
   error_line.py       a pydantic ValidationError as that one line
@@ -14,7 +14,7 @@ Nothing here imports torch or ray, so the sweep driver validates a whole grid be
 
 from resultsformat import SCHEMA_VERSION  # noqa: F401  (re-exported: the format owns its version)
 from resultsformat.dotted import flatten_dotted  # noqa: F401  (re-exported: trainer.checkpoint, sweeps.trainable)
-from trainer.augment_config import AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, AugmentConfig  # noqa: F401
+from trainer.config.augment import AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, AugmentConfig  # noqa: F401
 from trainer.config.display import SUMMARY_KEYS, shared_settings  # noqa: F401
 from trainer.config.models import (DataConfig, LossConfig, MetricsConfig, ModelConfig, RunConfig,  # noqa: F401
                                    TrainConfig, d_layer_count, ticks_total)

@@ -4,7 +4,7 @@ Every component has one frozen pydantic model with `extra="forbid"`: a typo in a
 sweep axis or a `--set` flag fails at once with the field's name instead of
 silently training the wrong thing (the failure mode of untyped dicts).  Bounds
 live on the fields, so validation happens where options are declared.  The
-augmentation models, one per mode, are in trainer/augment_config.py.
+augmentation models, one per mode, are in trainer/config/augment.py.
 
 Imports neither torch nor ray, so the sweep driver can validate a whole grid
 before anything heavy starts.
@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from trainer.augment_config import AdaAugment, AugmentConfig, drop_inapplicable, is_legacy
+from trainer.config.augment import AdaAugment, AugmentConfig, drop_inapplicable, is_legacy
 from trainer.config.error_line import first_error
 from trainer.errors import UserInputError
 
@@ -168,7 +168,7 @@ class TrainConfig(_Frozen):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
-    augment: AugmentConfig = Field(default_factory=AdaAugment, description="One model per augmentation mode (trainer/augment_config.py)")
+    augment: AugmentConfig = Field(default_factory=AdaAugment, description="One model per augmentation mode (trainer/config/augment.py)")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
 

@@ -13,7 +13,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from trainer.augment_config import drop_inapplicable
+from trainer.config.augment import drop_inapplicable
 from trainer.config.error_line import first_error
 from trainer.config.models import TrainConfig
 from trainer.errors import UserInputError
