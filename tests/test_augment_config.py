@@ -37,7 +37,7 @@ def test_rv_without_a_target_trains_at_the_papers_0_5() -> None:
 
 def test_rv_default_reaches_the_controller() -> None:
     import torch
-    from trainer.augmenter import Augmenter
+    from trainer.d_inputs import Augmenter
     cfg = apply_overrides(preset("smoke"), ["augment.heuristic=rv"])
     aug = Augmenter(cfg.augment, 8, torch.Generator(), torch.device("cpu"), make_pipe=lambda s, p: torch.nn.Identity())
     assert aug.controller.target == 0.5 and aug.controller.heuristic == "rv"

@@ -12,7 +12,7 @@ from torch import nn
 
 from trainer.augment import AdaController
 from trainer.config.augment import augment_config
-from trainer.augmenter import Augmenter
+from trainer.d_inputs import Augmenter
 from trainer.config import LossConfig, apply_overrides, preset
 from trainer.device import resolve_device
 from trainer.loss import r1_loss
