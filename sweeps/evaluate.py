@@ -149,7 +149,7 @@ def _read_config(store: SweepStore, checkpoint: str) -> TrainConfig:
         return TrainConfig.from_json(f.read().decode())
 
 
-def plan(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
+def jobs_to_measure(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     """(store, jobs, skipped notes); every check happens here, before anything is measured."""
     if not 1 <= args.repeats <= MAX_REPEATS:
         raise UserInputError(f"--repeats {args.repeats}: must be between 1 and {MAX_REPEATS}")
@@ -215,7 +215,7 @@ def row(store: SweepStore, job: Job, result: dict[str, Any], now: float) -> dict
 
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    store, jobs, skipped = plan(args)
+    store, jobs, skipped = jobs_to_measure(args)
     if skipped:
         print(f"skipping unfinished trials: {', '.join(skipped)}", file=sys.stderr)
     suites: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from typing import Any
 
 from resultsformat.layout import SWEEP_FILE
 from sweeps.store import SweepStore
-from trainer.config import _parse_value
+from trainer.config import parse_value
 from trainer.errors import UserInputError
 
 BUDGET_KEY = "run.total_kimg"
@@ -42,7 +42,7 @@ def requested_extension(saved: dict[str, Any], sets: list[str]) -> float | None:
     rest = _without_budget(sets)
     if not sets or sets == saved.get("set") or (rest and rest != _without_budget(list(saved.get("set", [])))):
         return None
-    budgets = [_parse_value(s.partition("=")[2]) for s in sets if s.partition("=")[0].strip() == BUDGET_KEY]
+    budgets = [parse_value(s.partition("=")[2]) for s in sets if s.partition("=")[0].strip() == BUDGET_KEY]
     if not budgets or not isinstance(budgets[-1], (int, float)) or isinstance(budgets[-1], bool):
         return None
     return float(budgets[-1])

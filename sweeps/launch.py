@@ -68,10 +68,10 @@ def check_resumed_log(plan: Any) -> None:
     included, so a --log that differs from the launch's would be silently ignored: refuse it instead.  An
     extension (`--resume --set run.total_kimg=N`) is a new Tune experiment and may log elsewhere."""
     from resultsformat.layout import SWEEP_FILE
-    if not plan.resume or plan.extra.get("extend"):
+    if not plan.resume or plan.extension is not None:
         return
     saved = (plan.store.read_json(SWEEP_FILE) or {}).get("log") or []
-    if plan.extra["log"] != saved:
+    if list(plan.log) != saved:
         was = ", ".join(f"{t['kind']}={t['target']}" for t in saved) or "no tracker"
         raise UserInputError(f"--log with a plain --resume: resumed trials keep the trackers the sweep was launched "
                              f"with ({was}); drop --log, or extend the sweep (--resume --set run.total_kimg=N) to log anew")
@@ -82,15 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     from sweeps.cost import budget_lines
     from sweeps.plan import check_datasets, dry_run_table, make_plan
     from sweeps import transfer
-    from sweeps.tracking import parse_log_flags
     try:
         args = build_parser().parse_args(argv)
         plan = make_plan(args.name, scale=args.scale, sets=args.sets, storage=args.storage, resume=args.resume,
                          address=args.address, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
                          argv=argv, check_data=not args.dry_run, seeds=args.seeds, grid=args.grid,
-                         no_variant=args.no_variant)
+                         no_variant=args.no_variant, log=args.log)
         if args.log:
-            plan.extra["log"] = parse_log_flags(args.log, plan.store)
             check_resumed_log(plan)
         if args.dry_run:
             _print(dry_run_table(plan))

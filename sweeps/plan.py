@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from resultsformat.reader import redact  # one definition of what may be printed about a URI
@@ -26,6 +26,7 @@ from sweeps.sources import apply_grid, axis_order, drop_variants, parse_grid, re
 from sweeps.spec import SCALES, SweepSpec, Trial, expand, trial_row, varying_columns
 from sweeps.lease import check_free
 from sweeps.store import SweepStore, probe_writable
+from sweeps.tracking import parse_log_flags
 from trainer.config import shared_settings
 from sweeps.gang_fit import check_worker_gpus
 from trainer.errors import UserInputError
@@ -36,8 +37,21 @@ RAY_STATE_FILE = "tuner.pkl"   # what tune.Tuner.can_restore looks for in RAY_DI
 
 
 @dataclass(frozen=True)
+class Extension:
+    """A --resume that raises run.total_kimg (sweeps.extend): a new Tune experiment that continues every trial."""
+
+    from_kimg: float        # the longest budget the sweep had
+    to_kimg: float          # the new run.total_kimg
+    previous_ray_dir: str   # the Tune experiment it continues (the original one, or the newest extension's)
+    ray_dir: str            # its own Tune experiment
+    recovered: str | None = None          # set when Ray's state was damaged (sweeps.ray_state): why it was replaced
+    previous_ray_dirs: tuple[str, ...] = ()   # then: every earlier Tune experiment, whose store records it continues
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A validated sweep launch: what runs, where results go, how Ray is driven."""
+    """A validated sweep launch: what runs, where results go, how Ray is driven.  Built once by `make_plan`
+    (transfer.prepare returns a copy with its trials' sources filled in); nothing changes it afterwards."""
 
     spec: SweepSpec
     scale: str
@@ -50,12 +64,18 @@ class Plan:
     max_failures: int = 2
     seeds: int | None = None
     command: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)   # optional sweep.json keys (grid, source, log, extension)
+    grid: tuple[str, ...] = ()                    # the --grid flags
+    source: str | None = None                     # the sweep file it was launched from (None: a catalog sweep)
+    no_variant: tuple[str, ...] = ()              # the --no-variant flags
+    axis_order: dict[str, Any] | None = None      # sources.axis_order of the spec: sweep.json sorts keys, indices follow it
+    log: tuple[dict[str, str], ...] = ()          # the --log trackers ({kind, target}), sweeps.tracking
+    ray_dir: str = RAY_DIR                        # the Tune experiment folder under the sweep's (an extension has its own)
+    extension: Extension | None = None            # set when this --resume is an extension
 
     @property
     def ray_path(self) -> str:
         """Ray's experiment directory (what Tuner.restore takes); an extension (sweeps.extend) has its own."""
-        return self.store.uri + "/" + self.extra.get("ray_dir", RAY_DIR)
+        return self.store.uri + "/" + self.ray_dir
 
 
 def check_datasets(trials: list[Trial]) -> None:
@@ -92,12 +112,13 @@ def _resume_settings(store: SweepStore, scale: str | None, sets: list[str],
 def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = None, storage: str = "./results",
               resume: bool = False, address: str | None = None, max_concurrent: int | None = None,
               max_failures: int = 2, argv: list[str] | None = None, check_data: bool = True,
-              seeds: int | None = None, grid: list[str] | None = None, no_variant: list[str] | None = None) -> Plan:
+              seeds: int | None = None, grid: list[str] | None = None, no_variant: list[str] | None = None,
+              log: list[str] | None = None) -> Plan:
     """Validate a launch request completely, without starting Ray or creating anything.
 
     check_data=False leaves the datasets to `check_datasets`: `--dry-run` prints the table first, so a
     user planning a cluster sweep sees it even where the dataset is not (yet) on this machine.
-    NAME may be a catalog name or a sweep file (sweeps.sweep_file); `grid` is the `--grid` flags.
+    NAME may be a catalog name or a sweep file (sweeps.sweep_file); `grid` is the `--grid` flags, `log` the `--log` ones.
     """
     sets = list(sets or [])
     grid = list(grid or [])
@@ -121,9 +142,9 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     store = SweepStore(storage, spec.name)
     if check_data:   # a dry run writes nothing, so it may look at a folder whose driver is alive
         check_free(store)   # a driver alive on this folder is named first (sweeps.lease), launch or --resume
-    resumed: dict[str, Any] = {}
+    ray_dir, extension = RAY_DIR, None
     if resume:
-        scale, sets, seeds, resumed = _resume_or_extend(store, spec, scale, sets, seeds)
+        scale, sets, seeds, ray_dir, extension = _resume_or_extend(store, spec, scale, sets, seeds)
         _resume_grid(store, grid, no_variant)
     elif store.exists(SWEEP_FILE):
         raise UserInputError(f"{store.uri} already holds results of {spec.name}: pass --resume to continue it, "
@@ -136,26 +157,27 @@ def make_plan(name: str, *, scale: str | None = None, sets: list[str] | None = N
     if check_data:
         check_datasets(trials)
     command = "python -m sweeps.launch " + " ".join(shlex.quote(redact(a)) for a in (argv or []))
-    extra = {**({"grid": grid, "source": source} if (grid or source) else {}),
-             **({"no_variant": no_variant} if no_variant else {}), "axis_order": axis_order(spec), **resumed}
+    trackers = tuple(parse_log_flags(log, store)) if log else ()
     return Plan(spec, scale, sets, trials, store, resume, address, max_concurrent, max_failures, seeds, command.strip(),
-                extra)
+                grid=tuple(grid), source=source, no_variant=tuple(no_variant), axis_order=axis_order(spec),
+                log=trackers, ray_dir=ray_dir, extension=extension)
 
 
 def _resume_or_extend(store: SweepStore, spec: SweepSpec, scale: str | None, sets: list[str],
-                      seeds: int | None) -> tuple[str, list[str], int | None, dict[str, Any]]:
-    """(scale, sets, seeds, plan extras) of a --resume; a larger run.total_kimg alone makes it an extension (sweeps.extend)."""
+                      seeds: int | None) -> tuple[str, list[str], int | None, str, Extension | None]:
+    """(scale, sets, seeds, Ray folder, extension) of a --resume; a larger run.total_kimg alone makes it an extension
+    (sweeps.extend)."""
     saved = store.read_json(SWEEP_FILE) or {}
     new_total = requested_extension(saved, sets)
     scale, saved_sets, seeds = _resume_settings(store, scale, list(saved.get("set", [])) if new_total is not None else sets,
                                                 seeds)
     ray_dir = recorded_ray_dir(saved, RAY_DIR)
     if new_total is None:
-        return scale, saved_sets, seeds, {"ray_dir": ray_dir}
+        return scale, saved_sets, seeds, ray_dir, None
     old = [t.config.run.total_kimg for t in expand(spec, scale, saved_sets, seeds)]
     check_longer(new_total, old)
-    ext = {"from_kimg": max(old), "to_kimg": new_total, "previous_ray_dir": ray_dir, "ray_dir": next_ray_dir(saved)}
-    return scale, extended_sets(saved_sets, new_total), seeds, {"ray_dir": ext["ray_dir"], "extend": ext}
+    ext = Extension(from_kimg=max(old), to_kimg=new_total, previous_ray_dir=ray_dir, ray_dir=next_ray_dir(saved))
+    return scale, extended_sets(saved_sets, new_total), seeds, ext.ray_dir, ext
 
 
 def _resume_grid(store: SweepStore, grid: list[str], no_variant: list[str]) -> None:
@@ -210,8 +232,19 @@ def _fmt(v: Any) -> str:
 
 
 def sweep_record(plan: Plan) -> dict[str, Any]:
-    """The content of sweep.json: spec, scale, overrides, the command line (credentials redacted) and the trial table."""
+    """The content of sweep.json: spec, scale, overrides, the command line (credentials redacted) and the trial table.
+
+    Written once, at a launch; a --resume (an extension included) keeps it (sweeps.extend records an extension)."""
     cols = varying_columns(plan.trials)
+    optional: dict[str, Any] = {}
+    if plan.grid or plan.source:
+        optional.update(grid=list(plan.grid), source=plan.source)
+    if plan.no_variant:
+        optional["no_variant"] = list(plan.no_variant)
+    if plan.axis_order is not None:
+        optional["axis_order"] = plan.axis_order
+    if plan.log:
+        optional["log"] = [dict(t) for t in plan.log]
     return sweep_json(
         sweep=plan.spec.name,
         scale=plan.scale,
@@ -223,5 +256,5 @@ def sweep_record(plan: Plan) -> dict[str, Any]:
         created_at=time.time(),
         ray_path=plan.ray_path,
         trials=[{**trial_row(t, cols), "params": t.params} for t in plan.trials],
-        **plan.extra,
+        **optional,
     )

@@ -11,6 +11,7 @@ retries via FailureConfig, and `Tuner.restore(resume_errored=True)` for
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -20,7 +21,7 @@ import time
 from typing import Any
 
 from resultsformat.layout import SWEEP_FILE
-from sweeps.plan import RAY_DIR, Plan, redact, sweep_record
+from sweeps.plan import Extension, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
@@ -209,38 +210,41 @@ def _init_ray(plan: Plan) -> dict[str, float]:
     return dict(ray.cluster_resources())
 
 
-def _claim_folder(plan: Plan) -> DriverLease:
+def _claim_folder(plan: Plan) -> tuple[DriverLease, Plan]:
     """Take the folder's driver lease (sweeps.lease) and write sweep.json, once Ray is up: a start that fails
-    leaves no folder a later launch would refuse.  The caller releases the lease."""
+    leaves no folder a later launch would refuse.  The caller releases the lease.  The plan returned is PLAN, or,
+    for a --resume whose Ray state is damaged, the recovery's (sweeps.ray_state): a new Tune experiment."""
     import ray
-    ext = plan.extra.get("extend")
+    ext = plan.extension
     lease = DriverLease(plan.store)
     try:
         lease.acquire()   # a second driver on this folder (launch or --resume) is refused, naming the first
         if plan.resume and not ext:
-            _recover_if_damaged(plan)
-            return lease
+            return lease, _recover_if_damaged(plan)
         if ext:
-            record_extension(plan.store, plan.sets, ext["from_kimg"], ext["to_kimg"], ext["ray_dir"], plan.ray_path)
+            record_extension(plan.store, plan.sets, ext.from_kimg, ext.to_kimg, ext.ray_dir, plan.ray_path)
             print(f"extending {plan.spec.name}: every trial continues from its last checkpoint, "
-                  f"{ext['from_kimg']:g} -> {ext['to_kimg']:g} kimg", flush=True)
+                  f"{ext.from_kimg:g} -> {ext.to_kimg:g} kimg", flush=True)
         else:
             plan.store.create_json(SWEEP_FILE, sweep_record(plan))   # refuses a second launch racing for this folder
     except BaseException:
         lease.release()
         ray.shutdown()
         raise
-    return lease
+    return lease, plan
 
 
-def _recover_if_damaged(plan: Plan) -> None:
+def _recover_if_damaged(plan: Plan) -> Plan:
     """A --resume whose Ray state a full disk truncated continues from the store's records instead (sweeps.ray_state)."""
-    rec = plan_recovery(plan.store, plan.extra.get("ray_dir", RAY_DIR), max(t.config.run.total_kimg for t in plan.trials))
-    if rec is not None:
-        print(f"warning: Ray's experiment state cannot be restored ({rec['recovered']}); every trial continues from "
-              f"its newest complete checkpoint in a new Tune experiment, {plan.store.uri}/{rec['ray_dir']}",
-              file=sys.stderr, flush=True)
-        plan.extra.update(ray_dir=rec["ray_dir"], extend=rec)
+    rec = plan_recovery(plan.store, plan.ray_dir, max(t.config.run.total_kimg for t in plan.trials))
+    if rec is None:
+        return plan
+    print(f"warning: Ray's experiment state cannot be restored ({rec['recovered']}); every trial continues from "
+          f"its newest complete checkpoint in a new Tune experiment, {plan.store.uri}/{rec['ray_dir']}",
+          file=sys.stderr, flush=True)
+    ext = Extension(from_kimg=rec["from_kimg"], to_kimg=rec["to_kimg"], previous_ray_dir=rec["previous_ray_dirs"][-1],
+                    ray_dir=rec["ray_dir"], recovered=rec["recovered"], previous_ray_dirs=tuple(rec["previous_ray_dirs"]))
+    return dataclasses.replace(plan, ray_dir=rec["ray_dir"], extension=ext)
 
 
 def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
@@ -256,19 +260,19 @@ def _resources(plan: Plan, cluster: dict[str, float]) -> Any:
 
 def _tuner(plan: Plan, trainable: Any) -> Any:
     from ray import tune
-    ext = plan.extra.get("extend")
+    ext = plan.extension
     if plan.resume and not ext:
         if not tune.Tuner.can_restore(plan.ray_path):
             raise UserInputError(f"--resume: cannot restore Ray state at {plan.ray_path}")
         return tune.Tuner.restore(plan.ray_path, trainable, resume_errored=True)
-    tracking = plan.extra.get("log") or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
+    tracking = [dict(t) for t in plan.log] or ((plan.store.read_json(SWEEP_FILE) or {}).get("log") if ext else None)
     if tracking:
         from sweeps.tracking import prepare
         prepare(tracking, plan.spec.name)
     previous = {}
     if ext:
-        previous = (recovered_trials(plan.store, ext["previous_ray_dirs"]) if ext.get("recovered")
-                    else previous_trials(plan.store.uri + "/" + ext["previous_ray_dir"]))
+        previous = (recovered_trials(plan.store, list(ext.previous_ray_dirs)) if ext.recovered
+                    else previous_trials(plan.store.uri + "/" + ext.previous_ray_dir))
     param_space = {"trial": tune.grid_search([
         {"sweep": plan.spec.name, "storage": plan.store.storage, "scale": plan.scale, "index": t.index,
          "variant": t.variant, "config": t.config.model_dump(mode="json"),
@@ -281,7 +285,7 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
         tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
                                     trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=plan.extra.get("ray_dir", RAY_DIR), storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
+            name=plan.ray_dir, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )
@@ -342,7 +346,7 @@ def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     _env_before_ray()
     check_free(plan.store)   # a live driver on this folder: one line, exit 2, before Ray starts or anything is written
     cluster = _init_ray(plan)
-    lease = _claim_folder(plan)   # the driver lease and sweep.json, or the extension's record, only once Ray is up
+    lease, plan = _claim_folder(plan)   # the driver lease and sweep.json, or the extension's record, only once Ray is up
     try:
         return _drive(plan, trainable_fn, cluster, render)
     finally:
@@ -356,7 +360,7 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     from sweeps.trainable import run_trial
     trainable_fn = trainable_fn or run_trial
     quiet = contextlib.ExitStack()   # Ray's (raylet) lines go to a file, not among our progress lines
-    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.extra.get("ray_dir", RAY_DIR))))
+    quiet.enter_context(divert_raylet_lines(log_path(plan.store, plan.ray_dir)))
     interrupted = False
     grid = None
     try:

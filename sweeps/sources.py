@@ -25,8 +25,8 @@ from sweeps.spec import SCALES, Axis, SweepSpec, Variant
 from resultsformat.layout import SWEEP_FILE
 from sweeps.store import SweepStore
 from sweeps.sweep_file import load_sweep_file, looks_like_file
-from trainer.config import _parse_value, apply_overrides, preset
-from trainer.augment_config import MODES, applies
+from trainer.config import apply_overrides, parse_value, preset
+from trainer.config.augment import MODES, applies
 from trainer.errors import UserInputError
 
 SEED_KEY = "run.seed"
@@ -137,7 +137,7 @@ def _values(item: str, raw: str) -> list[Any]:
             raise UserInputError(f"bad --grid {item!r}: a value list in [...] must be JSON, "
                                  f"e.g. augment.diffaug_policy=[\"translation\",\"color,cutout\"]") from None
     else:
-        values = [_parse_value(v) for v in text.split(",")] if text else []
+        values = [parse_value(v) for v in text.split(",")] if text else []
     if not values or any(v == "" for v in values):
         raise UserInputError(f"bad --grid {item!r}: empty value; expected key=v1,v2,...")
     return values

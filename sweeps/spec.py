@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trainer.augment_config import applies, inapplicable_message
+from trainer.config.augment import applies, inapplicable_message
 from trainer.config import TrainConfig, apply_overrides, parse_overrides, preset
 from trainer.errors import UserInputError
 
@@ -203,7 +203,7 @@ def expand(spec: SweepSpec, scale: str, user_set: list[str] | None = None, seeds
 
 
 def _applies(cfg: TrainConfig, dotted: str) -> bool:
-    """False for an `augment.*` key the config's mode does not take (the one map: trainer.augment_config)."""
+    """False for an `augment.*` key the config's mode does not take (the one map: trainer.config.augment)."""
     section, _, name = dotted.partition(".")
     return section != "augment" or applies(cfg.augment.mode, name)
 

@@ -169,11 +169,35 @@ def _absolute_imports(path: Path) -> set[str]:
     return names
 
 
+_CONFIG_MODULES = ("trainer.config", "trainer.config.augment", "trainer.nvlabs_config")
+
+
+def _is_config(name: str) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in _CONFIG_MODULES)
+
+
 def test_augmentation_imports_no_configuration() -> None:
     """trainer/augment/ knows nothing of the trainer's configuration: the config imports its names, never the reverse."""
-    config = {"trainer.config", "trainer.augment_config", "trainer.nvlabs_config"}
-    offenders = {str(p.relative_to(ROOT)): sorted(_absolute_imports(p) & config) for p in _sources("trainer/augment")}
+    offenders = {str(p.relative_to(ROOT)): sorted(n for n in _absolute_imports(p) if _is_config(n))
+                 for p in _sources("trainer/augment")}
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# What trainer/config/ may import from the trainer: modules that, like it, load no torch.
+_CONFIG_MAY_IMPORT = ("trainer.config", "trainer.config.augment", "trainer.errors", "trainer.augment.specs")
+
+
+def test_config_package_imports_only_torch_free_modules() -> None:
+    """trainer/config/ (models, presets, overrides, error line, dry-run display, Parquet columns) imports no torch,
+    ray or numpy, and of the trainer only torch-free modules: the sweep driver validates a whole grid with it."""
+    offenders = {}
+    for path in _sources("trainer/config"):
+        modules = {n.split(".")[0] if n.split(".")[0] != "trainer" else n for n in _absolute_imports(path)}
+        bad = {m for m in modules if m in ("torch", "ray", "numpy", "torchvision")
+               or (m.startswith("trainer") and not any(m == a or m.startswith(a + ".") for a in _CONFIG_MAY_IMPORT))}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
 
 
 def test_config_and_augment_specs_pull_in_no_torch() -> None:

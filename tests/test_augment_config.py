@@ -9,7 +9,7 @@ import pytest
 
 from sweeps.catalog import get_sweep
 from sweeps.spec import expand
-from trainer.augment_config import MODE_FIELDS, AdaAugment, FixedAugment, NoAugment, augment_config
+from trainer.config.augment import MODE_FIELDS, AdaAugment, FixedAugment, NoAugment, augment_config
 from trainer.config import TrainConfig, apply_overrides, flat_columns, preset, validate_config
 from trainer.errors import UserInputError
 
@@ -37,7 +37,7 @@ def test_rv_without_a_target_trains_at_the_papers_0_5() -> None:
 
 def test_rv_default_reaches_the_controller() -> None:
     import torch
-    from trainer.augmenter import Augmenter
+    from trainer.d_inputs import Augmenter
     cfg = apply_overrides(preset("smoke"), ["augment.heuristic=rv"])
     aug = Augmenter(cfg.augment, 8, torch.Generator(), torch.device("cpu"), make_pipe=lambda s, p: torch.nn.Identity())
     assert aug.controller.target == 0.5 and aug.controller.heuristic == "rv"

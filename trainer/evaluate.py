@@ -77,7 +77,7 @@ def check_overrides(overrides: list[str]) -> None:
                                  f"a checkpoint (anything else is a different run)")
 
 
-def plan(args: Any) -> list[tuple[Path, TrainConfig]]:
+def checkpoints_to_measure(args: Any) -> list[tuple[Path, TrainConfig]]:
     """(checkpoint, config to measure with) per argument; every argument is checked before anything is measured."""
     if not 1 <= args.repeats <= MAX_REPEATS:
         raise UserInputError(f"--repeats {args.repeats}: must be between 1 and {MAX_REPEATS}")
@@ -135,7 +135,7 @@ def _measure(ckpt: Path, cfg: TrainConfig, repeats: int, cache_dir: Path | None,
 def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     suites: dict[str, Any] = {}
-    for ckpt, cfg in plan(args):
+    for ckpt, cfg in checkpoints_to_measure(args):
         print(json.dumps(measure(ckpt, cfg, args.repeats, args.cache_dir, suites)), flush=True)
     return 0
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.augmenter import Augmenter
+from trainer.d_inputs import Augmenter
 from trainer.mixing import StyleMixer, generate
 
 Backward = Callable[[torch.Tensor], None]

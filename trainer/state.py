@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainer.augmenter import Augmenter
+from trainer.d_inputs import Augmenter
 from trainer.config import TrainConfig
 from trainer.device import DeviceSetup
 from trainer.distributed import Dist, sync_batchnorm

@@ -11,8 +11,8 @@ from fast_config import fast_overrides
 from torch import nn
 
 from trainer.augment import AdaController
-from trainer.augment_config import augment_config
-from trainer.augmenter import Augmenter
+from trainer.config.augment import augment_config
+from trainer.d_inputs import Augmenter
 from trainer.config import LossConfig, apply_overrides, preset
 from trainer.device import resolve_device
 from trainer.loss import r1_loss

@@ -9,7 +9,7 @@ import pytest
 import torch
 from fast_config import DESIGN_COLUMNS, fast_overrides
 
-import trainer.augmenter as augmenter_mod
+import trainer.d_inputs as augmenter_mod
 import trainer.step as step_mod
 from trainer.checkpoint import STATE_FILE
 from trainer.config import apply_overrides, preset

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.augmenter import Augmenter
-from trainer.augment_config import augment_config
+from trainer.d_inputs import Augmenter
+from trainer.config.augment import augment_config
 from trainer.config import ModelConfig
 from trainer.loss import d_step_loss, g_step_loss, r1_loss, update_ema
 from trainer.phases import ema_beta

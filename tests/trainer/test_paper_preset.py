@@ -37,7 +37,7 @@ PAPER256 = {
     "loss.style_mixing": 0.9,
     "augment.mode": "ada",
     "augment.augpipe": "bgc",
-    "augment.target": 0.6,   # ada_target unset resolves to the r_t target (trainer.augment_config)
+    "augment.target": 0.6,   # ada_target unset resolves to the r_t target (trainer.config.augment)
     "augment.ada_interval": 4,
     "augment.ada_kimg": 500.0,
     "data.resolution": 256,

@@ -4,7 +4,7 @@ One place that says which transform belongs to which category and what each
 `augpipe` spec contains, so the config, the pipe, the preview and the tests
 agree.  The single-transform specs exist for the leakage sweep (ADA Fig 3: one
 transform at a time, p from 0 to 1).  Imports no torch: the config
-(trainer/augment_config.py) validates against these names.
+(trainer/config/augment.py) validates against these names.
 """
 
 from __future__ import annotations

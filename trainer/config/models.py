@@ -1,36 +1,28 @@
-"""Typed configuration of one training run, its presets, and `key=value` overrides.
+"""The typed configuration of one training run: one frozen pydantic model per component.
 
 Every component has one frozen pydantic model with `extra="forbid"`: a typo in a
 sweep axis or a `--set` flag fails at once with the field's name instead of
 silently training the wrong thing (the failure mode of untyped dicts).  Bounds
-live on the fields, so validation happens where options are declared.
+live on the fields, so validation happens where options are declared.  The
+augmentation models, one per mode, are in trainer/config/augment.py.
 
-The scales (docs/architecture.md "Scales"): `smoke` proves the machinery in seconds per run,
-`tiny` shows the papers' shapes on CPU in minutes, `paper` is ADA's paper256
-setup.  A scale changes budget, data and widths, never what an option means.
-
-This module imports neither torch nor ray, so the sweep driver can validate a
-whole grid before anything heavy starts.
+Imports neither torch nor ray, so the sweep driver can validate a whole grid
+before anything heavy starts.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
 
-from resultsformat import SCHEMA_VERSION  # noqa: F401  (re-exported: the format owns its version)
-from resultsformat.dotted import flatten_dotted  # noqa: F401  (re-exported: trainer.checkpoint, sweeps.trainable)
-from trainer.augment_config import (AUGPIPE_SPECS, DIFFAUG_OPS, AdaAugment, AugmentConfig,  # noqa: F401 (re-exported)
-                                    drop_inapplicable, is_legacy)
+from trainer.config.augment import AdaAugment, AugmentConfig, drop_inapplicable, is_legacy
+from trainer.config.error_line import first_error
 from trainer.errors import UserInputError
 
 SOURCE_KINDS = ("procedural", "folder", "zip", "cifar10", "mnist", "npz")
 PROCEDURAL_DOMAINS = ("domain=a", "domain=b")   # data.source=procedural:domain=b (trainer/data/procedural_b.py)
-PRESETS = ("smoke", "tiny", "paper")
 
 
 class _Frozen(BaseModel):
@@ -176,7 +168,7 @@ class TrainConfig(_Frozen):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
-    augment: AugmentConfig = Field(default_factory=AdaAugment, description="One model per augmentation mode (trainer/augment_config.py)")
+    augment: AugmentConfig = Field(default_factory=AdaAugment, description="One model per augmentation mode (trainer/config/augment.py)")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
 
@@ -225,7 +217,7 @@ class TrainConfig(_Frozen):
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:
-            raise UserInputError(f"invalid config JSON: {_first_error(exc)}") from None
+            raise UserInputError(f"invalid config JSON: {first_error(exc)}") from None
 
 
 def d_layer_count(arch: str, resolution: int) -> int:
@@ -234,204 +226,7 @@ def d_layer_count(arch: str, resolution: int) -> int:
     return 1 + 3 * blocks if arch == "stylegan2" else blocks
 
 
-def _preset_dict(name: str) -> dict[str, Any]:
-    if name == "smoke":
-        return {
-            "data": {"resolution": 16, "dataset_size": 2000, "val_size": 500, "procedural_count": 10_000},
-            "model": {"arch": "dcgan", "z_dim": 64, "w_dim": 64, "channel_base": 1024, "channel_max": 64, "mbstd_group": 4},
-            "loss": {"r1_gamma": 0.1, "g_lr": 0.0002, "d_lr": 0.0002, "beta1": 0.5, "beta2": 0.999, "ema_kimg": 0.5},
-            "metrics": {"fid_samples": 1000, "fid_real": 5000, "kid_subsets": 20, "kid_subset_size": 500,
-                        "dout_samples": 256, "leak_samples": 500, "sample_grid": 8, "every_ticks": 1},
-            "run": {"total_kimg": 12.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 1, "threads": 1},
-        }
-    if name == "tiny":
-        return {
-            "data": {"resolution": 16, "dataset_size": 2000, "val_size": 1000, "procedural_count": 70_000},
-            # A classic balanced DCGAN pair (widths 64/128/256 at 16/8/4 px), no R1 and no minibatch std: this D
-            # memorises a 2k subset within 300 kimg on CPU (r_v ~0.3), the narrower, R1-regularised pair we had
-            # first never got past r_v 0.13 -- see docs/tiny-results.md.
-            "model": {"arch": "dcgan", "z_dim": 64, "w_dim": 64, "channel_base": 1024, "channel_max": 256, "mbstd_group": 0},
-            "loss": {"r1_gamma": 0.0, "g_lr": 0.0002, "d_lr": 0.0002, "beta1": 0.5, "beta2": 0.999, "ema_kimg": 1.0},
-            "metrics": {"fid_samples": 2000, "fid_real": 10_000, "kid_subsets": 50, "kid_subset_size": 1000,
-                        "dout_samples": 1000, "leak_samples": 1000, "every_ticks": 5},
-            "run": {"total_kimg": 300.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 10, "threads": 1},
-        }
-    if name == "paper":
-        # ADA's paper256 configuration (docs/paper-config.md lists every number and its source; tests/trainer/
-        # test_paper_preset.py checks them): FFHQ 256 from a dataset_tool zip, Inception FID over 50k.  ADA's
-        # target 0.6, interval 4 and speed 500 kimg are AugmentConfig's defaults.
-        return {
-            "data": {"source": "zip:datasets/ffhq256.zip", "resolution": 256, "dataset_size": None, "val_size": 10_000},
-            "model": {"arch": "stylegan2", "z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384, "channel_max": 512,
-                      "mbstd_group": 8, "amp_blocks": 4, "conv_clamp": 256.0},
-            "loss": {"r1_gamma": 1.0, "r1_interval": 16, "g_lr": 0.0025, "d_lr": 0.0025, "beta1": 0.0, "beta2": 0.99, "ema_kimg": 20.0,
-                     "pl_weight": 2.0, "pl_interval": 4, "pl_batch_shrink": 2, "pl_decay": 0.01, "style_mixing": 0.9},
-            "metrics": {"detector": "inception", "fid_samples": 50_000, "fid_real": None, "kid_subsets": 100, "kid_subset_size": 1000,
-                        "dout_samples": 10_000, "leak_samples": 10_000, "every_ticks": 50},
-            "run": {"total_kimg": 25_000.0, "batch": 64, "tick_kimg": 4.0, "checkpoint_ticks": 50},
-        }
-    raise UserInputError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
-
-
-def preset(name: str) -> TrainConfig:
-    """The named preset as a validated config."""
-    d = _preset_dict(name)
-    d["preset"] = name
-    return TrainConfig.model_validate(d)
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err.get("loc", ()))
-    msg = err.get("msg", "invalid value")
-    ctx = err.get("ctx") or {}
-    if err.get("type") == "literal_error" and "expected" in ctx:
-        msg = f"must be one of {ctx['expected']}"
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown key"
-    elif "input" in err and not isinstance(err["input"], (dict, list)):
-        msg = f"{msg} (got {err['input']!r})"
-    msg = msg.replace("Value error, ", "")
-    if loc.startswith("augment.") and loc.split(".")[1] in ("none", "fixed", "ada", "diffaugment"):
-        loc = "augment." + ".".join(loc.split(".")[2:])   # drop the union's tag: augment.fixed.p -> augment.p
-    return f"{loc}: {msg}" if loc and not msg.startswith(loc + ".") else msg
-
-
-def _parse_value(text: str) -> Any:
-    """Parse an override's value as JSON where possible (numbers, bools, null, lists), else a string."""
-    low = text.strip()
-    if low in ("null", "None"):
-        return None
-    if low.lower() in ("true", "false"):
-        return low.lower() == "true"
-    try:
-        return json.loads(low)
-    except (json.JSONDecodeError, ValueError):
-        return text
-
-
-def _section_fields(ann: Any) -> dict[str, FieldInfo] | None:
-    """The fields of a config section: a model's, or every member's for a union of models (augment); None for a value."""
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return dict(ann.model_fields)
-    members = get_args(ann)
-    if members and all(isinstance(m, type) and issubclass(m, BaseModel) for m in members):
-        return {name: info for m in members for name, info in m.model_fields.items()}
-    return None
-
-
-def set_path(d: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.c` in a nested dict, refusing keys the config does not have."""
-    parts = dotted.split(".")
-    node: dict[str, Any] = d
-    fields = dict(TrainConfig.model_fields)
-    for i, part in enumerate(parts):
-        if part not in fields:
-            where = ".".join(parts[:i]) or "config"
-            raise UserInputError(f"unknown key {dotted!r}: {where} has no field {part!r}; allowed: {', '.join(sorted(fields))}")
-        if i == len(parts) - 1:
-            if value == "none" and type(None) in get_args(fields[part].annotation):
-                value = None  # `key=none` on an optional field means "unset", e.g. data.dataset_size=none
-            node[part] = value
-            return
-        section = _section_fields(fields[part].annotation)
-        if section is None:
-            raise UserInputError(f"unknown key {dotted!r}: {'.'.join(parts[:i + 1])} is a value, not a section")
-        node = node.setdefault(part, {})
-        fields = section
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """`key=value` strings as typed on a command line -> {dotted key: parsed value} (later ones win)."""
-    pairs: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UserInputError(f"bad override {item!r}: expected key=value, e.g. augment.p=0.4")
-        pairs[key.strip()] = _parse_value(raw)
-    return pairs
-
-
-def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any] | list[str], strict: bool = True) -> TrainConfig:
-    """Return `cfg` with dotted-path overrides applied and the result validated.
-
-    `overrides` is a mapping of dotted keys to values, or a list of `key=value`
-    strings as typed on a command line.  Errors name the field and, for choice
-    fields, the allowed values.  strict=False skips `augment.*` fields that the
-    final mode does not take instead of refusing them.
-    """
-    if isinstance(overrides, list):
-        overrides = parse_overrides(overrides)
-    d = cfg.model_dump()
-    for key, value in overrides.items():
-        set_path(d, key, value)
-    # Fields of the mode the config had before are dropped when an override switches the mode; a field set
-    # here that the final mode does not take is an error (strict) or skipped (a sweep's layers, --set on
-    # every trial of a grid that mixes modes).
-    explicit = {k.split(".", 1)[1] for k in overrides if k.startswith("augment.")}
-    try:
-        d["augment"] = drop_inapplicable(d["augment"], keep=explicit, strict=strict)
-    except ValueError as exc:
-        raise UserInputError(f"invalid config: {exc}") from None
-    try:
-        return TrainConfig.model_validate(d)
-    except ValidationError as exc:
-        raise UserInputError(f"invalid config: {_first_error(exc)}") from None
-
-
-def validate_config(d: dict[str, Any]) -> TrainConfig:
-    """Validate a nested dict (e.g. a Ray trial's config) into a TrainConfig, with a one-line error."""
-    try:
-        return TrainConfig.model_validate(d)
-    except ValidationError as exc:
-        raise UserInputError(f"invalid config: {_first_error(exc)}") from None
-
-
-# What `sweeps.launch --dry-run` shows once for every trial: the settings that make a scale what it is
-# (for `paper`, ADA's paper256 numbers; docs/paper-config.md).
-SUMMARY_KEYS = (
-    "data.resolution", "run.batch", "run.workers", "run.total_kimg", "model.arch", "model.mapping_layers", "model.channel_base",
-    "model.channel_max", "model.mbstd_group", "model.amp_blocks", "loss.g_lr", "loss.d_lr", "loss.beta1", "loss.beta2",
-    "loss.r1_gamma", "loss.r1_interval", "loss.pl_weight", "loss.pl_interval", "loss.style_mixing", "loss.ema_kimg",
-)
-
-
-def shared_settings(configs: list[TrainConfig], skip: set[str] | frozenset[str] = frozenset()) -> str:
-    """`key=value` for each SUMMARY_KEYS field that all `configs` share (and is not in `skip`), space-separated."""
-    def get(cfg: TrainConfig, dotted: str) -> Any:
-        section, _, name = dotted.partition(".")
-        return getattr(getattr(cfg, section), name)
-    parts = []
-    for key in SUMMARY_KEYS:
-        values = {json.dumps(get(c, key)) for c in configs}
-        if key not in skip and len(values) == 1:
-            v = get(configs[0], key)
-            parts.append(f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}")
-    return " ".join(parts)
-
 
 def ticks_total(cfg: TrainConfig) -> int:
     """Number of ticks a run of this config reports."""
     return max(1, math.ceil(cfg.run.total_kimg / cfg.run.tick_kimg - 1e-9))
-
-
-def flat_columns(cfg: TrainConfig) -> dict[str, Any]:
-    """The values of the config columns every tick row and trial row carries (declared in resultsformat/columns.py)."""
-    a, dcfg = cfg.augment, cfg.data
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "seed": cfg.run.seed,
-        "aug_mode": a.mode,
-        "augpipe": getattr(a, "augpipe", None),
-        "p_fixed": a.p if a.mode == "fixed" else None,   # in ada mode p is only the initial p
-        "ada_target": a.target if a.mode == "ada" else None,
-        "heuristic": getattr(a, "heuristic", None),
-        "diffaug_policy": getattr(a, "diffaug_policy", None),
-        "apply_to": getattr(a, "apply_to", None),
-        "dataset": dcfg.source,
-        "dataset_size": dcfg.dataset_size,
-        "mirror": dcfg.mirror,
-        "resolution": dcfg.resolution,
-        "init_from": cfg.run.init_from,
-        "init_sha256": cfg.run.init_sha256,
-    }
