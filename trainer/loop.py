@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from resultsformat import TICK_COLUMNS, names, reported_names
 from trainer.checkpoint import check_resume_config, read_checkpoint, serialize_state, write_checkpoint
 from trainer.config import TrainConfig, flat_columns
 from trainer.data import DatasetBundle, load_dataset, to_float
@@ -32,7 +33,6 @@ from trainer.distributed import Dist, load_rank_state, rank_state
 from trainer.errors import UserInputError
 from trainer.hooks import Hooks, TickReport
 from trainer.init_from import load_source_networks
-from resultsformat import TICK_COLUMNS, names, reported_names
 from trainer.samples import sample_grid
 from trainer.seeds import metrics_seed
 from trainer.state import TrainState

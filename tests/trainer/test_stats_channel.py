@@ -81,3 +81,23 @@ def test_a_reported_name_without_a_column_reaches_the_report_and_not_the_row(mon
     assert [rep.tracked()["example_stat"] for rep in reports] == [2.0, 2.0, 2.0]
     for rep in reports:   # the declared ones are the row's columns, the same numbers
         assert {k: rep.stats.get(k) for k in reported_names()} == {k: rep.row[k] for k in reported_names()}
+
+
+def test_p_has_one_holder_stored_once_and_a_checkpoint_with_p_twice_still_loads() -> None:
+    from trainer.augmenter import Augmenter
+    cfg = _cfg(**{"augment.mode": "ada", "augment.p": 0.2, "augment.ada_interval": 1, "augment.ada_kimg": 0.1})
+    aug = Augmenter(cfg.augment, 16, torch.Generator(), torch.device("cpu"))
+    assert aug.pipe.prob is aug.prob and aug.controller._p is aug.prob      # one object: the pipe draws with what moves
+    aug.controller.observe(real_logits=torch.ones(16))                       # r_t 1 > target: up by 16 / 100
+    aug.after_minibatch()
+    assert aug.pipe.p == aug.controller.p == aug.p == pytest.approx(0.36)
+    state = aug.state_dict()
+    assert "p" not in state and state["controller"]["p"] == aug.p            # stored once
+    older = {"p": aug.p, "controller": state["controller"]}                  # checkpoints so far: p twice, equal
+    again = Augmenter(cfg.augment, 16, torch.Generator(), torch.device("cpu"))
+    again.load_state_dict(older)
+    assert again.pipe.p == again.p == aug.p and again.controller.state_dict() == state["controller"]
+    aug.controller.load_state_dict({**state["controller"], "p": 7.0})        # clamped where p is held: [0, 1]
+    assert aug.pipe.p == 1.0
+    fixed = Augmenter(_cfg(**{"augment.mode": "fixed", "augment.p": 0.3}).augment, 16, torch.Generator(), torch.device("cpu"))
+    assert fixed.state_dict() == {"p": 0.3, "controller": {}}
