@@ -36,7 +36,10 @@ def placement(cpu: float, gpu: float, workers: int, strategy: str = "PACK") -> t
 
 
 def _trial_placement(config: dict[str, Any], cpu: float, gpu: float, strategy: str) -> tune.PlacementGroupFactory:
-    return placement(cpu, gpu, int(config["trial"]["config"]["run"].get("workers", 1)), strategy)
+    # a trial Ray restored without our config (its state cut short: sweeps.ray_state) gets one bundle, so the
+    # trainable, not Ray's scheduler, is where it stops, with our message
+    run = ((config.get("trial") or {}).get("config") or {}).get("run") or {}
+    return placement(cpu, gpu, int(run.get("workers", 1)), strategy)
 
 
 def trial_resources(cpu: float, gpu: float, strategy: str = "PACK") -> Any:
