@@ -238,14 +238,25 @@ def _axis_rows(at: pd.DataFrame, size: str, key: str, axis: str, base_value: Any
                 rows.append(_row(comparison(value), size, a_label, b_label, a, base, a.assign(fid=a["_best"]),
                                  base.assign(fid=base["_best"])))
             elif len(base_all):
-                rows.append(_refusal(comparison(value), size, a_label, b_label, setting,
-                                     min(base_all[key].unique(), key=lambda other: _n_differ(setting, other))))
+                closest = min(base_all[key].unique(), key=lambda other: _n_differ(setting, other))
+                if key == "_s_src" and _differ(setting, closest) == {FREEZE_KEY}:
+                    # a transfer run with Freeze-D against scratch at Freeze-D 0: the comparison ADA Fig 9 draws
+                    # (freezing a randomly initialised D is not an arm), labelled with each side's Freeze-D
+                    b = base_all[base_all[key] == closest]
+                    rows.append(_row(comparison(value), size, a_label, label(b.iloc[0], base_value), a, b,
+                                     a.assign(fid=a["_best"]), b.assign(fid=b["_best"])))
+                else:
+                    rows.append(_refusal(comparison(value), size, a_label, b_label, setting, closest))
     return rows
 
 
-def _n_differ(mine: str, theirs: str) -> int:
+def _differ(mine: str, theirs: str) -> set[str]:
     a, b = json.loads(mine), json.loads(theirs)
-    return sum(a.get(k) != b.get(k) for k in set(a) | set(b))
+    return {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+
+
+def _n_differ(mine: str, theirs: str) -> int:
+    return len(_differ(mine, theirs))
 
 
 def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -98,3 +98,16 @@ def test_a_source_run_with_other_settings_is_not_paired(tmp_path: Path) -> None:
     table = verdict_table(metrics[metrics["trial_id"].isin(ids)], trials)
     row = table[table["comparison"] == "from the source vs from scratch"].iloc[0]
     assert row["final"] == "not paired: settings differ in loss.r1_gamma (2.0 vs 0.1)" and row["n"] == 0
+
+
+def test_source_with_freeze_d_pairs_with_scratch_at_freeze_d_0(tmp_path: Path) -> None:
+    """The tiny grid runs scratch at Freeze-D 0 only (freezing a random D is not an arm): a source run with
+    Freeze-D 1 is compared with that scratch run, as ADA Fig 9 does, and B's label says Freeze-D 0."""
+    metrics, trials = _write(tmp_path)
+    ids = set(trials.loc[~(trials["trial_id"].str.contains("_f1_scratch")), "trial_id"])
+    table = verdict_table(metrics[metrics["trial_id"].isin(ids)], trials[trials["trial_id"].isin(ids)])
+    src = _rows(table, "from the source vs from scratch")
+    assert src["from run, none, freeze_d=1"] == ("from scratch, none, freeze_d=0", "-4 [-4, -4]", "better", "better")
+    ada = "ADA rt 0.6 (bgc)"
+    assert src[f"from run, {ada}, freeze_d=1"][0] == f"from scratch, {ada}, freeze_d=0"
+    assert not table["final"].astype(str).str.startswith("not paired").any()
