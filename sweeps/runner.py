@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from resultsformat.layout import SWEEP_FILE
+from resultsformat.layout import SWEEP_FILE, TRIALS_FILE
 from sweeps.plan import Extension, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
@@ -128,7 +128,7 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             if (trial.last_result or {}).get("diverged"):   # the trainable ended it without raising: no retries
-                self._line(trial, "ERROR (training diverged; see trials.parquet)", trials, ended="ERROR")
+                self._line(trial, f"ERROR (training diverged; see {TRIALS_FILE})", trials, ended="ERROR")
             else:
                 self._line(trial, "finished", trials, ended="TERMINATED")
 
@@ -391,7 +391,7 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     try:
         plan.store.write_trials(df)
     except StoreWriteError as exc:   # the rows and status records already written stay readable
-        print(f"error: trials.parquet not written: {exc}", file=sys.stderr, flush=True)
+        print(f"error: {TRIALS_FILE} not written: {exc}", file=sys.stderr, flush=True)
         render, store_failed = False, True
     # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
     interrupted = interrupted or bool(df["status"].isin(["RUNNING", "PENDING"]).any())

@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from resultsformat.layout import CHECKPOINTS_DIR, CONFIG_FILE, LATEST_CHECKPOINT, SINGLE_RUN_FILE
+from resultsformat.layout import CHECKPOINTS_DIR, CONFIG_FILE, LATEST_CHECKPOINT, SAMPLES_DIR, SINGLE_RUN_FILE
 from trainer.config import PRESETS, TrainConfig, apply_overrides, preset
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.init_from import with_source_hash
@@ -28,7 +28,8 @@ from trainer.paths import absolute_path, resolve_paths
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(prog="python -m trainer", description="Train one GAN run (no Ray) into a run directory: "
-                "config.json, metrics.parquet (one row per tick), checkpoints/latest/, samples/tick*.png.",
+                f"{CONFIG_FILE}, {SINGLE_RUN_FILE} (one row per tick), {CHECKPOINTS_DIR}/{LATEST_CHECKPOINT}/, "
+                f"{SAMPLES_DIR}/tick*.png.",
                 epilog="Transfer learning is not --resume: --set run.init_from=DIR (a checkpoint, run folder or sweep "
                 "trial folder, or an NVlabs network .pkl with G, D and G_ema) starts a new run at kimg 0 from DIR's "
                 "G, D and G_ema, with fresh optimisers and this "
