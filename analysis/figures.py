@@ -1,7 +1,8 @@
 """The catalogue of paper figures: one entry per figure, the sweeps that feed it, and how to draw it.
 
 Each figure function lives in a module named after the paper section it redraws
-(figures_overfit, figures_fixed_p, figures_samples, figures_ada, figures_diffaug, figures_transfer)
+(figures_overfit, figures_fixed_p, figures_samples, figures_ada, figures_size, figures_diffaug,
+figures_transfer)
 and maps a tick-row DataFrame to a matplotlib Figure.  This module re-exports them
 and lists them in `FIGURES`, which the HTML report and the notebooks walk: a
 figure is drawn from the rows of the sweeps that produce it when those are
@@ -25,6 +26,7 @@ from analysis.figures_fixed_p import (fig3_fid_vs_p, fig3_leakage_vs_p, fig4_fid
                                       fig4d_fid_over_training, leakage_table)
 from analysis.figures_overfit import fig1a_fid_over_training, fig1bc_d_outputs, fig_diffaug_accuracy
 from analysis.figures_samples import fig3_samples
+from analysis.figures_size import fig1a_per_method
 from analysis.figures_transfer import (draw_fid_vs_size, draw_over_training, fig_transfer_fid_vs_size,
                                        fig_transfer_over_training)
 from resultsformat.sweep_names import (ADA_TARGET_GRID, CATALOG, DATASET_SIZE_GRID, DIFFAUGMENT_GRID, FIXED_P_GRID,
@@ -32,7 +34,7 @@ from resultsformat.sweep_names import (ADA_TARGET_GRID, CATALOG, DATASET_SIZE_GR
 
 __all__ = ["CATALOG_SWEEPS", "FIGURES", "TABLES", "FigureSpec", "TableSpec", "best_fixed_p",
            "diffaug_ablation_claims", "diffaug_apply_to_table", "fig4_vs_baseline_table", "leakage_table",
-           "diffaug_policy_table", "fig1a_fid_over_training", "fig1bc_d_outputs", "fig3_fid_vs_p",
+           "diffaug_policy_table", "fig1a_fid_over_training", "fig1a_per_method", "fig1bc_d_outputs", "fig3_fid_vs_p",
            "fig3_leakage_vs_p", "fig3_samples", "fig4_fid_vs_p", "fig4d_fid_over_training", "fig5ab_fid_vs_target",
            "fig5cd_p_and_rt", "fig7_fid_vs_size", "fig_diffaug_accuracy", "fig_diffaug_apply_to_bars",
            "fig_diffaug_policy_bars", "fig_transfer_fid_vs_size", "fig_transfer_over_training", "for_sweeps"]
@@ -94,6 +96,9 @@ FIGURES: tuple[FigureSpec, ...] = (
                (ADA_TARGET_GRID, FIXED_P_GRID), lambda m, r, d: fig5cd_p_and_rt(m, detector=d)),
     FigureSpec("ada_fig7_fid_vs_size", "ADA Fig 7: FID vs training-set size, baseline / ADA / DiffAugment",
                (DATASET_SIZE_GRID,), lambda m, r, d: fig7_fid_vs_size(m, detector=d)),
+    FigureSpec("ada_fig1a_fid_over_training_per_method", "ADA Fig 1a per method: FID over training per "
+               "training-set size, no augmentation / ADA / DiffAugment; ADA's p below",
+               (DATASET_SIZE_GRID,), lambda m, r, d: fig1a_per_method(m, detector=d)),
     FigureSpec("diffaug_policy_bars", "DiffAugment: FID per policy and data fraction",
                (DIFFAUGMENT_GRID,), lambda m, r, d: fig_diffaug_policy_bars(m, detector=d)),
     FigureSpec("diffaug_apply_to_bars", "DiffAugment ablation: augment reals only / D only / both",

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analysis.errors import MissingData, ResultsError
-from analysis.plotting import KIMG_LABEL, band, color, interval_note, log_size_axis, log_y, panels, suptitle, with_n
-from analysis.tidy import TRIAL_KEY, fid_label, one_detector, over_training, per_trial, require, spread, \
-    with_sizes
+from analysis.figures_arms_over_training import fid_and_p_over_training
+from analysis.plotting import color, interval_note, log_size_axis, log_y, panels, suptitle, with_n
+from analysis.tidy import TRIAL_KEY, fid_label, one_detector, per_trial, require, spread, with_sizes
 from analysis.verdicts import FREEZE_KEY, arm_label, flat_settings
 from resultsformat.sweep_names import TRANSFER_GRID
 
@@ -112,59 +111,21 @@ def _style(arm: tuple[str, Any, str], order: list[tuple[str, Any, str]]) -> dict
     return {"color": c, "linestyle": "--" if aug == "no augmentation" else "-"}
 
 
-def _line(ax: Axes, stats: pd.DataFrame, x: str, label: str, style: dict[str, Any], marker: str | None = None) -> None:
-    stats = stats.sort_values(x)
-    ax.plot(stats[x].to_numpy(float), stats["center"].to_numpy(float), label=with_n(label, stats), marker=marker,
-            markersize=4, **style)
-    band(ax, stats[x].to_numpy(float), stats["lo"].to_numpy(float), stats["hi"].to_numpy(float), style["color"])
-
-
 def fig_transfer_over_training(metrics: pd.DataFrame, configs: dict[str, Any] | None = None, *,
                                detector: str | None = None) -> Figure:
     """FID over training per target size (columns), one line per arm; below, p of the ADA arms over training."""
     rows, det = one_detector(_with_arms(metrics, configs), detector)
-    fids = require(rows[rows["fid"].notna()], "FIDs of transfer runs", TRANSFER_GRID)
-    sizes = list(fids.groupby("size_label", sort=False)["n_eff"].first().sort_values().index)
-    order = _order(fids)
-    has_p = bool(rows.loc[rows["aug"] != "no augmentation", "p"].notna().any())
-    fig, axes = panels(len(sizes) * (2 if has_p else 1), ncols=len(sizes), width=5.6 if len(sizes) > 1 else 7.5,
-                       height=4.3)
-    for j, size in enumerate(sizes):
-        ax = axes[j]
-        for arm in order:
-            g = fids[(fids["size_label"] == size) & _is(fids, arm)]
-            if not g.empty:
-                _line(ax, over_training(g, [], "fid"), "kimg", arm_name(*arm), _style(arm, order))
-        log_y(ax)   # from scratch starts ~10x above where it ends; transfer starts near it
-        ax.set_title(f"target set: {size} images", fontsize=10)
-        ax.set_xlabel(KIMG_LABEL)
-        ax.set_ylabel(fid_label(det, None, None, log=True))
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="upper right")
-        if has_p:
-            _p_panel(axes[len(sizes) + j], rows[rows["size_label"] == size], order)
-    note = interval_note(None)
-    return suptitle(fig, f"ADA §4.2: FID over training, from scratch vs from the source, ± ADA (solid/dashed), "
-                         f"± Freeze-D; lower is better (bands: {note})", fontsize=11)
+    order = _order(require(rows[rows["fid"].notna()], "FIDs of transfer runs", TRANSFER_GRID))
+    rows = rows.assign(arm=[arm_name(*a) for a in rows[ARM_COLS].itertuples(index=False, name=None)])
+    styles = {arm_name(*a): _style(a, order) for a in order}
+    p_arms = [arm_name(*a) for a in order if a[2] != "no augmentation"]
+    return fid_and_p_over_training(rows, styles, p_arms, detector=det, set_word="target set",
+                                   title="ADA §4.2: FID over training, from scratch vs from the source, "
+                                         "± ADA (solid/dashed), ± Freeze-D")
 
 
 def _is(rows: pd.DataFrame, arm: tuple[str, Any, str]) -> pd.Series:
     return (rows["start"] == arm[0]) & (rows["freeze"].astype(str) == str(arm[1])) & (rows["aug"] == arm[2])
-
-
-def _p_panel(ax: Axes, rows: pd.DataFrame, order: list[tuple[str, Any, str]]) -> None:
-    """p over training of the augmented arms: flat at 0 means ADA never engaged, and FID cannot show its effect."""
-    for arm in order:
-        g = rows[_is(rows, arm) & rows["p"].notna()]
-        if arm[2] != "no augmentation" and not g.empty:
-            _line(ax, over_training(g, [], "p"), "kimg", arm_name(*arm), _style(arm, order))
-    ax.set_ylim(-0.02, max(0.1, float(np.nanmax(rows["p"].to_numpy(float))) * 1.15) if rows["p"].notna().any()
-                else 1.0)
-    ax.set_title("ADA's p over training (0 = ADA never engaged)", fontsize=10)
-    ax.set_xlabel(KIMG_LABEL)
-    ax.set_ylabel("augmentation probability p")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
 
 
 def _fid_vs_size_panel(ax: Axes, trials: pd.DataFrame, order: list[tuple[str, Any, str]]) -> pd.DataFrame:

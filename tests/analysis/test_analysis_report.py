@@ -70,7 +70,7 @@ def test_full_report_references_every_png_lists_errors_and_configs(synthetic_roo
     index = render_report(str(synthetic_root), str(tmp_path / "report"), workers=2, formats=("png",))
     html = index.read_text()
     pngs = sorted(p.name for p in index.parent.glob("*.png"))
-    assert len(pngs) == 16  # every catalogue figure has data in the synthetic study, and the verdict table
+    assert len(pngs) == 17  # every catalogue figure has data in the synthetic study, and the verdict table
     figures = [p for p in pngs if p != "verdicts.png"]
     for name in figures:
         assert f'src="{name}"' in html
@@ -97,7 +97,7 @@ def test_trials_without_any_tick_rows_still_get_a_page(tmp_path: Path) -> None:
         tmp_path / "store" / "overfitting" / "trials.parquet")
     html = render_report(str(tmp_path / "store"), str(tmp_path / "out"), workers=1).read_text()
     assert "boom &lt;b&gt;" in html and "failed:" not in html
-    assert html.count("python -m sweeps.launch") == 21  # 15 figures, 5 tables and the verdict table skipped, each naming its sweep
+    assert html.count("python -m sweeps.launch") == 22  # 16 figures, 5 tables and the verdict table skipped, each naming its sweep
 
 
 def test_uri_output_is_uploaded_through_pyarrow_fs(tmp_path: Path) -> None:
