@@ -34,7 +34,9 @@ from sweeps.extend import next_ray_dir
 from sweeps.store import SweepStore
 
 TUNER_FILE = "tuner.pkl"                     # what Tuner.restore unpickles (sweeps.plan.RAY_STATE_FILE)
-STATE_PREFIXES = ("experiment_state-", "basic-variant-state-")   # Ray 2.60's JSON state files, one per session
+# Ray 2.60's state files, one per session: the experiment state is JSON; the search state, despite its .json name,
+# is a pickle (Ray saves BasicVariantGenerator's state with cloudpickle), so it is walked like tuner.pkl
+STATE_PREFIXES = ("experiment_state-", "basic-variant-state-")
 CHECKPOINT_PREFIX = "checkpoint_"            # Ray's checkpoint folders inside a trial folder
 
 
@@ -64,23 +66,34 @@ def damage(store: SweepStore, ray_dir: str) -> str | None:
     files = {i.base_name: i for i in _entries(store, store.path(ray_dir)) if i.type == pafs.FileType.File}
     if TUNER_FILE not in files:
         return f"{ray_dir}/{TUNER_FILE} is missing"
-    try:
-        for _ in pickletools.genops(_read(store, files[TUNER_FILE].path)):
-            pass
-    except (ValueError, EOFError) as exc:   # a truncated pickle ends before its STOP opcode
-        return f"{ray_dir}/{TUNER_FILE} is truncated ({exc})"
+    why = _pickle_damage(_read(store, files[TUNER_FILE].path))
+    if why:
+        return f"{ray_dir}/{TUNER_FILE} {why}"
     for prefix in STATE_PREFIXES:
         names = sorted(n for n in files if n.startswith(prefix) and n.endswith(".json"))
         if not names:
             return f"{ray_dir} holds no {prefix}*.json"
         name = names[-1]   # Ray restores the newest (its names sort by time)
-        try:
-            state = json.loads(_read(store, files[name].path).decode("utf-8"))
-            why = _check_trials(state) if prefix == STATE_PREFIXES[0] else None
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            why = f"is truncated or not Ray's ({type(exc).__name__})"
+        data = _read(store, files[name].path)
+        if prefix == STATE_PREFIXES[0]:
+            try:
+                why = _check_trials(json.loads(data.decode("utf-8")))
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                why = f"is truncated or not Ray's ({type(exc).__name__})"
+        else:
+            why = _pickle_damage(data)
         if why:
             return f"{ray_dir}/{name} {why}"
+    return None
+
+
+def _pickle_damage(data: bytes) -> str | None:
+    """Why DATA is not a whole pickle (its opcodes walked, never executed), or None."""
+    try:
+        for _ in pickletools.genops(data):
+            pass
+    except (ValueError, EOFError) as exc:   # a truncated pickle ends before its STOP opcode
+        return f"is truncated ({exc})"
     return None
 
 

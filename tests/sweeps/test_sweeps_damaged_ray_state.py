@@ -61,7 +61,8 @@ def _sweep(tmp_path: Path, trial_config: dict | None = None) -> SweepStore:
     trial = {"trial_id": "97815_00000", "config": {"trial": {"index": 0, "sweep": "sw"}} if trial_config is None
              else trial_config}
     (ray / FILES[1]).write_text(json.dumps({"trial_data": [[json.dumps(trial), "{}"]], "runner_data": {"x": "y" * 500}}))
-    (ray / FILES[2]).write_text(json.dumps({"_total_samples": 1, "_iterators": "z" * 500}))
+    from ray.tune.search import BasicVariantGenerator   # the search state as Ray itself writes it: a pickle named .json
+    BasicVariantGenerator().save_to_dir(str(ray), session_str=STAMP)
     for tick in (1, 2):
         _checkpoint(ray / "trial0000_97815_00000" / f"checkpoint_{tick - 1:06d}", tick)
     store = SweepStore(str(tmp_path), "sw")

@@ -84,7 +84,7 @@ def test_a_reported_name_without_a_column_reaches_the_report_and_not_the_row(mon
 
 
 def test_p_has_one_holder_stored_once_and_a_checkpoint_with_p_twice_still_loads() -> None:
-    from trainer.augmenter import Augmenter
+    from trainer.d_inputs import Augmenter
     cfg = _cfg(**{"augment.mode": "ada", "augment.p": 0.2, "augment.ada_interval": 1, "augment.ada_kimg": 0.1})
     aug = Augmenter(cfg.augment, 16, torch.Generator(), torch.device("cpu"))
     assert aug.pipe.prob is aug.prob and aug.controller._p is aug.prob      # one object: the pipe draws with what moves
