@@ -17,12 +17,21 @@ from Ray's state.  A checkpoint a full disk cut short (an empty config.json, a s
 its zip directory) is passed over for the one before it.  Finished trials end at once
 (sweeps.trainable restores a checkpoint at the budget as finished); the rest train on under the
 next attempt number, so readers keep one row per tick.
+
+A state can also be whole but older than the trials it describes.  Ray uploads it every few seconds,
+while each trial's checkpoints arrive and are pruned (`num_to_keep`) as they come; a driver killed
+between the two leaves a state whose newest checkpoint of a running trial Ray has since deleted.
+`Tuner.restore` then fails that trial's restore ("does not exist on storage anymore") and starts it
+again from nothing: every kimg it trained was lost, without a word on the console (seen in CI on S3).
+So a checkpoint that the state names as a trial's newest must still exist; when it does not, the
+state is treated as damaged and the trials continue from their folders as above.
 """
 
 from __future__ import annotations
 
 import json
 import pickletools
+import re
 import time
 import zipfile
 from typing import Any
@@ -38,6 +47,9 @@ TUNER_FILE = "tuner.pkl"                     # what Tuner.restore unpickles (swe
 # is a pickle (Ray saves BasicVariantGenerator's state with cloudpickle), so it is walked like tuner.pkl
 STATE_PREFIXES = ("experiment_state-", "basic-variant-state-")
 CHECKPOINT_PREFIX = "checkpoint_"            # Ray's checkpoint folders inside a trial folder
+# a checkpoint path as Ray's checkpoint manager records it: .../<trial folder>/checkpoint_<n>
+CHECKPOINT_PATH = re.compile(r"([^/]+)/(" + CHECKPOINT_PREFIX + r"(\d+))/?$")
+FINISHED = "TERMINATED"                      # a trial Ray will not run again on restore
 
 
 def _entries(store: SweepStore, path: str) -> list[pafs.FileInfo]:
@@ -51,14 +63,38 @@ def _read(store: SweepStore, path: str) -> bytes:
         return f.read()
 
 
-def _check_trials(state: dict[str, Any]) -> str | None:
-    """Why the experiment state's trials cannot be ours (each must carry config.trial.index), or None."""
+def _check_trials(state: dict[str, Any], exists: Any) -> str | None:
+    """Why the experiment state's trials cannot be restored as they are, or None.
+
+    Each must carry config.trial.index (ours), and an unfinished one's newest checkpoint in the state must
+    still be there: EXISTS(trial folder name, checkpoint folder name) says whether it is."""
     for entry in state["trial_data"]:
-        trial, _ = json.loads(entry[0]), json.loads(entry[1])   # the trial, and its run metadata
+        trial, meta = json.loads(entry[0]), json.loads(entry[1])   # the trial, and its run metadata
         spec = (trial.get("config") or {}).get("trial")
         if not isinstance(spec, dict) or not isinstance(spec.get("index"), int):
             return f"holds trial {trial.get('trial_id')} without the sweep's config"
+        newest = max(_tracked_checkpoints(meta), default=None)
+        if trial.get("status") != FINISHED and newest is not None and not exists(newest[1], newest[2]):
+            return (f"is older than trial {trial.get('trial_id')}'s checkpoints: its newest there, "
+                    f"{newest[1]}/{newest[2]}, was deleted after the state was written")
     return None
+
+
+def _tracked_checkpoints(meta: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """(number, trial folder, checkpoint folder) of each checkpoint Ray's run metadata tracks.
+
+    Ray keeps its checkpoint manager in the state as a hex-encoded cloudpickle; its strings are read by
+    walking the opcodes, never by unpickling.  The folder names are kept and not the absolute paths, which
+    name wherever the sweep folder was when the state was written."""
+    manager = meta.get("checkpoint_manager")
+    if not isinstance(manager, dict) or not isinstance(manager.get("value"), str):
+        return []
+    try:
+        ops = list(pickletools.genops(bytes.fromhex(manager["value"])))
+    except (ValueError, EOFError):
+        return []
+    found = {m.groups() for _, arg, _ in ops if isinstance(arg, str) and (m := CHECKPOINT_PATH.search(arg))}
+    return [(int(number), folder, name) for folder, name, number in found]
 
 
 def damage(store: SweepStore, ray_dir: str) -> str | None:
@@ -76,8 +112,11 @@ def damage(store: SweepStore, ray_dir: str) -> str | None:
         name = names[-1]   # Ray restores the newest (its names sort by time)
         data = _read(store, files[name].path)
         if prefix == STATE_PREFIXES[0]:
+            def exists(folder: str, checkpoint: str) -> bool:
+                path = store.path(f"{ray_dir}/{folder}/{checkpoint}")
+                return store.fs.get_file_info(path).type != pafs.FileType.NotFound
             try:
-                why = _check_trials(json.loads(data.decode("utf-8")))
+                why = _check_trials(json.loads(data.decode("utf-8")), exists)
             except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
                 why = f"is truncated or not Ray's ({type(exc).__name__})"
         else:

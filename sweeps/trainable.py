@@ -180,6 +180,8 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
     if checkpoint is None and spec.resume_from:
         checkpoint = tune.Checkpoint(spec.resume_from)
+    if prev is not None and prev.get("status") == "TERMINATED" and checkpoint is not None and _finished(checkpoint, cfg):
+        return   # recorded finished, and Ray (a recovery, or a state older than our record) runs it again: keep the record
     try:
         _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
     except OSError as exc:
@@ -213,6 +215,12 @@ def _at_budget(ckpt_dir: Path, cfg: Any) -> bool:
     from trainer.checkpoint import check_resume_config, read_checkpoint_config, read_progress
     check_resume_config(read_checkpoint_config(ckpt_dir), cfg, 0.0)   # same experiment, else train() refuses it
     return int(read_progress(ckpt_dir)["cur_nimg"]) >= round(cfg.run.total_kimg * 1000)
+
+
+def _finished(checkpoint: Any, cfg: Any) -> bool:
+    """Whether CHECKPOINT is this config's final one (see _at_budget)."""
+    with checkpoint.as_directory() as ckpt_dir:
+        return _at_budget(Path(ckpt_dir), cfg)
 
 
 def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec: TrialSpec, trial_id: str,

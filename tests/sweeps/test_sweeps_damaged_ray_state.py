@@ -106,3 +106,71 @@ def test_recovery_takes_the_newest_complete_checkpoint_and_the_store_trial_id(tm
     (tmp_path / "sw" / "ray" / "trial0001_97815_00001").mkdir()   # a trial that never wrote a status record
     got = recovered_trials(store, ["ray", "ray_ext1"])
     assert got == {0: ("97815_00000", str(trial / "checkpoint_000001")), 1: ("97815_00001", None)}
+
+
+
+def _state_tracking(ray: Path, checkpoints: list[int], status: str = "RUNNING") -> str:
+    """Ray 2.60's experiment state of one trial whose checkpoint manager has registered CHECKPOINTS in order
+    (num_to_keep=2, as sweeps.runner sets it).  Ray's own classes: Ray itself deletes from disk the checkpoints
+    it prunes, and its own JSON encoder writes the manager, as a hex cloudpickle."""
+    from ray.train._internal.checkpoint_manager import _CheckpointManager
+    from ray.train._internal.session import _TrainingResult
+    from ray.tune import Checkpoint, CheckpointConfig
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+    meta = _TrainingRunMetadata()
+    meta.checkpoint_manager = _CheckpointManager(CheckpointConfig(num_to_keep=2))
+    for n in checkpoints:
+        path = str(ray / "trial0000_97815_00000" / f"checkpoint_{n:06d}")
+        meta.checkpoint_manager.register_checkpoint(_TrainingResult(checkpoint=Checkpoint(path), metrics={"tick": n + 1}))
+    trial = {"trial_id": "97815_00000", "status": status, "config": {"trial": {"index": 0, "sweep": "sw"}}}
+    return json.dumps({"trial_data": [[json.dumps(trial), meta.get_json_state()]]})
+
+
+def test_a_state_older_than_its_trials_checkpoints_is_damage(tmp_path: Path) -> None:
+    """The CI failure on S3: the driver was killed after Ray had pruned the checkpoint that its last uploaded state
+    named as a running trial's newest; Tuner.restore failed that restore and retrained the trial from tick 1.
+
+    Here the state is written after checkpoint 0; then checkpoint 2 arrives and Ray deletes 0.  A state naming a
+    checkpoint that still exists is not damage, nor a finished trial's, nor a sweep folder moved elsewhere."""
+    store = _sweep(tmp_path)                                   # checkpoints 0 and 1 on disk
+    ray, state = tmp_path / "sw" / "ray", tmp_path / "sw" / "ray" / FILES[1]
+    as_of_0 = _state_tracking(ray, [0])
+    state.write_text(as_of_0)
+    assert damage(store, "ray") is None
+    _checkpoint(ray / "trial0000_97815_00000" / "checkpoint_000002", 3)
+    as_of_2 = _state_tracking(ray, [0, 1, 2])                  # Ray registers 2 and deletes 0 from disk
+    assert not (ray / "trial0000_97815_00000" / "checkpoint_000000").exists()
+    state.write_text(as_of_2)
+    assert damage(store, "ray") is None
+    state.write_text(as_of_0)                                  # the driver died before uploading the newer state
+    assert damage(store, "ray") == (f"ray/{FILES[1]} is older than trial 97815_00000's checkpoints: its newest "
+                                    "there, trial0000_97815_00000/checkpoint_000000, was deleted after the state was written")
+    state.write_text(_state_tracking(ray, [0], status="TERMINATED"))
+    assert damage(store, "ray") is None
+    state.write_text(as_of_2)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "sw").rename(tmp_path / "elsewhere" / "sw")   # Ray's absolute paths now name the old place
+    moved = SweepStore(str(tmp_path / "elsewhere"), "sw")
+    assert damage(moved, "ray") is None
+    (tmp_path / "elsewhere" / "sw" / "ray" / FILES[1]).write_text(as_of_0)
+    assert damage(moved, "ray") is not None
+
+
+def test_a_trial_recorded_finished_and_run_again_keeps_its_record(tmp_path: Path) -> None:
+    """A recovery (or a Ray state older than our record) runs a finished trial again from its final checkpoint: it
+    ends at once and its status record, with its finished_at and attempt (retries), is left as it was.  Before, it
+    was recorded as one more attempt, finished now (seen in CI: retries [2, 1] after a recovered --resume)."""
+    import torch
+    from trainer.config import validate_config
+    cfg = validate_config({"preset": "smoke", "run": {"total_kimg": 2, "tick_kimg": 1}})
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text(cfg.to_json())
+    torch.save({"progress": {"cur_nimg": 2048}}, ckpt / "state.pt")
+    store = SweepStore(str(tmp_path), "sw")
+    record = {"sweep": "sw", "trial_index": 0, "variant": "main", "status": "TERMINATED", "attempt": 1, "finished_at": 123.0}
+    store.write_status("97815_00000", record)
+    run_trial({"trial": {"sweep": "sw", "storage": str(tmp_path), "scale": "smoke", "index": 0, "variant": "main",
+                         "config": cfg.model_dump(mode="json"), "store_trial_id": "97815_00000", "resume_from": str(ckpt)}})
+    got = store.read_status("97815_00000")
+    assert {k: got.get(k) for k in record} == record and got.get("restored_finished") is None
