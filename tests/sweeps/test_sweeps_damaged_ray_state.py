@@ -156,6 +156,7 @@ def test_a_state_older_than_its_trials_checkpoints_is_damage(tmp_path: Path) -> 
     assert damage(moved, "ray") is not None
 
 
+@pytest.mark.filterwarnings("ignore:`get_checkpoint` is meant:UserWarning")   # run_trial called outside a Tuner
 def test_a_trial_recorded_finished_and_run_again_keeps_its_record(tmp_path: Path) -> None:
     """A recovery (or a Ray state older than our record) runs a finished trial again from its final checkpoint: it
     ends at once and its status record, with its finished_at and attempt (retries), is left as it was.  Before, it
