@@ -41,6 +41,7 @@ STALLED = "STALLED"
 STOPPED = (*ENDED, STALLED)   # nothing more will happen without a --resume
 STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
 STALL_NO_ROWS_S = 3600.0   # before its first tick a trial may build a dataset and FID reference statistics
+KIMG_SLACK = 1e-6        # a trial's last tick may stop a fraction of a batch past its budget, never short of it
 STALL_FACTOR = 3.0         # ... or before 3 x its slowest tick so far (plus the row buffer's flush interval)
 
 
@@ -159,6 +160,8 @@ def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, no
     if status == "RUNNING" and silent is not None and silent > stall_after_s(ticks):
         status = STALLED
     kimg = float(last["kimg"]) if last is not None else 0.0
+    if status == "TERMINATED" and kimg < total - KIMG_SLACK:
+        status = "PENDING"   # finished at an older budget; an extension (--set run.total_kimg) has not reached it yet
     speed = None
     if len(rows):
         newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows

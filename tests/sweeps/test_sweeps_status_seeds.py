@@ -24,3 +24,20 @@ def test_status_lists_exactly_the_launched_trials(tmp_path: Path, scale: str, se
     assert all(s.status == "PENDING" for s in states)
     budget = {t.index: t.config.run.total_kimg for t in plan.trials}
     assert {s.index: s.total_kimg for s in states} == budget          # no NaN budget for a seed the default lacks
+
+
+def test_a_finished_trial_an_extension_has_not_reached_yet_is_pending_not_done(tmp_path: Path) -> None:
+    """`--resume --set run.total_kimg=800` on a sweep finished at 400: until a trial runs again, its record still says
+    TERMINATED (from the old budget).  Status used to count it done ("4/6 done" with two trials at 400/800) and give it
+    no time left, so the expected finish came too early and `--watch` could end before the extension did."""
+    plan = make_plan("leakage_grid", scale="smoke", seeds=1, storage=str(tmp_path), check_data=False,
+                     sets=["run.total_kimg=0.5", "run.tick_kimg=0.25"])
+    record = sweep_record(plan)
+    plan.store.write_json(SWEEP_FILE, record)
+    first, second = plan.trials[0].index, plan.trials[1].index
+    for i, kimg in ((first, 0.5), (second, 0.25)):
+        plan.store.write_status(f"t{i}", {"trial_index": i, "status": "TERMINATED", "attempt": 0})
+        plan.store.write_rows([{"trial_index": i, "tick": 1, "kimg": kimg, "wall_s": 5.0}], trial_id=f"t{i}", attempt=0)
+    states = {s.index: s for s in trial_states(plan.store)}
+    assert states[first].status == "TERMINATED" and states[first].total_kimg == 0.5
+    assert states[second].status == "PENDING" and states[second].seconds_left == pytest.approx(0.25 / (0.25 / 5.0))
