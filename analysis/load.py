@@ -33,6 +33,7 @@ from resultsformat import JOINED_COLUMNS, TICK_COLUMNS, TRIAL_COLUMNS, dedup_new
 from resultsformat.columns import EVAL_JOIN, EVAL_KEY
 from resultsformat.dedup import dedup_evaluations
 from resultsformat.layout import EVAL_DIR, METRICS_DIR, TRIALS_FILE
+from resultsformat.statuses import UNKNOWN
 
 KEY = ["sweep", "trial_id", "tick"]
 # Every column and type comes from the results format; readers only choose pandas types for them.
@@ -215,7 +216,7 @@ def trials_from_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     last = metrics.groupby(["sweep", "trial_id"], observed=True, sort=True).tail(1).set_index(["sweep", "trial_id"])
     fids = metrics.dropna(subset=["fid"]).groupby(["sweep", "trial_id"], observed=True)
     out = last[[c for c in CONFIG_COLS if c in last.columns and c not in ("sweep", "trial_id")]].copy()
-    out["status"] = "UNKNOWN"
+    out["status"] = UNKNOWN
     out["error"] = None
     out["attempt"] = last["attempt"]
     out["best_fid"] = fids["fid"].min()

@@ -35,6 +35,7 @@ from analysis.tidy import detectors
 from analysis.verdicts import verdict_figure, verdict_table, verdict_text
 from resultsformat.layout import METRICS_DIR
 from resultsformat.reader import redact
+from resultsformat.statuses import ERROR
 
 DPI = 100
 
@@ -231,7 +232,7 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
     for note in metrics.attrs.get("notes", []):     # a run two parts hold (analysis.parts), a part left out
         content.notes.append(note)
         print(f"note: {note}", file=sys.stderr)
-    failed = trials.loc[trials["status"].astype(str) == "ERROR", ["sweep", "trial_id"]]
+    failed = trials.loc[trials["status"].astype(str) == ERROR, ["sweep", "trial_id"]]
     if len(failed):
         drop = pd.Series(False, index=metrics.index)
         for sweep, ids in failed.groupby(failed["sweep"].astype(str))["trial_id"]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from resultsformat.layout import SWEEP_FILE
+from resultsformat.statuses import STATUSES, UNKNOWN
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
@@ -51,7 +52,7 @@ def _cell(value: object) -> str:
         return "<td></td>"
     if isinstance(value, float):
         return f"<td>{value:.4g}</td>"
-    cls = f' class="s {_e(value)}"' if str(value) in ("ERROR", "RUNNING", "PENDING", "TERMINATED", "UNKNOWN") \
+    cls = f' class="s {_e(value)}"' if str(value) in (*STATUSES, UNKNOWN) \
         else ' class="s"'
     return f"<td{cls}>{_e(value)}</td>"
 

@@ -26,6 +26,7 @@ from analysis.synthetic_model import (best_p, overfit_degree, quality, transfer_
                                      trial_grid)
 from resultsformat import SCHEMA_VERSION, TICK_COLUMNS, TRIAL_COLUMNS, conform, parquet_bytes
 from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, SWEEP_FILE, TRIALS_FILE, part_name, sample_file, sweep_json
+from resultsformat.statuses import ERROR, TERMINATED
 
 HIST_EDGES = np.linspace(-5.0, 5.0, 41)
 KIMG_PER_TICK = 4.0
@@ -165,7 +166,7 @@ def transfer_curves(rows: pd.DataFrame, trials: pd.DataFrame, ticks: int) -> pd.
 def _trials_table(trials: pd.DataFrame, rows: pd.DataFrame, retried_id: str) -> pd.DataFrame:
     g = rows.dropna(subset=["fid"]).groupby("trial_id", sort=False)
     out = trials.drop(columns=["freeze_d"], errors="ignore")
-    out["status"] = "TERMINATED"
+    out["status"] = TERMINATED
     out["error"] = None
     out["retries"] = np.where(out["trial_id"] == retried_id, 1, 0)
     out["attempt"] = out["retries"]
@@ -173,7 +174,7 @@ def _trials_table(trials: pd.DataFrame, rows: pd.DataFrame, retried_id: str) -> 
     out["best_fid"] = out["trial_id"].map(g["fid"].min())
     out["final_fid"] = out["trial_id"].map(g["fid"].last())
     out["final_kimg"] = float(rows["kimg"].max())
-    err = out.iloc[[0]].assign(trial_id=f"{out['trial_id'].iloc[0]}_err", status="ERROR", retries=2, attempt=2,
+    err = out.iloc[[0]].assign(trial_id=f"{out['trial_id'].iloc[0]}_err", status=ERROR, retries=2, attempt=2,
                                error="RuntimeError: CUDA out of memory (synthetic)", best_fid=np.nan,
                                final_fid=np.nan, final_kimg=np.nan)
     return pd.concat([out, err], ignore_index=True)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from analysis.aggregate import paired_difference
 from analysis.errors import MissingData
-from analysis.tidy import CONFIG, FidWhich, detectors, per_trial
+from analysis.tidy import CONFIG, detectors, per_trial
 from resultsformat.dotted import flatten_dotted
 
 # the compared axis: the augment section (nested config) or its flat tick columns; and the seed, paired on

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from resultsformat.statuses import STATUSES, UNKNOWN
+
 # Bump when a column changes meaning or type (never for an added column: readers fill absent columns with nulls).
 SCHEMA_VERSION = 2   # 2: r_v is the metric suite's only, the controller's probe is r_v_ctrl (analysis/legacy_columns.py reads 1)
 
@@ -134,7 +136,7 @@ TICK_COLUMNS: tuple[Column, ...] = _IDENTITY + _CONFIG + _PROGRESS + _TRAINING +
 
 TRIAL_COLUMNS: tuple[Column, ...] = (
     _IDENTITY[0], _IDENTITY[2], _IDENTITY[1], _IDENTITY[3],
-    Column("status", STR, "trial", "TERMINATED, ERROR, RUNNING, PENDING (UNKNOWN when derived from tick rows)"),
+    Column("status", STR, "trial", f"{', '.join(STATUSES)} ({UNKNOWN} when derived from tick rows)"),
     Column("error", STR, "trial", "first line of the error of a failed trial"),
     Column("retries", INT, "trial", "how many times the trial was retried or resumed"),
     Column("attempt", INT, "trial", "the trial's newest attempt"),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 METRICS_DIR = "metrics"
@@ -44,6 +45,7 @@ CHECKPOINTS_DIR = "checkpoints"        # a single run's checkpoints
 LATEST_CHECKPOINT = "latest"           # its newest complete checkpoint
 PREVIOUS_CHECKPOINT = "latest.old"     # the one before, while the newest is swapped in (resume accepts it)
 PENDING_CHECKPOINT = "latest.tmp"      # a checkpoint being written
+RAY_CHECKPOINT_PREFIX = "checkpoint_"  # Ray's checkpoint folders in a sweep's trial folder: checkpoint_<6 digits>
 _SAMPLE = re.compile(r"tick(?P<tick>\d+)\.png")
 
 # sweep.json: key -> meaning.  The launcher and the synthetic fixtures both build it through `sweep_json`.
@@ -121,3 +123,30 @@ def sweep_json(**fields: Any) -> dict[str, Any]:
     if missing or extra:
         raise ValueError(f"sweep.json: missing {missing}, undeclared {extra}")
     return {k: fields[k] for k in [*SWEEP_JSON_KEYS, *SWEEP_JSON_OPTIONAL] if k in fields}
+
+
+def is_checkpoint_dir(directory: Path) -> bool:
+    """Whether DIRECTORY holds both files of a checkpoint (a half-copied one lacks one of them)."""
+    return (Path(directory) / CONFIG_FILE).is_file() and (Path(directory) / STATE_FILE).is_file()
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a single run's folder, or None (latest.old while latest is being swapped)."""
+    for name in (LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT):
+        if is_checkpoint_dir(Path(run_dir) / CHECKPOINTS_DIR / name):
+            return Path(run_dir) / CHECKPOINTS_DIR / name
+    return None
+
+
+def find_checkpoint_dir(path: Path) -> Path | None:
+    """The complete checkpoint PATH names, or None: PATH itself, a single run's newest (checkpoints/latest, else
+    latest.old while it is swapped), or a Ray trial folder's newest checkpoint_*.  One rule for every command that
+    takes a checkpoint (`trainer.evaluate`, `run.init_from`), so they accept the same folders."""
+    path = Path(path)
+    if is_checkpoint_dir(path):
+        return path
+    latest = latest_checkpoint(path)
+    if latest is not None:
+        return latest
+    ray = sorted(d for d in path.glob(RAY_CHECKPOINT_PREFIX + "*") if is_checkpoint_dir(d))
+    return ray[-1] if ray else None

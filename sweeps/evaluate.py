@@ -47,7 +47,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from resultsformat import EVAL_COLUMNS, conform
-from resultsformat.layout import EVAL_DIR, RAY_DIR, SWEEP_FILE
+from resultsformat.layout import EVAL_DIR, RAY_CHECKPOINT_PREFIX, RAY_DIR, SWEEP_FILE
+from resultsformat.statuses import TERMINATED
 from sweeps.extend import EXT_DIR
 from sweeps.runner import trial_id_of_dirname, trial_index_of_dirname
 from sweeps.store import SweepStore, probe_writable
@@ -56,9 +57,6 @@ from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.evaluate import MAX_REPEATS, check_overrides, measure
 from trainer.paths import resolve_paths
-
-FINISHED = "TERMINATED"
-CHECKPOINT_PREFIX = "checkpoint_"   # Ray's name for the checkpoint folders in a trial folder
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ def newest_checkpoint(store: SweepStore, dirs: list[str]) -> str | None:
     interrupted before this trial started has a folder without a checkpoint), newest checkpoint_* first
     (a half-uploaded one lacks one of its two files)."""
     for d in reversed(dirs):
-        for c in reversed([i for i in _subdirs(store, d) if i.base_name.startswith(CHECKPOINT_PREFIX)]):
+        for c in reversed([i for i in _subdirs(store, d) if i.base_name.startswith(RAY_CHECKPOINT_PREFIX)]):
             files = store.fs.get_file_info([f"{c.path}/{CONFIG_FILE}", f"{c.path}/{STATE_FILE}"])
             if all(f.type == pafs.FileType.File for f in files):
                 return c.path
@@ -168,7 +166,7 @@ def jobs_to_measure(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
     jobs, skipped = [], []
     for trial_id in wanted:
         status = statuses[trial_id].get("status")
-        if status != FINISHED:
+        if status != TERMINATED:
             skipped.append(f"{trial_id} ({status})")
             continue
         if trial_id not in dirs:
@@ -176,7 +174,7 @@ def jobs_to_measure(args: Any) -> tuple[SweepStore, list[Job], list[str]]:
         ckpt = newest_checkpoint(store, dirs[trial_id])
         if ckpt is None:
             raise UserInputError(f"{trial_id}: no checkpoint in {', '.join(dirs[trial_id])} (expected "
-                                 f"{CHECKPOINT_PREFIX}*/ with {CONFIG_FILE} and {STATE_FILE})")
+                                 f"{RAY_CHECKPOINT_PREFIX}*/ with {CONFIG_FILE} and {STATE_FILE})")
         if store.is_local:
             read_progress(Path(ckpt))   # an unreadable state.pt is refused now, not after other trials were measured
         jobs.append(Job(trial_id, ckpt, resolve_paths(apply_overrides(_read_config(store, ckpt), args.overrides))))

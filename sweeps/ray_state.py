@@ -34,11 +34,12 @@ import pickletools
 import re
 import time
 import zipfile
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow.fs as pafs
 
-from resultsformat.layout import CONFIG_FILE, RAY_DIR, STATE_FILE, SWEEP_FILE
+from resultsformat.layout import CONFIG_FILE, RAY_CHECKPOINT_PREFIX, RAY_DIR, STATE_FILE, SWEEP_FILE
+from resultsformat.statuses import TERMINATED
 from sweeps.extend import next_ray_dir
 from sweeps.store import SweepStore
 
@@ -46,10 +47,8 @@ TUNER_FILE = "tuner.pkl"                     # what Tuner.restore unpickles (swe
 # Ray 2.60's state files, one per session: the experiment state is JSON; the search state, despite its .json name,
 # is a pickle (Ray saves BasicVariantGenerator's state with cloudpickle), so it is walked like tuner.pkl
 STATE_PREFIXES = ("experiment_state-", "basic-variant-state-")
-CHECKPOINT_PREFIX = "checkpoint_"            # Ray's checkpoint folders inside a trial folder
 # a checkpoint path as Ray's checkpoint manager records it: .../<trial folder>/checkpoint_<n>
-CHECKPOINT_PATH = re.compile(r"([^/]+)/(" + CHECKPOINT_PREFIX + r"(\d+))/?$")
-FINISHED = "TERMINATED"                      # a trial Ray will not run again on restore
+CHECKPOINT_PATH = re.compile(r"([^/]+)/(" + RAY_CHECKPOINT_PREFIX + r"(\d+))/?$")
 
 
 def _entries(store: SweepStore, path: str) -> list[pafs.FileInfo]:
@@ -63,7 +62,7 @@ def _read(store: SweepStore, path: str) -> bytes:
         return f.read()
 
 
-def _check_trials(state: dict[str, Any], exists: Any) -> str | None:
+def _check_trials(state: dict[str, Any], exists: Callable[[str, str], bool]) -> str | None:
     """Why the experiment state's trials cannot be restored as they are, or None.
 
     Each must carry config.trial.index (ours), and an unfinished one's newest checkpoint in the state must
@@ -74,7 +73,7 @@ def _check_trials(state: dict[str, Any], exists: Any) -> str | None:
         if not isinstance(spec, dict) or not isinstance(spec.get("index"), int):
             return f"holds trial {trial.get('trial_id')} without the sweep's config"
         newest = max(_tracked_checkpoints(meta), default=None)
-        if trial.get("status") != FINISHED and newest is not None and not exists(newest[1], newest[2]):
+        if trial.get("status") != TERMINATED and newest is not None and not exists(newest[1], newest[2]):
             return (f"is older than trial {trial.get('trial_id')}'s checkpoints: its newest there, "
                     f"{newest[1]}/{newest[2]}, was deleted after the state was written")
     return None
@@ -162,7 +161,7 @@ def newest_complete_checkpoint(store: SweepStore, folders: list[str]) -> str | N
     """The newest complete checkpoint in a trial's FOLDERS (its newest Tune experiment first), or None."""
     for folder in reversed(folders):
         ckpts = [i.path for i in _entries(store, folder)
-                 if i.type == pafs.FileType.Directory and i.base_name.startswith(CHECKPOINT_PREFIX)]
+                 if i.type == pafs.FileType.Directory and i.base_name.startswith(RAY_CHECKPOINT_PREFIX)]
         for ckpt in reversed(ckpts):
             if _complete(store, ckpt):
                 return ckpt

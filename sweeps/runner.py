@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from resultsformat.layout import SWEEP_FILE, TRIALS_FILE
+from resultsformat.statuses import ERROR, PENDING, RUNNING, TERMINATED
 from sweeps.plan import Extension, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
@@ -111,8 +112,8 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
 
         def _line(self, trial: Any, text: str, trials: list[Any], ended: str = "") -> None:
             # on_trial_complete/error run before Tune updates the trial's status: count the ending trial here
-            done = sum(t.status == "TERMINATED" or (t is trial and ended == "TERMINATED") for t in trials)
-            err = sum(t.status == "ERROR" or (t is trial and ended == "ERROR") for t in trials)
+            done = sum(t.status == TERMINATED or (t is trial and ended == TERMINATED) for t in trials)
+            err = sum(t.status == ERROR or (t is trial and ended == ERROR) for t in trials)
             print(f"[{time.time() - self.start:6.0f}s] trial {trial_name(trial)}: {text}  ({done}/{total} done, {err} errored)",
                   flush=True)
 
@@ -128,13 +129,13 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             if (trial.last_result or {}).get("diverged"):   # the trainable ended it without raising: no retries
-                self._line(trial, f"ERROR (training diverged; see {TRIALS_FILE})", trials, ended="ERROR")
+                self._line(trial, f"ERROR (training diverged; see {TRIALS_FILE})", trials, ended=ERROR)
             else:
-                self._line(trial, "finished", trials, ended="TERMINATED")
+                self._line(trial, "finished", trials, ended=TERMINATED)
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             if not _stop_if_storage_full(trial):
-                self._line(trial, "ERROR", trials, ended="ERROR")
+                self._line(trial, ERROR, trials, ended=ERROR)
 
     return ProgressLines()
 
@@ -394,10 +395,10 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
         print(f"error: {TRIALS_FILE} not written: {exc}", file=sys.stderr, flush=True)
         render, store_failed = False, True
     # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
-    interrupted = interrupted or bool(df["status"].isin(["RUNNING", "PENDING"]).any())
+    interrupted = interrupted or bool(df["status"].isin([RUNNING, PENDING]).any())
     index = None if interrupted or not render else _render_report(plan)
     resume_cmd = f"python -m sweeps.launch {plan.spec.name} --storage {redact(plan.store.storage)} --resume"
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)
     if interrupted and not store_failed:
         return EXIT_INTERRUPTED
-    return EXIT_TRIAL_ERRORS if store_failed or vanished or (df["status"] == "ERROR").any() else EXIT_OK
+    return EXIT_TRIAL_ERRORS if store_failed or vanished or (df["status"] == ERROR).any() else EXIT_OK

@@ -33,10 +33,10 @@ import pandas as pd
 import pyarrow.fs as pafs
 
 from resultsformat.layout import METRICS_DIR, SWEEP_FILE
+from resultsformat.statuses import ENDED, ERROR, PENDING, RUNNING, TERMINATED
 from sweeps.store import FLUSH_S, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
-ENDED = ("TERMINATED", "ERROR")
 STALLED = "STALLED"
 STOPPED = (*ENDED, STALLED)   # nothing more will happen without a --resume
 STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
@@ -155,13 +155,13 @@ def _silence(rec: dict[str, Any], rows: pd.DataFrame, now: float) -> tuple[float
 
 def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, now: float) -> TrialState:
     last = rows.iloc[-1] if len(rows) else None
-    status = str(rec.get("status", "PENDING"))
+    status = str(rec.get("status", PENDING))
     silent, ticks = _silence(rec, rows, now)
-    if status == "RUNNING" and silent is not None and silent > stall_after_s(ticks):
+    if status == RUNNING and silent is not None and silent > stall_after_s(ticks):
         status = STALLED
     kimg = float(last["kimg"]) if last is not None else 0.0
-    if status == "TERMINATED" and kimg < total - KIMG_SLACK:
-        status = "PENDING"   # finished at an older budget; an extension (--set run.total_kimg) has not reached it yet
+    if status == TERMINATED and kimg < total - KIMG_SLACK:
+        status = PENDING   # finished at an older budget; an extension (--set run.total_kimg) has not reached it yet
     speed = None
     if len(rows):
         newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows
@@ -187,11 +187,11 @@ def _dur(seconds: float | None) -> str:
 def total_line(states: list[TrialState], now: float | None = None) -> str:
     """'total: 3/18 done, 2 running, 0 errored; 24.0/72 kimg (33%); expected finish 12:34:56 (in 2m10s)'."""
     now = time.time() if now is None else now
-    count = {s: sum(t.status == s for t in states) for s in ("TERMINATED", "RUNNING", "ERROR")}
+    count = {s: sum(t.status == s for t in states) for s in (TERMINATED, RUNNING, ERROR)}
     done = sum(min(t.kimg, t.total_kimg) if not math.isnan(t.total_kimg) else t.kimg for t in states)
     total = sum(t.total_kimg for t in states if not math.isnan(t.total_kimg))
     left = sum(max(0.0, t.total_kimg - t.kimg) for t in states if t.status not in ENDED and not math.isnan(t.total_kimg))
-    speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == "RUNNING")
+    speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == RUNNING)
     stalled = [t for t in states if t.status == STALLED]
     if stalled and all(t.status in STOPPED for t in states):
         finish = "stopped: no trial has written anything for " + _dur(min(t.silent_s or 0.0 for t in stalled)) + \

@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 
 from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, TRIALS_DIR, TRIALS_FILE
+from resultsformat.statuses import ERROR, PENDING, RUNNING, STATUSES, TERMINATED
 from sweeps.spec import FRACTION_KEY, Trial
 from sweeps.store import SweepStore
 from trainer.config import flat_columns
 
-STATUSES = ("TERMINATED", "ERROR", "RUNNING", "PENDING")
 
 
 def _final_metrics(rows: pd.DataFrame) -> dict[str, Any]:
@@ -39,11 +39,11 @@ def _final_metrics(rows: pd.DataFrame) -> dict[str, Any]:
 
 def _status(record: dict[str, Any] | None, ray_error: str | None) -> tuple[str, str | None]:
     if record is None:
-        return ("ERROR", ray_error) if ray_error else ("PENDING", None)
-    status = record.get("status", "RUNNING")
-    if ray_error and status != "TERMINATED":
-        return "ERROR", record.get("error") or ray_error
-    return status, record.get("error") if status == "ERROR" else None
+        return (ERROR, ray_error) if ray_error else (PENDING, None)
+    status = record.get("status", RUNNING)
+    if ray_error and status != TERMINATED:
+        return ERROR, record.get("error") or ray_error
+    return status, record.get("error") if status == ERROR else None
 
 
 def missing_results(finished: dict[int, str], store: SweepStore, metrics: pd.DataFrame) -> dict[int, tuple[str, str]]:
@@ -62,7 +62,7 @@ def missing_results(finished: dict[int, str], store: SweepStore, metrics: pd.Dat
         problems = []
         if rec is None:
             problems.append(f"no status record {TRIALS_DIR}/{trial_id}.json")
-        elif rec.get("status") not in ("TERMINATED", "ERROR"):
+        elif rec.get("status") not in (TERMINATED, ERROR):
             problems.append(f"its status record still says {rec.get('status')}")
         if trial_id not in with_rows and not (rec or {}).get("diverged"):
             problems.append("no metrics rows")
@@ -90,7 +90,7 @@ def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, t
         status, error = _status(rec, ray_err)
         if t.index in vanished:
             trial_id, error = vanished[t.index]
-            status = "ERROR"
+            status = ERROR
         attempt = int(rec["attempt"]) if rec else None
         row: dict[str, Any] = {
             "sweep": store.sweep, "trial_index": t.index, "trial_id": trial_id, "variant": t.variant,
@@ -108,7 +108,7 @@ def summary_text(df: pd.DataFrame, store: SweepStore, report_index: str | None, 
     """The lines printed at the end of a sweep: counts, errors, where results are, what to run next."""
     counts = {s: int((df["status"] == s).sum()) for s in STATUSES}
     lines = [f"sweep {store.sweep}: {len(df)} trials - " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)]
-    for _, r in df[df["status"] == "ERROR"].iterrows():
+    for _, r in df[df["status"] == ERROR].iterrows():
         lines.append(f"  trial {r['trial_index']} ({r['trial_id']}) failed: {r['error']}")
     lines.append(f"results: {store.uri}  ({METRICS_DIR}/*.parquet, {TRIALS_FILE}, {SAMPLES_DIR}/)")
     if report_index:

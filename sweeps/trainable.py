@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ray import tune
 
 from resultsformat.layout import SAMPLES_DIR, sample_file
+from resultsformat.statuses import ERROR, RUNNING, TERMINATED
 from sweeps.store import NO_SPACE, RowBuffer, StorageFull, StoreUnreachable, SweepStore, no_space
 from trainer.atomic import png_bytes
 from trainer.config import validate_config
@@ -151,7 +152,7 @@ def _record(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int, sta
 
 def _end_diverged(store: SweepStore, spec: TrialSpec, trial_id: str, attempt: int, error: str) -> None:
     """Record a diverged trial as ERROR and tell the driver, without raising (a retry would diverge again)."""
-    _record(store, spec, trial_id, attempt, "ERROR", error=error, diverged=True)
+    _record(store, spec, trial_id, attempt, ERROR, error=error, diverged=True)
     tune.report({"diverged": 1, "attempt": attempt})
 
 
@@ -180,10 +181,10 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
     checkpoint = tune.get_checkpoint()   # this experiment's own (a retry); else the extended trial's last
     if checkpoint is None and spec.resume_from:
         checkpoint = tune.Checkpoint(spec.resume_from)
-    if prev is not None and prev.get("status") == "TERMINATED" and checkpoint is not None and _finished(checkpoint, cfg):
+    if prev is not None and prev.get("status") == TERMINATED and checkpoint is not None and _finished(checkpoint, cfg):
         return   # recorded finished, and Ray (a recovery, or a state older than our record) runs it again: keep the record
     try:
-        _record(store, spec, trial_id, attempt, "RUNNING", started_at=time.time(), resumed=checkpoint is not None)
+        _record(store, spec, trial_id, attempt, RUNNING, started_at=time.time(), resumed=checkpoint is not None)
     except OSError as exc:
         if no_space(exc):
             raise _full(store) from exc
@@ -198,7 +199,7 @@ def run_trial(config: dict[str, Any], hooks_factory: Callable[..., SweepHooks] =
         _train(cfg, hooks, checkpoint, store, spec, trial_id, attempt)
     finally:
         if hooks.trackers is not None:
-            hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", "ERROR"))
+            hooks.trackers.finish((store.read_status(trial_id) or {}).get("status", ERROR))
 
 
 def _full(store: SweepStore) -> StorageFull:
@@ -235,7 +236,7 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
             with checkpoint.as_directory() as ckpt_dir:
                 if _at_budget(Path(ckpt_dir), cfg):
                     store.compact(trial_id)
-                    _record(store, spec, trial_id, attempt, "TERMINATED", finished_at=time.time(), ticks_this_attempt=0,
+                    _record(store, spec, trial_id, attempt, TERMINATED, finished_at=time.time(), ticks_this_attempt=0,
                             restored_finished=True)
                     return
                 train_gang(cfg, hooks, resume=Path(ckpt_dir))
@@ -247,14 +248,14 @@ def _train(cfg: Any, hooks: SweepHooks, checkpoint: Any, store: SweepStore, spec
         _end_diverged(store, spec, trial_id, attempt, f"TrainingDiverged: {exc}")
         return
     except UserInputError as exc:
-        _record(store, spec, trial_id, attempt, "ERROR", error=f"UserInputError: {exc}")
+        _record(store, spec, trial_id, attempt, ERROR, error=f"UserInputError: {exc}")
         raise
     except Exception as exc:
         if no_space(exc):   # our rows or Ray's checkpoint copy: a status record would not fit either
             raise _full(store) from exc
         if isinstance(exc, StoreUnreachable):   # a status record would not get through either
             raise
-        _record(store, spec, trial_id, attempt, "ERROR", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        _record(store, spec, trial_id, attempt, ERROR, error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise
     store.compact(trial_id)
-    _record(store, spec, trial_id, attempt, "TERMINATED", finished_at=time.time(), ticks_this_attempt=hooks.ticks)
+    _record(store, spec, trial_id, attempt, TERMINATED, finished_at=time.time(), ticks_this_attempt=hooks.ticks)

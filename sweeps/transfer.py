@@ -77,7 +77,7 @@ def source_dir(cfg: TrainConfig, cache_dir: Path | None = None) -> Path:
 def _progress_kimg(run_dir: Path) -> float | None:
     """kimg of a source run's latest checkpoint (None: nothing trained yet)."""
     from trainer.checkpoint import read_progress
-    from trainer.run_dir import latest_checkpoint
+    from resultsformat.layout import latest_checkpoint
     ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
     return None if ckpt is None else read_progress(ckpt)["cur_nimg"] / 1000
 

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
     """(config, run dir, checkpoint to resume or None), validated; nothing written."""
     from trainer.checkpoint import check_resume_config, read_checkpoint_config, read_progress
-    from trainer.run_dir import latest_checkpoint
+    from resultsformat.layout import latest_checkpoint
     if args.resume is None:
         if args.preset is None or args.out is None:
             raise UserInputError("--preset and --out are required (or --resume DIR to continue a run)")

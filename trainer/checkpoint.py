@@ -49,12 +49,6 @@ def write_checkpoint(directory: Path, cfg: TrainConfig, state_bytes: bytes) -> N
     atomic_write_bytes(directory / CONFIG_FILE, cfg.to_json().encode())
 
 
-def is_checkpoint_dir(directory: Path) -> bool:
-    """Whether DIRECTORY holds both files of a checkpoint (a half-copied one lacks one of them)."""
-    directory = Path(directory)
-    return (directory / CONFIG_FILE).is_file() and (directory / STATE_FILE).is_file()
-
-
 def read_checkpoint(directory: Path, map_location: str | torch.device = "cpu") -> tuple[TrainConfig, dict[str, Any]]:
     """(config, state) of a checkpoint directory; UserInputError when it is missing or unreadable."""
     directory = Path(directory)

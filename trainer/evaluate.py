@@ -28,12 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from trainer.checkpoint import (CONFIG_FILE, STATE_FILE, is_checkpoint_dir, read_checkpoint, read_checkpoint_config,
-                                read_progress)
+from resultsformat.layout import find_checkpoint_dir
+from trainer.checkpoint import CONFIG_FILE, STATE_FILE, read_checkpoint, read_checkpoint_config, read_progress
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import OneLineArgumentParser, UserInputError, cli_main
 from trainer.paths import resolve_paths
-from trainer.run_dir import latest_checkpoint
 from trainer.seeds import metrics_seed
 
 MAX_REPEATS = 100
@@ -57,14 +56,9 @@ def resolve_checkpoint(path: Path) -> Path:
     """The checkpoint directory PATH names (itself, a run dir's latest, or a Ray trial's newest checkpoint_*)."""
     if not path.is_dir():
         raise UserInputError(f"{path}: no such directory")
-    if is_checkpoint_dir(path):
-        return path
-    latest = latest_checkpoint(path)
-    if latest is not None:
-        return latest
-    ray_ckpts = sorted(d for d in path.glob("checkpoint_*") if is_checkpoint_dir(d))
-    if ray_ckpts:
-        return ray_ckpts[-1]
+    found = find_checkpoint_dir(path)
+    if found is not None:
+        return found
     raise UserInputError(f"{path}: no checkpoint here (expected {CONFIG_FILE} + {STATE_FILE}, checkpoints/latest/ "
                          f"or checkpoint_*/)")
 

@@ -34,8 +34,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from resultsformat.layout import (CHECKPOINTS_DIR, CONFIG_FILE, LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT,
-                                  STATE_FILE)
+from resultsformat.layout import CONFIG_FILE, STATE_FILE, find_checkpoint_dir
 from trainer.config import TrainConfig, apply_overrides
 from trainer.errors import UserInputError
 
@@ -45,16 +44,9 @@ _FREE_MODEL_FIELDS = frozenset({"freeze_d", "amp_blocks"})
 
 def source_dir(path: Path) -> Path:
     """The checkpoint directory PATH names: itself, a run dir's checkpoints/latest, or a Ray trial's newest checkpoint_*."""
-    def is_ckpt(d: Path) -> bool:
-        return (d / CONFIG_FILE).is_file() and (d / STATE_FILE).is_file()
-    if is_ckpt(path):
-        return path
-    for name in (LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT):
-        if is_ckpt(path / CHECKPOINTS_DIR / name):
-            return path / CHECKPOINTS_DIR / name
-    ray = sorted(d for d in path.glob("checkpoint_*") if is_ckpt(d))
-    if ray:
-        return ray[-1]
+    found = find_checkpoint_dir(path)
+    if found is not None:
+        return found
     raise UserInputError(f"run.init_from={path}: no checkpoint here (expected {CONFIG_FILE} + {STATE_FILE}, checkpoints/latest/ "
                          f"or checkpoint_*/ of a sweep trial)")
 

@@ -23,20 +23,10 @@ from resultsformat import TICK_COLUMNS, conform, parquet_bytes
 from resultsformat.layout import (CHECKPOINTS_DIR, LATEST_CHECKPOINT, PENDING_CHECKPOINT, PREVIOUS_CHECKPOINT, SAMPLES_DIR,
                                   SINGLE_RUN_FILE, sample_file)
 from trainer.atomic import atomic_write_bytes
-from trainer.checkpoint import is_checkpoint_dir
 from trainer.hooks import TickReport
 from trainer.samples import save_png
 
 IDENTITY = {"sweep": None, "trial_id": "single", "attempt": 0}
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint directory of a run dir, or None."""
-    for name in (LATEST_CHECKPOINT, PREVIOUS_CHECKPOINT):
-        d = run_dir / CHECKPOINTS_DIR / name
-        if is_checkpoint_dir(d):
-            return d
-    return None
 
 
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:

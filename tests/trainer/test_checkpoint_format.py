@@ -15,7 +15,7 @@ from trainer.__main__ import main as train_main
 from trainer.checkpoint import FORMAT_VERSION, PRE_REFERENCE_VERSION, STATE_FILE
 from trainer.evaluate import main as evaluate_main
 from trainer.generate import main as generate_main
-from trainer.run_dir import latest_checkpoint
+from resultsformat.layout import latest_checkpoint
 
 
 def _sets(**extra: Any) -> list[str]:
