@@ -86,7 +86,7 @@ def trial_index_of_dirname(name: str) -> int | None:
     return int(m.group("index")) if m else None
 
 
-def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) -> Any:
+def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None, start_kimg: float = 0.0) -> Any:
     from ray import tune
 
     class ProgressLines(tune.Callback):
@@ -104,7 +104,7 @@ def _progress_callback(total: int, totals_kimg: dict[int, float] | None = None) 
         def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
             if time.time() - self.last_total >= _progress_every_s():
                 self.last_total = time.time()
-                print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {})}", flush=True)
+                print(f"[{time.time() - self.start:6.0f}s] {ray_total_line(trials, totals_kimg or {}, start_kimg)}", flush=True)
 
         def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
             if not _stop_if_storage_full(trial):
@@ -171,8 +171,11 @@ def _progress_every_s() -> float:
         return 60.0
 
 
-def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
-    """sweeps.status's total line from Ray's trial objects (no store reads on the driver's event loop)."""
+def ray_total_line(trials: list[Any], totals_kimg: dict[int, float], start_kimg: float = 0.0) -> str:
+    """sweeps.status's total line from Ray's trial objects (no store reads on the driver's event loop).
+
+    With --max-concurrent Ray creates trials only as slots free up, so the grid's other trials (TOTALS_KIMG's
+    indices Ray has not created yet) count as PENDING at START_KIMG: 0, or the old budget in an extension."""
     from sweeps.status import TrialState, total_line
     states = []
     for t in trials:
@@ -184,6 +187,9 @@ def ray_total_line(trials: list[Any], totals_kimg: dict[int, float]) -> str:
         secs = float(res.get("time_total_s") or 0.0)
         states.append(TrialState(idx, str(t.status), None, kimg, totals_kimg.get(idx, float("nan")), None,
                                  kimg / secs if secs > 0 and kimg > 0 else None, None, None))
+    seen = {s.index for s in states}
+    states += [TrialState(i, PENDING, None, start_kimg, total, None, None, None, None)
+               for i, total in sorted(totals_kimg.items()) if i not in seen]
     return total_line(states)
 
 
@@ -280,13 +286,15 @@ def _tuner(plan: Plan, trainable: Any) -> Any:
          **({"store_trial_id": previous[t.index][0], "resume_from": previous[t.index][1]} if t.index in previous else {}),
          **({"tracking": tracking} if tracking else {})}
         for t in plan.trials])}
+    progress = _progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials},
+                                  plan.extension.from_kimg if plan.extension else 0.0)
     return tune.Tuner(
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=plan.max_concurrent,
                                     trial_name_creator=trial_name, trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
-            name=plan.ray_dir, storage_path=plan.store.uri, verbose=0, callbacks=[_progress_callback(len(plan.trials), {t.index: t.config.run.total_kimg for t in plan.trials})],
+            name=plan.ray_dir, storage_path=plan.store.uri, verbose=0, callbacks=[progress],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
     )

@@ -5,9 +5,11 @@ Hand-written store contents with known write times, so every threshold is checke
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from sweeps.runner import ray_total_line
 from sweeps.status import STALL_NO_ROWS_S, render, stall_after_s, total_line, trial_states
 from sweeps.store import SWEEP_FILE, SweepStore
 
@@ -66,3 +68,22 @@ def test_before_its_first_tick_a_trial_gets_an_hour(tmp_path: Path) -> None:
 def test_only_running_trials_can_stall(tmp_path: Path, status: str) -> None:
     store, last = _store(tmp_path, [10.0, 20.0], status=status)
     assert _status(store, last + 10 ** 6) == status
+
+
+def _ray_trial(index: int, status: str, kimg: float, seconds: float) -> SimpleNamespace:
+    """What the launcher's progress callback reads of a Ray trial object."""
+    return SimpleNamespace(config={"trial": {"index": index}}, trial_id=f"ab12c_{index:05d}", status=status,
+                           last_result={"kimg": kimg, "time_total_s": seconds})
+
+
+def test_the_launchers_total_line_counts_the_trials_ray_has_not_created_yet() -> None:
+    """--max-concurrent 2 on 18 trials: Ray creates trials only as slots free up.  The launcher's total line said
+    "0/2 done, 2 running; 24.1/300 kimg; expected finish in 8m49s" for the whole 18-trial, 2 700-kimg sweep."""
+    running = [_ray_trial(0, "RUNNING", 12.0, 40.0), _ray_trial(1, "RUNNING", 12.0, 40.0)]
+    totals = {i: 150.0 for i in range(18)}
+    line = ray_total_line(running, totals)
+    assert line.startswith("total: 0/18 done, 2 running, 0 errored; 24.0/2700 kimg (1%); expected finish"), line
+    assert "(in 1h14m)" in line    # 2 676 kimg left at 2 x 0.3 kimg/s = 4 460 s
+    # an extension 400 -> 800: the trials Ray has not started again stand at the old budget, not at 0
+    ext = ray_total_line([_ray_trial(0, "RUNNING", 440.0, 100.0)], {0: 800.0, 1: 800.0}, start_kimg=400.0)
+    assert ext.startswith("total: 0/2 done, 1 running, 0 errored; 840.0/1600 kimg (52%)"), ext
