@@ -27,6 +27,7 @@ from typing import NoReturn
 
 import pandas as pd
 
+from analysis.budget import at_budget
 from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError, UnreadablePartWarning
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
@@ -208,17 +209,18 @@ def _publish(stage: Path, out: Path) -> None:
 
 
 def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", "svg"),
-                  workers: int | None = None, echo: bool = False) -> Path | str:
+                  workers: int | None = None, echo: bool = False, until_kimg: float | None = None) -> Path | str:
     """Render the report of RESULTS into OUT and return where index.html is (ResultsError / OutputError on bad input).
 
-    ECHO prints the verdict table (analysis.verdicts) to stdout as well.
+    ECHO prints the verdict table (analysis.verdicts) to stdout as well.  UNTIL_KIMG reads every trial as it stood
+    when it reached that many kimg (analysis.budget).
 
     OUT may be an s3:// or gs:// URI: the report is then rendered locally and uploaded (index.html last),
     and the returned location is the URI string.
     """
     if "://" in str(out):
         with tempfile.TemporaryDirectory(prefix="ganaug-report-") as local:
-            render_report(results, local, formats=formats, workers=workers, echo=echo)
+            render_report(results, local, formats=formats, workers=workers, echo=echo, until_kimg=until_kimg)
             return _upload(Path(local), str(out))
     with warnings.catch_warnings():   # an unreadable part is named once, among the notes below
         warnings.simplefilter("ignore", UnreadablePartWarning)
@@ -228,8 +230,11 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
             metrics = empty_metrics()
         trials = load_trials(results)
     configs = sweep_configs(results)
+    budget_notes: list[str] = []
+    if until_kimg is not None:
+        metrics, trials, budget_notes = at_budget(metrics, trials, until_kimg)
     content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
-    for note in metrics.attrs.get("notes", []):     # a run two parts hold (analysis.parts), a part left out
+    for note in [*metrics.attrs.get("notes", []), *budget_notes]:   # a run two parts hold (analysis.parts), a part left out
         content.notes.append(note)
         print(f"note: {note}", file=sys.stderr)
     failed = trials.loc[trials["status"].astype(str) == ERROR, ["sweep", "trial_id"]]
@@ -278,6 +283,16 @@ def _upload(local: Path, out: str) -> str:
     return out.rstrip("/") + "/index.html"
 
 
+def _positive_kimg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of kimg") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive, finite number of kimg")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """Flag errors as one line and exit 2, like every other bad input (argparse would print a usage block)."""
 
@@ -293,9 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", help=f"a sweep directory (holds {METRICS_DIR}/) or a storage root of several; "
                                         "local path or s3:// / gs:// URI")
     parser.add_argument("--out", required=True, help="output directory (created if needed)")
+    parser.add_argument("--until-kimg", type=_positive_kimg, default=None, metavar="N",
+                        help="read every trial as it stood when it reached N kimg (final FID = FID there), so that runs "
+                             "extended to different budgets compare at one (default: every tick)")
     args = parser.parse_args(argv)
     try:
-        index = render_report(args.results, args.out, echo=True)
+        index = render_report(args.results, args.out, echo=True, until_kimg=args.until_kimg)
     except (ResultsError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -126,6 +126,8 @@ def per_trial(metrics: pd.DataFrame, which: FidWhich = "final", detector: str | 
             picked, note = remeasured
     else:
         picked = rows.loc[rows.groupby(TRIAL_KEY, observed=True, sort=False)["fid"].idxmin()]
+    if metrics.attrs.get("until_kimg") is not None:   # analysis.budget: the axis says which budget it shows
+        note = "; ".join(n for n in (note, f"runs read at {metrics.attrs['until_kimg']:g} kimg") if n)
     cols = [c for c in TRIAL_KEY + CONFIG + ["tick", "kimg", "fid", "fid_std", "detector"] + LEAKS if c in picked]
     out = picked[cols].reset_index(drop=True)
     last_leaks = _last_non_null(metrics, [c for c in LEAKS if c in metrics])
