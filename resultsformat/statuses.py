@@ -16,3 +16,13 @@ UNKNOWN = "UNKNOWN"         # only in a trials table derived from tick rows, whi
 
 ENDED = (TERMINATED, ERROR)                      # nothing more will happen to the trial in this launch
 STATUSES = (TERMINATED, ERROR, RUNNING, PENDING)  # what a status record may hold
+
+KIMG_SLACK = 1e-6   # a trial's last tick stops at or a fraction of a batch past its budget, never short of it
+
+
+def at_budget(status: str, kimg: float | None, total_kimg: float | None) -> str:
+    """STATUS as it stands for a budget of TOTAL_KIMG: a TERMINATED record whose rows end short of it (KIMG) finished
+    at an older budget, and an extension (`--resume --set run.total_kimg`) has not reached the trial yet: PENDING."""
+    if status == TERMINATED and kimg is not None and total_kimg is not None and kimg < total_kimg - KIMG_SLACK:
+        return PENDING
+    return status

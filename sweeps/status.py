@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 
 from resultsformat.layout import METRICS_DIR, SWEEP_FILE
-from resultsformat.statuses import ENDED, ERROR, PENDING, RUNNING, TERMINATED
+from resultsformat.statuses import ENDED, ERROR, PENDING, RUNNING, TERMINATED, at_budget
 from sweeps.store import FLUSH_S, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
@@ -41,7 +41,6 @@ STALLED = "STALLED"
 STOPPED = (*ENDED, STALLED)   # nothing more will happen without a --resume
 STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
 STALL_NO_ROWS_S = 3600.0   # before its first tick a trial may build a dataset and FID reference statistics
-KIMG_SLACK = 1e-6        # a trial's last tick may stop a fraction of a batch past its budget, never short of it
 STALL_FACTOR = 3.0         # ... or before 3 x its slowest tick so far (plus the row buffer's flush interval)
 
 
@@ -160,8 +159,7 @@ def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, no
     if status == RUNNING and silent is not None and silent > stall_after_s(ticks):
         status = STALLED
     kimg = float(last["kimg"]) if last is not None else 0.0
-    if status == TERMINATED and kimg < total - KIMG_SLACK:
-        status = PENDING   # finished at an older budget; an extension (--set run.total_kimg) has not reached it yet
+    status = at_budget(status, kimg, None if math.isnan(total) else total)
     speed = None
     if len(rows):
         newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows
@@ -204,7 +202,7 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
         finish = "expected finish ? (no trial running)"
     pct = f" ({100 * done / total:.0f}%)" if total else ""
     stalls = f", {len(stalled)} stalled" if stalled else ""
-    return (f"total: {count['TERMINATED']}/{len(states)} done, {count['RUNNING']} running{stalls}, {count['ERROR']} errored; "
+    return (f"total: {count[TERMINATED]}/{len(states)} done, {count[RUNNING]} running{stalls}, {count[ERROR]} errored; "
             f"{done:.1f}/{total:g} kimg{pct}; {finish}")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from resultsformat.layout import METRICS_DIR, SAMPLES_DIR, TRIALS_DIR, TRIALS_FILE
-from resultsformat.statuses import ERROR, PENDING, RUNNING, STATUSES, TERMINATED
+from resultsformat.statuses import ERROR, PENDING, RUNNING, STATUSES, TERMINATED, at_budget
 from sweeps.spec import FRACTION_KEY, Trial
 from sweeps.store import SweepStore
 from trainer.config import flat_columns
@@ -99,6 +99,7 @@ def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, t
             "params_json": json.dumps(t.params, sort_keys=True, default=str), "config_json": t.config.model_dump_json(),
         }
         row.update(_final_metrics(by_trial.get(trial_id, pd.DataFrame())))
+        row["status"] = at_budget(status, row["final_kimg"], t.config.run.total_kimg)   # mid-extension: not done
         row.update(flat_columns(t.config))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -80,17 +80,19 @@ def _plan_of_two(tmp_path: Path) -> Any:
     return make_plan("overfitting", storage=str(tmp_path), check_data=False)
 
 
-def _write_finished(store: SweepStore, trial_id: str, index: int, rows: bool = True) -> None:
+def _write_finished(store: SweepStore, trial_id: str, index: int, kimg: float, rows: bool = True) -> None:
+    """A trial finished at KIMG, its budget (short of it, its record would read as mid-extension: PENDING)."""
     if rows:
-        store.write_rows([{"tick": 1, "kimg": 4.0, "sweep": store.sweep, "trial_index": index}], trial_id=trial_id, attempt=0)
+        store.write_rows([{"tick": 1, "kimg": kimg, "sweep": store.sweep, "trial_index": index}], trial_id=trial_id, attempt=0)
     store.write_status(trial_id, {"sweep": store.sweep, "trial_index": index, "status": "TERMINATED", "attempt": 0})
 
 
 def test_missing_results_names_the_trial_and_what_is_missing(tmp_path: Path) -> None:
     plan = _plan_of_two(tmp_path)
     store = plan.store
-    _write_finished(store, "a_00000", 0)
-    _write_finished(store, "a_00001", 1, rows=False)
+    budget = plan.trials[0].config.run.total_kimg
+    _write_finished(store, "a_00000", 0, budget)
+    _write_finished(store, "a_00001", 1, budget, rows=False)
     metrics = store.read_metrics()
     finished = {0: "a_00000", 1: "a_00001"}
     assert missing_results(finished, store, metrics) == {1: ("a_00001", f"finished in Ray, but no metrics rows in {store.uri}")}

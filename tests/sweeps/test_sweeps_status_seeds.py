@@ -13,6 +13,7 @@ import pytest
 from sweeps.plan import make_plan, sweep_record
 from sweeps.status import trial_states
 from sweeps.store import SWEEP_FILE
+from sweeps.summary import build_trials, summary_text
 
 
 @pytest.mark.parametrize("scale,seeds", [("tiny", 1), ("smoke", 2)])
@@ -41,3 +42,8 @@ def test_a_finished_trial_an_extension_has_not_reached_yet_is_pending_not_done(t
     states = {s.index: s for s in trial_states(plan.store)}
     assert states[first].status == "TERMINATED" and states[first].total_kimg == 0.5
     assert states[second].status == "PENDING" and states[second].seconds_left == pytest.approx(0.25 / (0.25 / 5.0))
+    # the launcher's trials.parquet and closing line say the same ("6 trials - 4 terminated, 2 running" before)
+    table = build_trials(plan.trials[:2], plan.store, {}, plan.store.read_metrics())
+    assert table.set_index("trial_index")["status"].to_dict() == {first: "TERMINATED", second: "PENDING"}
+    assert summary_text(table, plan.store, None, False, "").startswith(f"sweep {plan.store.sweep}: 2 trials - "
+                                                                      "1 terminated, 1 pending")
