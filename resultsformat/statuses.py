@@ -12,10 +12,11 @@ TERMINATED = "TERMINATED"   # trained to its budget
 ERROR = "ERROR"             # failed (its first error line is the `error` column)
 RUNNING = "RUNNING"         # started and not ended; a killed driver leaves it so until --resume
 PENDING = "PENDING"         # not started yet (or finished at an older budget that an extension has not reached)
+PAUSED = "PAUSED"           # was running when its launch was interrupted (Ctrl-C); --resume continues it
 UNKNOWN = "UNKNOWN"         # only in a trials table derived from tick rows, which carry no status
 
 ENDED = (TERMINATED, ERROR)                      # nothing more will happen to the trial in this launch
-STATUSES = (TERMINATED, ERROR, RUNNING, PENDING)  # what a status record may hold
+STATUSES = (TERMINATED, ERROR, RUNNING, PAUSED, PENDING)  # what a status record may hold
 
 KIMG_SLACK = 1e-6   # a trial's last tick stops at or a fraction of a batch past its budget, never short of it
 

@@ -21,14 +21,14 @@ import time
 from typing import Any
 
 from resultsformat.layout import SWEEP_FILE, TRIALS_FILE
-from resultsformat.statuses import ERROR, PENDING, RUNNING, TERMINATED
+from resultsformat.statuses import ERROR, PAUSED, PENDING, RUNNING, TERMINATED
 from sweeps.plan import Extension, Plan, redact, sweep_record
 from sweeps.ray_address import check_reachable
 from sweeps.extend import previous_trials, record_extension
 from sweeps.lease import DriverLease, check_free
 from sweeps.quiet import divert_raylet_lines, log_path
 from sweeps.ray_state import plan_recovery, recovered_trials
-from sweeps.store import NO_SPACE, StoreWriteError
+from sweeps.store import NO_SPACE, StoreWriteError, SweepStore
 from sweeps.summary import build_trials, missing_results, summary_text
 from trainer.errors import UserInputError
 from trainer.paths import absolute_path
@@ -346,6 +346,21 @@ def _render_report(plan: Plan) -> str | None:
         return None
 
 
+def _pause_running(store: SweepStore) -> None:
+    """After an interrupted launch, mark PAUSED every trial whose record still says RUNNING.
+
+    Ray has stopped this launch's trials by now (ray.shutdown ends a job's actors), and a record a killed
+    earlier launch left RUNNING is not running either; without this, `sweeps.status` showed them running,
+    with time left, until they went silent for long enough to count as stalled."""
+    try:
+        for trial_id, rec in store.read_statuses().items():
+            if rec.get("status") == RUNNING:
+                store.write_status(trial_id, {**rec, "status": PAUSED, "paused_at": time.time()})
+    except (OSError, StoreWriteError) as exc:   # the storage is what stopped the sweep: the records stay as they are
+        print(f"warning: could not mark the stopped trials PAUSED: {str(exc).splitlines()[0] if str(exc) else exc}",
+              file=sys.stderr, flush=True)
+
+
 def run(plan: Plan, trainable_fn: Any = None, render: bool = True) -> int:
     """Run (or resume) the sweep; returns the exit code (0 ok, 1 trial errors, 130 interrupted).
 
@@ -396,14 +411,17 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     for idx, (trial_id, what) in sorted(vanished.items()):
         print(f"error: trial {idx} ({trial_id}) {what}", file=sys.stderr, flush=True)
     df = build_trials(plan.trials, plan.store, errors, metrics, vanished)
+    # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
+    interrupted = interrupted or bool(df["status"].isin([RUNNING, PAUSED, PENDING]).any())
+    if interrupted and (df["status"] == RUNNING).any():
+        _pause_running(plan.store)
+        df = build_trials(plan.trials, plan.store, errors, metrics, vanished)
     store_failed = False
     try:
         plan.store.write_trials(df)
     except StoreWriteError as exc:   # the rows and status records already written stay readable
         print(f"error: {TRIALS_FILE} not written: {exc}", file=sys.stderr, flush=True)
         render, store_failed = False, True
-    # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
-    interrupted = interrupted or bool(df["status"].isin([RUNNING, PENDING]).any())
     index = None if interrupted or not render else _render_report(plan)
     resume_cmd = f"python -m sweeps.launch {plan.spec.name} --storage {redact(plan.store.storage)} --resume"
     print(summary_text(df, plan.store, index, interrupted, resume_cmd), flush=True)

@@ -18,6 +18,8 @@ STALLED: a driver or machine that was killed outright (SIGKILL, power, a
 preempted node) cannot mark its trials, so without this `--watch` would wait
 for them forever and the expected finish would count their speed.  The limit
 is `stall_after_s`; `python -m sweeps.launch NAME --resume` continues them.
+A launch stopped with Ctrl-C marks its running trials PAUSED on the way out
+(sweeps.runner), so the total line says "interrupted" at once.
 """
 
 from __future__ import annotations
@@ -33,12 +35,12 @@ import pandas as pd
 import pyarrow.fs as pafs
 
 from resultsformat.layout import METRICS_DIR, SWEEP_FILE
-from resultsformat.statuses import ENDED, ERROR, PENDING, RUNNING, TERMINATED, at_budget
+from resultsformat.statuses import ENDED, ERROR, PAUSED, PENDING, RUNNING, TERMINATED, at_budget
 from sweeps.store import FLUSH_S, SweepStore, resolve_storage
 from trainer.errors import OneLineArgumentParser, UserInputError
 
 STALLED = "STALLED"
-STOPPED = (*ENDED, STALLED)   # nothing more will happen without a --resume
+STOPPED = (*ENDED, STALLED, PAUSED)   # nothing more will happen without a --resume
 STALL_FLOOR_S = 900.0      # never call a trial stalled sooner: a metrics tick at `paper` takes minutes
 STALL_NO_ROWS_S = 3600.0   # before its first tick a trial may build a dataset and FID reference statistics
 STALL_FACTOR = 3.0         # ... or before 3 x its slowest tick so far (plus the row buffer's flush interval)
@@ -182,6 +184,11 @@ def _dur(seconds: float | None) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+def interrupted(states: list[TrialState]) -> bool:
+    """Whether the sweep's last launch was interrupted: trials it stopped (PAUSED), and nothing runs now."""
+    return any(t.status == PAUSED for t in states) and not any(t.status == RUNNING for t in states)
+
+
 def total_line(states: list[TrialState], now: float | None = None) -> str:
     """'total: 3/18 done, 2 running, 0 errored; 24.0/72 kimg (33%); expected finish 12:34:56 (in 2m10s)'."""
     now = time.time() if now is None else now
@@ -191,7 +198,10 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
     left = sum(max(0.0, t.total_kimg - t.kimg) for t in states if t.status not in ENDED and not math.isnan(t.total_kimg))
     speed = sum(t.kimg_per_s or 0.0 for t in states if t.status == RUNNING)
     stalled = [t for t in states if t.status == STALLED]
-    if stalled and all(t.status in STOPPED for t in states):
+    paused = sum(t.status == PAUSED for t in states)
+    if interrupted(states):
+        finish = "interrupted: --resume continues it"
+    elif stalled and all(t.status in STOPPED for t in states):
         finish = "stopped: no trial has written anything for " + _dur(min(t.silent_s or 0.0 for t in stalled)) + \
                  " (was the sweep killed? --resume continues it)"
     elif left == 0:
@@ -201,7 +211,7 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
     else:
         finish = "expected finish ? (no trial running)"
     pct = f" ({100 * done / total:.0f}%)" if total else ""
-    stalls = f", {len(stalled)} stalled" if stalled else ""
+    stalls = (f", {len(stalled)} stalled" if stalled else "") + (f", {paused} paused" if paused else "")
     return (f"total: {count[TERMINATED]}/{len(states)} done, {count[RUNNING]} running{stalls}, {count[ERROR]} errored; "
             f"{done:.1f}/{total:g} kimg{pct}; {finish}")
 
@@ -226,7 +236,7 @@ def render(results: str, now: float | None = None, skipped: list[str] | None = N
     for store in find_stores(results):
         states = trial_states(store, now, skipped)
         parts.append(table(store, states, now))
-        ended = ended and all(t.status in STOPPED for t in states)
+        ended = ended and (interrupted(states) or all(t.status in STOPPED for t in states))
     return "\n\n".join(parts), ended
 
 

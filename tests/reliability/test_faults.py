@@ -26,6 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sweeps"))
 
 from launch_helpers import FAST, ROOT, kill_tree, launch_env, run, sets, start, wait_for  # noqa: E402
+from sweeps.status import total_line, trial_states  # noqa: E402
 from sweeps.store import SweepStore  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +61,10 @@ def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path: Path) -> None:
     assert "Traceback" not in text, text[-3000:]
     before = _rows(store)
     assert before and len(before) < 8, before           # stopped early, and what was written is readable
+    # the trial it stopped is PAUSED, not RUNNING, in its record, in trials.parquet and in sweeps.status
+    statuses = store.read_trials()["status"].tolist()
+    assert "PAUSED" in statuses and "RUNNING" not in statuses, statuses
+    assert total_line(trial_states(store)).endswith("interrupted: --resume continues it")
     assert run(["fixed_p_grid", "--storage", str(tmp_path), "--resume"], tmp_path / "launch2.log") == 0, \
         (tmp_path / "launch2.log").read_text()[-3000:]
     assert _rows(store) == [(i, t) for i in (0, 1) for t in (1, 2, 3, 4)]

@@ -87,3 +87,22 @@ def test_the_launchers_total_line_counts_the_trials_ray_has_not_created_yet() ->
     # an extension 400 -> 800: the trials Ray has not started again stand at the old budget, not at 0
     ext = ray_total_line([_ray_trial(0, "RUNNING", 440.0, 100.0)], {0: 800.0, 1: 800.0}, start_kimg=400.0)
     assert ext.startswith("total: 0/2 done, 1 running, 0 errored; 840.0/1600 kimg (52%)"), ext
+
+
+def test_an_interrupted_launch_marks_its_running_trials_paused_and_status_says_so(tmp_path: Path) -> None:
+    """Ctrl-C: the launcher printed "interrupted; resume with: ...", yet `sweeps.status` showed the trial it had
+    stopped as RUNNING, with 37 min left and an expected finish, for 15 min, and `--watch` went on redrawing."""
+    from sweeps.runner import _pause_running
+    store, _ = _store(tmp_path, [10.0, 20.0])                 # trial 0 RUNNING with rows, trial 1 TERMINATED
+    store.write_status("c", {"trial_index": 2, "status": "PENDING", "attempt": 0})
+    store.write_json(SWEEP_FILE, {"trials": [{"trial": 0}, {"trial": 1}, {"trial": 2}]})
+    _pause_running(store)
+    records = {r["trial_index"]: r for r in store.read_statuses().values()}
+    assert [records[i]["status"] for i in (0, 1, 2)] == ["PAUSED", "TERMINATED", "PENDING"]
+    assert records[0]["attempt"] == 0 and records[0]["paused_at"] > 0     # the rest of the record is kept
+    states = trial_states(store)
+    line = total_line(states)
+    assert line.startswith("total: 1/3 done, 0 running, 1 paused, 0 errored;"), line
+    assert line.endswith("interrupted: --resume continues it")
+    assert render(str(tmp_path / "s"))[1]                     # --watch stops: nothing will run until --resume
+    assert [s.seconds_left for s in states][0] == 0.0
