@@ -410,12 +410,12 @@ def _drive(plan: Plan, trainable_fn: Any, cluster: dict[str, float], render: boo
     vanished = missing_results(finished, plan.store, metrics)
     for idx, (trial_id, what) in sorted(vanished.items()):
         print(f"error: trial {idx} ({trial_id}) {what}", file=sys.stderr, flush=True)
-    df = build_trials(plan.trials, plan.store, errors, metrics, vanished)
+    df = build_trials(plan.trials, plan.store, errors, metrics, vanished, plan.extension is not None)
     # After Ctrl-C Tune returns normally; trials our records still show running or pending tell us it stopped early.
     interrupted = interrupted or bool(df["status"].isin([RUNNING, PAUSED, PENDING]).any())
     if interrupted and (df["status"] == RUNNING).any():
         _pause_running(plan.store)
-        df = build_trials(plan.trials, plan.store, errors, metrics, vanished)
+        df = build_trials(plan.trials, plan.store, errors, metrics, vanished, plan.extension is not None)
     store_failed = False
     try:
         plan.store.write_trials(df)

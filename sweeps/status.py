@@ -136,7 +136,7 @@ def trial_states(store: SweepStore, now: float | None = None, skipped: list[str]
     for i in indices:
         rec = records.get(i, {})
         mine = rows[rows["trial_index"] == i].sort_values("tick") if len(rows) else rows
-        out.append(_state(i, rec, mine, totals.get(i, float("nan")), now))
+        out.append(_state(i, rec, mine, totals.get(i, float("nan")), now, bool(record.get("extensions"))))
     return out
 
 
@@ -154,14 +154,16 @@ def _silence(rec: dict[str, Any], rows: pd.DataFrame, now: float) -> tuple[float
     return (now - max(writes) if writes else None), ticks
 
 
-def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, now: float) -> TrialState:
+def _state(index: int, rec: dict[str, Any], rows: pd.DataFrame, total: float, now: float,
+           extended: bool = False) -> TrialState:
     last = rows.iloc[-1] if len(rows) else None
     status = str(rec.get("status", PENDING))
     silent, ticks = _silence(rec, rows, now)
     if status == RUNNING and silent is not None and silent > stall_after_s(ticks):
         status = STALLED
     kimg = float(last["kimg"]) if last is not None else 0.0
-    status = at_budget(status, kimg, None if math.isnan(total) else total)
+    if extended:   # sweep.json records a raised budget: a trial it has not reached yet is not done
+        status = at_budget(status, kimg, None if math.isnan(total) else total)
     speed = None
     if len(rows):
         newest = rows[rows["attempt"] == rows["attempt"].max()] if "attempt" in rows else rows

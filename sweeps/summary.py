@@ -72,12 +72,14 @@ def missing_results(finished: dict[int, str], store: SweepStore, metrics: pd.Dat
 
 
 def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, tuple[str, str]],
-                 metrics: pd.DataFrame, vanished: dict[int, tuple[str, str]] | None = None) -> pd.DataFrame:
+                 metrics: pd.DataFrame, vanished: dict[int, tuple[str, str]] | None = None,
+                 extended: bool = False) -> pd.DataFrame:
     """One row per expanded trial: identity, status, error, retries, config JSON, final metrics, flat config columns.
 
     ray_errors: trial index -> (trial_id, first line of Ray's error) for trials Ray marked ERROR.
     vanished: `missing_results` (trial index -> (trial_id, what is missing)): those trials are ERROR, whatever
-    their record says.
+    their record says.  extended: the sweep's budget was raised (sweeps.extend), so a TERMINATED record whose rows
+    end short of the budget is from the old one (PENDING); otherwise a TERMINATED record is taken as it is.
     """
     records = {int(r["trial_index"]): r for r in store.read_statuses().values() if "trial_index" in r}
     by_trial = dict(tuple(metrics.groupby("trial_id"))) if not metrics.empty else {}
@@ -99,7 +101,8 @@ def build_trials(trials: list[Trial], store: SweepStore, ray_errors: dict[int, t
             "params_json": json.dumps(t.params, sort_keys=True, default=str), "config_json": t.config.model_dump_json(),
         }
         row.update(_final_metrics(by_trial.get(trial_id, pd.DataFrame())))
-        row["status"] = at_budget(status, row["final_kimg"], t.config.run.total_kimg)   # mid-extension: not done
+        if extended:   # mid-extension: a trial the extension has not reached is not done
+            row["status"] = at_budget(status, row["final_kimg"], t.config.run.total_kimg)
         row.update(flat_columns(t.config))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -34,7 +34,7 @@ def test_a_finished_trial_an_extension_has_not_reached_yet_is_pending_not_done(t
     plan = make_plan("leakage_grid", scale="smoke", seeds=1, storage=str(tmp_path), check_data=False,
                      sets=["run.total_kimg=0.5", "run.tick_kimg=0.25"])
     record = sweep_record(plan)
-    plan.store.write_json(SWEEP_FILE, record)
+    plan.store.write_json(SWEEP_FILE, {**record, "extensions": [{"from_kimg": 0.25, "to_kimg": 0.5}]})
     first, second = plan.trials[0].index, plan.trials[1].index
     for i, kimg in ((first, 0.5), (second, 0.25)):
         plan.store.write_status(f"t{i}", {"trial_index": i, "status": "TERMINATED", "attempt": 0})
@@ -43,7 +43,13 @@ def test_a_finished_trial_an_extension_has_not_reached_yet_is_pending_not_done(t
     assert states[first].status == "TERMINATED" and states[first].total_kimg == 0.5
     assert states[second].status == "PENDING" and states[second].seconds_left == pytest.approx(0.25 / (0.25 / 5.0))
     # the launcher's trials.parquet and closing line say the same ("6 trials - 4 terminated, 2 running" before)
-    table = build_trials(plan.trials[:2], plan.store, {}, plan.store.read_metrics())
+    table = build_trials(plan.trials[:2], plan.store, {}, plan.store.read_metrics(), extended=True)
     assert table.set_index("trial_index")["status"].to_dict() == {first: "TERMINATED", second: "PENDING"}
     assert summary_text(table, plan.store, None, False, "").startswith(f"sweep {plan.store.sweep}: 2 trials - "
                                                                       "1 terminated, 1 pending")
+    # a sweep never extended takes a TERMINATED record as it is, rows short of the budget or not (a trainable that
+    # logs no kimg, rows an outage kept back): the launch must not call such a sweep interrupted
+    plan.store.write_json(SWEEP_FILE, record)
+    assert [s.status for s in trial_states(plan.store)][:2] == ["TERMINATED", "TERMINATED"]
+    table = build_trials(plan.trials[:2], plan.store, {}, plan.store.read_metrics())
+    assert table["status"].tolist() == ["TERMINATED", "TERMINATED"]
