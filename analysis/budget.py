@@ -17,7 +17,7 @@ from analysis.tidy import TRIAL_KEY
 _EPS = 1e-9
 
 
-def at_budget(metrics: pd.DataFrame, trials: pd.DataFrame, kimg: float) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def read_at_kimg(metrics: pd.DataFrame, trials: pd.DataFrame, kimg: float) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(tick rows up to each trial's first tick at or past KIMG, the trial table's FID columns from those rows, notes)."""
     if metrics.empty:
         return metrics, trials, []

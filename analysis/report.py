@@ -27,7 +27,7 @@ from typing import NoReturn
 
 import pandas as pd
 
-from analysis.budget import at_budget
+from analysis.budget import read_at_kimg
 from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError, UnreadablePartWarning
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
@@ -232,7 +232,7 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
     configs = sweep_configs(results)
     budget_notes: list[str] = []
     if until_kimg is not None:
-        metrics, trials, budget_notes = at_budget(metrics, trials, until_kimg)
+        metrics, trials, budget_notes = read_at_kimg(metrics, trials, until_kimg)
     content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
     for note in [*metrics.attrs.get("notes", []), *budget_notes]:   # a run two parts hold (analysis.parts), a part left out
         content.notes.append(note)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.budget import at_budget
+from analysis.budget import read_at_kimg
 from analysis.load import load_metrics, load_trials
 from analysis.report import main
 from analysis.tidy import per_trial
@@ -33,7 +33,7 @@ def _sweep(root: Path) -> Path:
 def test_every_trial_is_cut_at_its_first_tick_at_or_past_n_and_its_fids_follow(tmp_path: Path) -> None:
     sdir = _sweep(tmp_path)
     metrics, trials = load_metrics(sdir), load_trials(sdir)
-    cut, table, notes = at_budget(metrics, trials, 22.0)          # between ticks: a keeps its tick at 24 kimg
+    cut, table, notes = read_at_kimg(metrics, trials, 22.0)          # between ticks: a keeps its tick at 24 kimg
     assert cut.groupby("trial_id")["kimg"].max().to_dict() == {"a": 24.0, "b": 20.0}
     by = table.set_index("trial_id")
     assert by.loc["a", ["best_fid", "final_fid", "final_kimg"]].tolist() == [5.0, 6.5, 24.0]   # not 9.0 at 40
@@ -42,10 +42,10 @@ def test_every_trial_is_cut_at_its_first_tick_at_or_past_n_and_its_fids_follow(t
     assert per_trial(cut).attrs["fid_note"] == "runs read at 22 kimg"         # every final/best FID axis says so
     assert per_trial(metrics).attrs["fid_note"] is None
     assert notes[1].startswith("1 trial(s) end before 22 kimg (at 20-20)") and "s/b" in notes[1]
-    cut, table, notes = at_budget(metrics, trials, 20.0)           # exactly on a tick: both at 20, nobody short
+    cut, table, notes = read_at_kimg(metrics, trials, 20.0)           # exactly on a tick: both at 20, nobody short
     assert cut.groupby("trial_id")["kimg"].max().to_dict() == {"a": 20.0, "b": 20.0}
     assert table.set_index("trial_id").loc["a", "final_fid"] == 5.5 and len(notes) == 1
-    cut, table, _ = at_budget(metrics, trials, 1000.0)             # past every end: nothing is cut
+    cut, table, _ = read_at_kimg(metrics, trials, 1000.0)             # past every end: nothing is cut
     assert len(cut) == len(metrics) and table["final_fid"].tolist() == [9.0, 6.0]
 
 
