@@ -21,6 +21,12 @@ Transfer learning (ADA §4.2, the `transfer_grid` sweep) adds two comparisons on
 names a source, B: those with a null `init_from`, otherwise alike), and "Freeze-D K vs 0" per training set x
 augmentation x start (A: `model.freeze_d` = K, B: 0; Freeze-D is read from the trial's config_json, so runs
 without one get no Freeze-D rows).
+
+A verdict on ADA is only a verdict on ADA where ADA augmented.  Its p starts at 0 and rises only when the
+heuristic reads overfitting, so a short or well-fed run can end with p near 0: the "ADA" runs are then runs
+without augmentation on other random streams, and their "better" or "worse" is seed noise.  The `note` column
+says so for every side (A, B) whose runs are ADA runs that all kept p <= ADA_OFF (the bound the controller's
+own tests use for "stays off", tests/augment/test_augment_controller_signal.py).
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ ORDER = ("fixed p vs none", "ADA vs none", "DiffAugment vs none", "ADA vs best f
 SOURCE_KEYS = ("run.init_from", "run.init_sha256", "init_from", "init_sha256")
 FREEZE_KEY = "model.freeze_d"
 VERDICT_COLS = ["comparison", "training set", "A", "B", "final FID A - B", "best FID A - B", "n",
-                "final", "best"]
+                "final", "best", "note"]
+ADA_OFF = 0.02   # an ADA run whose p never exceeded this ran, in effect, without augmentation
 
 
 def _is_compared(key: str) -> bool:
@@ -128,13 +135,32 @@ def _cell(d: pd.Series | None) -> str:
     return f"{d['center']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}]"
 
 
+def _ada_off(runs: pd.DataFrame) -> float | None:
+    """The highest p of RUNS where they are ADA runs that all kept p <= ADA_OFF; None otherwise (or p unknown)."""
+    if "_pmax" not in runs or runs.empty or not (runs["aug_mode"] == "ada").all() or runs["_pmax"].isna().any():
+        return None
+    top = float(runs["_pmax"].max())
+    return top if top <= ADA_OFF else None
+
+
+def _note(fa: pd.DataFrame, fb: pd.DataFrame) -> str:
+    """'ADA never engaged in A (p <= 0.015 in every run) ...' where a side's ADA runs kept p near 0; '' otherwise."""
+    off = {side: _ada_off(runs) for side, runs in (("A", fa), ("B", fb))}
+    off = {side: p for side, p in off.items() if p is not None}
+    if not off:
+        return ""
+    sides = " and ".join(off)
+    return (f"ADA never engaged in {sides} (p <= {max(off.values()):.3f} in every run): "
+            "in effect no augmentation")
+
+
 def _row(comparison: str, size: str, a_label: str, b_label: str, fa: pd.DataFrame, fb: pd.DataFrame,
          ba: pd.DataFrame, bb: pd.DataFrame) -> dict[str, Any]:
     df, db = _diff(fa, fb), _diff(ba, bb)
     n = 0 if df is None else int(df["n"])
     return {"comparison": comparison, "training set": size, "A": a_label, "B": b_label,
             "final FID A - B": _cell(df), "best FID A - B": _cell(db), "n": n, "final": _verdict(df),
-            "best": _verdict(db)}
+            "best": _verdict(db), "note": _note(fa, fb)}
 
 
 def _refusal(comparison: str, size: str, a_label: str, b_label: str, mine: str, theirs: str) -> dict[str, Any]:
@@ -143,7 +169,7 @@ def _refusal(comparison: str, size: str, a_label: str, b_label: str, mine: str, 
     what = ", ".join(f"{k} ({a.get(k)} vs {b.get(k)})" for k in keys[:3]) + (" ..." if len(keys) > 3 else "")
     line = f"not paired: settings differ in {what}"
     return {"comparison": comparison, "training set": size, "A": a_label, "B": b_label, "final FID A - B": "-",
-            "best FID A - B": "-", "n": 0, "final": line, "best": line}
+            "best FID A - B": "-", "n": 0, "final": line, "best": line, "note": ""}
 
 
 def verdict_rows(final: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +296,8 @@ def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) ->
         if final.empty:
             continue
         flats = flat_settings(final, configs)
-        final = final.assign(setting=[_key(f, _is_compared) for f in flats], **_transfer_columns(final, flats))
+        final = final.assign(setting=[_key(f, _is_compared) for f in flats], _pmax=_max_p(metrics, final),
+                             **_transfer_columns(final, flats))
         out = verdict_rows(final, best)
         if len(detectors(metrics)) > 1:
             out.insert(0, "detector", det)
@@ -280,6 +307,14 @@ def verdict_table(metrics: pd.DataFrame, configs: pd.DataFrame | None = None) ->
         raise MissingData("no comparison to make: no augmented run beside a no-augmentation baseline or fixed-p "
                           "runs with the same settings", "fixed_p_grid (or dataset_size_grid, diffaugment_grid)")
     return table
+
+
+def _max_p(metrics: pd.DataFrame, final: pd.DataFrame) -> list[float | None]:
+    """Per trial of FINAL, the highest augmentation probability its tick rows record (None: no p recorded)."""
+    if "p" not in metrics:
+        return [None] * len(final)
+    top = metrics.groupby(["sweep", "trial_id"], observed=True)["p"].max()
+    return [None if pd.isna(v := top.get((s, t))) else float(v) for s, t in zip(final["sweep"], final["trial_id"])]
 
 
 def verdict_text(table: pd.DataFrame) -> str:
@@ -307,9 +342,17 @@ def draw_verdicts(ax: Any, table: pd.DataFrame) -> Any:
 
 
 def verdict_figure(table: pd.DataFrame) -> Any:
-    """A figure sized to the table (0.22 in per row)."""
+    """A figure sized to the table: 0.22 in per row, and as wide as its columns (long arm labels and notes would
+    otherwise run off both edges of a fixed-width figure: a table's auto-sized columns keep their width in
+    inches when the figure grows, so one measuring draw fixes the width)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(13, 0.6 + 0.22 * (len(table) + 1)))
-    draw_verdicts(fig.add_subplot(), table)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    draw_verdicts(ax, table)
+    fig.subplots_adjust(left=0.01, right=0.99)
+    width = ax.tables[0].get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+    fig.set_figwidth(max(4.0, width / 0.98 + 0.2))
     return fig

@@ -16,9 +16,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from analysis.load import load_metrics, load_trials
-from analysis.verdicts import verdict_table
+from analysis.verdicts import verdict_figure, verdict_table
 from tests.analysis.analysis_fixtures import tick_frame, write_sweep_parts
 
 SEEDS = range(5)
@@ -32,14 +33,18 @@ ARMS = {  # label -> (tick-row config, final offset per seed, best offset per se
 }
 
 
-def _write(root: Path, arms: dict, gamma: dict[str, float] | None = None, seeds=SEEDS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _write(root: Path, arms: dict, gamma: dict[str, float] | None = None, seeds=SEEDS,
+           p_top: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, trials = [], []
     for label, (cfg, final, best) in arms.items():
         for s in seeds:
             tid = f"{label.replace(' ', '_')}_{s}"
             base = 10.0 + 0.3 * s
             fids = [base - 1.0 + best[s], base + 5.0, base + final[s]]     # best at tick 1, final at tick 3
-            rows += [{"trial_id": tid, "seed": s, "tick": t + 1, "fid": f, **cfg} for t, f in enumerate(fids)]
+            # P_TOP: the arm's p rises to this at tick 2 (seed s: minus 0.001 s) and falls back
+            ps = [None] * 3 if label not in (p_top or {}) else [0.0, p_top[label] - 0.001 * s, 0.0]
+            rows += [{"trial_id": tid, "seed": s, "tick": t + 1, "fid": f, "p": q, **cfg}
+                     for t, (f, q) in enumerate(zip(fids, ps))]
             config = {"loss": {"r1_gamma": (gamma or {}).get(label, 0.1)}, "run": {"seed": s, "threads": s % 2 + 1},
                       "augment": {"mode": cfg["aug_mode"]}, "data": {"dataset_size": 2000}}
             trials.append({"trial_id": tid, "status": "TERMINATED", "config_json": json.dumps(config)})
@@ -83,3 +88,30 @@ def test_runs_that_differ_beyond_the_augmentation_are_not_paired(tmp_path: Path)
     row = table.iloc[0]
     assert row["final"] == "not paired: settings differ in loss.r1_gamma (2.0 vs 0.1)" and row["n"] == 0
     assert row["final FID A - B"] == "-"
+
+
+def test_an_ada_arm_that_never_engaged_is_named_in_the_note(tmp_path: Path) -> None:
+    """ADA whose p never passed 0.02 ran, in effect, without augmentation: its rows say so (ADA vs none and vs the
+    best fixed p); ADA that reached p 0.03 in one seed engaged, and gets no note; fixed p is never ADA."""
+    table = verdict_table(*_write(tmp_path / "off", ARMS, p_top={"ADA rt 0.6 (bgc)": 0.015, "geom p=0.2": 0.2}))
+    note = "ADA never engaged in A (p <= 0.015 in every run): in effect no augmentation"
+    for comparison in ("ADA vs none", "ADA vs best fixed p"):
+        row = _by_arm(table, comparison)["ADA rt 0.6 (bgc)"]
+        assert row["note"] == note and row["final"] == "better"    # the FID verdict stands; the note qualifies it
+    assert set(table.loc[table["comparison"] == "fixed p vs none", "note"]) == {""}
+    on = verdict_table(*_write(tmp_path / "on", ARMS, p_top={"ADA rt 0.6 (bgc)": 0.03}))
+    assert set(on["note"]) == {""}, on["note"]       # seed 0 reached 0.03 > 0.02: ADA engaged
+    unknown = verdict_table(*_write(tmp_path / "unknown", ARMS))
+    assert set(unknown["note"]) == {""}              # no p recorded: nothing is claimed
+
+
+def test_the_verdict_figure_holds_its_whole_table(tmp_path: Path) -> None:
+    """Long arm labels and notes widen the figure instead of running off both of its edges (they did at 13 in)."""
+    table = verdict_table(*_write(tmp_path, ARMS, p_top={"ADA rt 0.6 (bgc)": 0.015}))
+    long = ", from a-source-network-with-a-long-name, freeze_d=1"
+    table = table.assign(A=table["A"] + long, B=table["B"] + long)
+    fig = verdict_figure(table)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig.axes[0].tables[0].get_window_extent(canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
