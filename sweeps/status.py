@@ -210,6 +210,8 @@ def total_line(states: list[TrialState], now: float | None = None) -> str:
         finish = "finished" if all(t.status in ENDED for t in states) else "expected finish ?"
     elif speed > 0:
         finish = f"expected finish {time.strftime('%H:%M:%S', time.localtime(now + left / speed))} (in {_dur(left / speed)})"
+    elif count[RUNNING]:   # trials started, none has finished a tick yet: no speed to extrapolate
+        finish = "expected finish ? (no tick timed yet)"
     else:
         finish = "expected finish ? (no trial running)"
     pct = f" ({100 * done / total:.0f}%)" if total else ""

@@ -87,6 +87,9 @@ def test_the_launchers_total_line_counts_the_trials_ray_has_not_created_yet() ->
     # an extension 400 -> 800: the trials Ray has not started again stand at the old budget, not at 0
     ext = ray_total_line([_ray_trial(0, "RUNNING", 440.0, 100.0)], {0: 800.0, 1: 800.0}, start_kimg=400.0)
     assert ext.startswith("total: 0/2 done, 1 running, 0 errored; 840.0/1600 kimg (52%)"), ext
+    # the first seconds, before any trial has timed a tick: it said "2 running ... (no trial running)"
+    fresh = ray_total_line([_ray_trial(0, "RUNNING", 0.0, 0.0), _ray_trial(1, "RUNNING", 0.0, 0.0)], totals)
+    assert fresh.endswith("2 running, 0 errored; 0.0/2700 kimg (0%); expected finish ? (no tick timed yet)"), fresh
 
 
 def test_an_interrupted_launch_marks_its_running_trials_paused_and_status_says_so(tmp_path: Path) -> None:
