@@ -268,14 +268,12 @@ def test_trainer_commands_relative_out_and_resume(tmp_path: Path) -> None:
 def test_generate_from_an_nvlabs_pickle(tmp_path: Path) -> None:
     """The README's pickle line, verbatim, on a snapshot in the reference's format holding the small32 golden weights."""
     sys.path.insert(0, str(ROOT / "tests" / "trainer"))
+    from golden_weights import index, weights
     from nvlabs_format import network, reference_kwargs, write_snapshot
     import numpy as np
     command = readme_line("python -m trainer.generate network-snapshot")
-    fixtures = ROOT / "tests" / "data" / "nvlabs"
-    npz = np.load(fixtures / "small32.npz")
-    G_kw, D_kw = reference_kwargs(json.loads((fixtures / "index.json").read_text())["small32"], resolution=32)
-    nets = [network(top, {k[2:]: npz[k] for k in npz.files if k.startswith(p)}, kw)
-            for top, p, kw in (("Generator", "G.", G_kw), ("Discriminator", "D.", D_kw))]
+    G_kw, D_kw = reference_kwargs(index()["small32"], resolution=32)
+    nets = [network(top, state, kw) for top, state, kw in zip(("Generator", "Discriminator"), weights("small32"), (G_kw, D_kw))]
     write_snapshot(tmp_path / shlex.split(command)[3], *nets)
     _ok(sh(command, tmp_path))
     out = tmp_path / "out"

@@ -12,7 +12,6 @@ function and EasyDict; `Persistent` objects reduce to it with such a meta dict.
 from __future__ import annotations
 
 import collections
-import json
 import pickle
 import sys
 import types
@@ -23,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from golden_weights import index, weights
 
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
 BUFFERS = ("w_avg", "noise_const", "resample_filter")   # the reference's buffers; everything else is a parameter
 
 
@@ -144,9 +143,6 @@ def write_snapshot(path: Path, G: Any, D: Any, extra: dict[str, Any] | None = No
 
 
 def small32() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
-    """(G tensors, D tensors, G init_kwargs, D init_kwargs) of the small32 golden fixture."""
-    npz = np.load(FIXTURES / "small32.npz")
-    index = json.loads((FIXTURES / "index.json").read_text())["small32"]
-    G = {k[2:]: npz[k] for k in npz.files if k.startswith("G.")}
-    D = {k[2:]: npz[k] for k in npz.files if k.startswith("D.")}
-    return (G, D, *reference_kwargs(index, resolution=32))
+    """(G tensors, D tensors, G init_kwargs, D init_kwargs) of the small32 golden fixture (golden_weights.py)."""
+    G, D = weights("small32")
+    return (G, D, *reference_kwargs(index()["small32"], resolution=32))

@@ -3,7 +3,6 @@ checkpoints, run dirs and trial dirs give G_ema's images, and bad input is one l
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 from fast_config import fast_overrides
+from golden_weights import FIXTURES, index, inputs, weights
 from nvlabs_format import network, reference_kwargs, write_snapshot
 from PIL import Image
 
 from trainer.__main__ import main as train_main
 from trainer.generate import generate_images, main, parse_seeds, to_uint8
 from trainer.generator_source import load_generator
-
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "nvlabs"
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +26,18 @@ def golden() -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def snapshot(golden: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A network-snapshot pickle in the reference's format holding the small32 fixture's weights."""
-    index = json.loads((FIXTURES / "index.json").read_text())["small32"]
-    G_kw, D_kw = reference_kwargs(index, resolution=32)
-    G = network("Generator", {k[2:]: v for k, v in golden.items() if k.startswith("G.")}, G_kw)
-    D = network("Discriminator", {k[2:]: v for k, v in golden.items() if k.startswith("D.")}, D_kw)
+    G_kw, D_kw = reference_kwargs(index()["small32"], resolution=32)
+    G_w, D_w = weights("small32")
+    G = network("Generator", G_w, G_kw)
+    D = network("Discriminator", D_w, D_kw)
     return write_snapshot(tmp_path_factory.mktemp("pkl") / "network-snapshot-000000.pkl", G, D)
 
 
 def test_a_snapshot_gives_the_references_images(snapshot: Path, golden: dict[str, np.ndarray], tmp_path: Path) -> None:
     loaded = load_generator(snapshot)
-    z = torch.from_numpy(golden["in.z"])
+    z = torch.from_numpy(inputs("small32")[0])
     with torch.no_grad():
         ws = loaded.G.mapping(z)
         img = loaded.G.synthesis(ws, noise_mode="const")

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from nvlabs_format import FIXTURES, EasyDict, Hostile, Persistent, network, small32, write_snapshot
+from golden_weights import FIXTURES, inputs
+from nvlabs_format import EasyDict, Hostile, Persistent, network, small32, write_snapshot
 
 from trainer.errors import UserInputError
 from trainer.nvlabs_config import config_from_pickle, load_pickle_networks
@@ -134,11 +135,12 @@ def test_a_pickle_without_networks_is_refused(tmp_path: Path) -> None:
 def test_g_d_and_g_ema_load_with_the_references_outputs(tmp_path: Path) -> None:
     """What the transfer issue starts from: all three networks, D's logits on the fixture's images as the reference's."""
     golden = np.load(FIXTURES / "small32.npz")
+    _, reals = inputs("small32")
     cfg, nets = load_pickle_networks(snapshot(tmp_path), ("G", "D", "G_ema"))
     assert cfg.model.mbstd_group == 4 and sorted(nets) == ["D", "G", "G_ema"]
     with torch.no_grad():
-        for which, img in (("d_fake", "out.img_const"), ("d_real", "in.reals")):
-            got = nets["D"](torch.from_numpy(golden[img])).reshape(-1)
+        for which, img in (("d_fake", golden["out.img_const"]), ("d_real", reals)):
+            got = nets["D"](torch.from_numpy(img)).reshape(-1)
             want = torch.from_numpy(golden[f"out.{which}"]).reshape(-1)
             assert float(((got - want).abs() / want.abs().clamp_min(1e-3)).max()) < 1e-4, which
 
