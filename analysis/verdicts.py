@@ -14,7 +14,9 @@ A verdict compares like with like: runs are paired only when their settings agre
 compared axis (the augment section) and the seed.  Settings are the trial's `config_json` (the whole
 config; keys that cannot change a run's outcome, `IGNORED`, left out), or its tick rows' config columns
 where no config was recorded.  An augmented configuration with a baseline at its size whose settings differ
-gets one "not paired" row naming the keys that differ, instead of a verdict.
+gets one "not paired" row naming the keys that differ, instead of a verdict.  So does a pair whose final FIDs
+stand at different budgets (an extension still running, a run that stopped early): more than END_SPREAD
+apart in kimg, the row names both and the `--until-kimg` that compares them at one.
 
 Transfer learning (ADA §4.2, the `transfer_grid` sweep) adds two comparisons on other axes, by the same rule:
 "from the source vs from scratch" per training set x augmentation x Freeze-D (A: the runs whose `init_from`
@@ -57,6 +59,7 @@ FREEZE_KEY = "model.freeze_d"
 VERDICT_COLS = ["comparison", "training set", "A", "B", "final FID A - B", "best FID A - B", "n",
                 "final", "best", "note"]
 ADA_OFF = 0.02   # an ADA run whose p never exceeded this ran, in effect, without augmentation
+END_SPREAD = 0.02   # final FIDs further apart in kimg than this fraction are not one budget (ticks are ~1 % of it)
 
 
 def _is_compared(key: str) -> bool:
@@ -154,8 +157,34 @@ def _note(fa: pd.DataFrame, fb: pd.DataFrame) -> str:
             "in effect no augmentation")
 
 
+def _ends(runs: pd.DataFrame) -> tuple[float, float] | None:
+    """(first, last) kimg at which RUNS' final FIDs stand; None where the rows carry no kimg."""
+    if "kimg" not in runs or runs["kimg"].isna().all():
+        return None
+    return float(runs["kimg"].min()), float(runs["kimg"].max())
+
+
+def _budget_refusal(fa: pd.DataFrame, fb: pd.DataFrame) -> str:
+    """'not paired: ...' where A's and B's final FIDs stand at budgets more than END_SPREAD apart; '' otherwise.
+
+    An extension in progress (or a run that ended early) leaves one arm at 400 kimg and the other at 800: their
+    final FIDs then compare budgets, not methods, and their best FIDs compare search spans."""
+    a, b = _ends(fa), _ends(fb)
+    if a is None or b is None:
+        return ""
+    low, high = min(a[0], b[0]), max(a[1], b[1])
+    if high - low <= END_SPREAD * high:
+        return ""
+    span = lambda e: f"{e[0]:.0f}" if round(e[0]) == round(e[1]) else f"{e[0]:.0f}-{e[1]:.0f}"  # noqa: E731
+    return (f"not paired: A's runs stand at {span(a)} kimg and B's at {span(b)} kimg "
+            f"(--until-kimg {low:.0f} compares them at one budget)")
+
+
 def _row(comparison: str, size: str, a_label: str, b_label: str, fa: pd.DataFrame, fb: pd.DataFrame,
          ba: pd.DataFrame, bb: pd.DataFrame) -> dict[str, Any]:
+    if line := _budget_refusal(fa, fb):
+        return {"comparison": comparison, "training set": size, "A": a_label, "B": b_label, "final FID A - B": "-",
+                "best FID A - B": "-", "n": 0, "final": line, "best": line, "note": ""}
     df, db = _diff(fa, fb), _diff(ba, bb)
     n = 0 if df is None else int(df["n"])
     return {"comparison": comparison, "training set": size, "A": a_label, "B": b_label,

@@ -34,7 +34,7 @@ ARMS = {  # label -> (tick-row config, final offset per seed, best offset per se
 
 
 def _write(root: Path, arms: dict, gamma: dict[str, float] | None = None, seeds=SEEDS,
-           p_top: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           p_top: dict[str, float] | None = None, ticks: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, trials = [], []
     for label, (cfg, final, best) in arms.items():
         for s in seeds:
@@ -44,7 +44,7 @@ def _write(root: Path, arms: dict, gamma: dict[str, float] | None = None, seeds=
             # P_TOP: the arm's p rises to this at tick 2 (seed s: minus 0.001 s) and falls back
             ps = [None] * 3 if label not in (p_top or {}) else [0.0, p_top[label] - 0.001 * s, 0.0]
             rows += [{"trial_id": tid, "seed": s, "tick": t + 1, "fid": f, "p": q, **cfg}
-                     for t, (f, q) in enumerate(zip(fids, ps))]
+                     for t, (f, q) in enumerate(zip(fids, ps))][:(ticks or {}).get(label, 3)]  # TICKS: stops early
             config = {"loss": {"r1_gamma": (gamma or {}).get(label, 0.1)}, "run": {"seed": s, "threads": s % 2 + 1},
                       "augment": {"mode": cfg["aug_mode"]}, "data": {"dataset_size": 2000}}
             trials.append({"trial_id": tid, "status": "TERMINATED", "config_json": json.dumps(config)})
@@ -115,3 +115,14 @@ def test_the_verdict_figure_holds_its_whole_table(tmp_path: Path) -> None:
     canvas.draw()
     box = fig.axes[0].tables[0].get_window_extent(canvas.get_renderer())
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
+
+
+def test_runs_that_stand_at_different_budgets_are_not_paired(tmp_path: Path) -> None:
+    """An extension in progress: the baseline at 800 kimg, DiffAugment still at 400-460.  The table said
+    'better' for DiffAugment at 250 images, its 400-kimg FID against the baseline's 800-kimg one."""
+    arms = {k: ARMS[k] for k in ("none", "geom p=0.2", "blit p=0.5")}
+    table = verdict_table(*_write(tmp_path, arms, ticks={"geom p=0.2": 2}))       # geom ends at tick 2 (8 kimg)
+    geom, blit = (_by_arm(table, "fixed p vs none")[k] for k in ("geom p=0.2", "blit p=0.5"))
+    line = "not paired: A's runs stand at 8 kimg and B's at 12 kimg (--until-kimg 8 compares them at one budget)"
+    assert (geom["final"], geom["best"], geom["n"], geom["final FID A - B"]) == (line, line, 0, "-")
+    assert blit["final"] == "no difference" and blit["n"] == 5                   # same budget: paired as before
