@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.tidy import TRIAL_KEY
 
 _EPS = 1e-9
+END_SPREAD = 0.02   # final FIDs further apart in kimg than this fraction stand at different budgets (as verdicts say)
 
 
 def read_at_kimg(metrics: pd.DataFrame, trials: pd.DataFrame, kimg: float) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -43,3 +44,22 @@ def read_at_kimg(metrics: pd.DataFrame, trials: pd.DataFrame, kimg: float) -> tu
     for col in ("best_fid", "final_fid", "final_kimg"):
         out[col] = merged[col].astype("float64").to_numpy()
     return cut, out, notes
+
+
+def mixed_budget_notes(metrics: pd.DataFrame) -> list[str]:
+    """One note per sweep whose trials' last FID ticks stand at budgets more than END_SPREAD apart.
+
+    Without --until-kimg a figure of final FID then compares an extended trial at 800 kimg with one still at 400
+    (the verdict table refuses such pairs, analysis.verdicts); the note says so and names the cut that fixes it."""
+    rows = metrics.dropna(subset=["fid"]) if "fid" in metrics else metrics.iloc[0:0]
+    if rows.empty:
+        return []
+    notes = []
+    for sweep, ends in rows.groupby(TRIAL_KEY, observed=True)["kimg"].max().groupby(level=0, observed=True):
+        low, high = float(ends.min()), float(ends.max())
+        if high - low > END_SPREAD * high:
+            at_low = int((ends <= low * (1 + END_SPREAD)).sum())
+            notes.append(f"{sweep}: the trials' final FIDs stand at {low:g} to {high:g} kimg ({at_low} of {len(ends)} "
+                         f"at {low:g}), so figures of final and best FID compare budgets as well as runs; "
+                         f"--until-kimg {low:g} reads every trial at one")
+    return notes

@@ -27,7 +27,7 @@ from typing import NoReturn
 
 import pandas as pd
 
-from analysis.budget import read_at_kimg
+from analysis.budget import mixed_budget_notes, read_at_kimg
 from analysis.errors import MissingData, MixedDetectors, NoTickRows, OutputError, ResultsError, UnreadablePartWarning
 from analysis.figures_generic import generic_figures, generic_sweeps
 from analysis.load import empty_metrics, load_metrics, load_trials, sweep_configs
@@ -233,6 +233,8 @@ def render_report(results: str, out: str, *, formats: tuple[str, ...] = ("png", 
     budget_notes: list[str] = []
     if until_kimg is not None:
         metrics, trials, budget_notes = read_at_kimg(metrics, trials, until_kimg)
+    else:
+        budget_notes = mixed_budget_notes(metrics)
     content = ReportContent(results=redact(str(results)), trials=trials, sweep_configs=configs)
     for note in [*metrics.attrs.get("notes", []), *budget_notes]:   # a run two parts hold (analysis.parts), a part left out
         content.notes.append(note)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.budget import read_at_kimg
+from analysis.budget import mixed_budget_notes, read_at_kimg
 from analysis.load import load_metrics, load_trials
 from analysis.report import main
 from analysis.tidy import per_trial
@@ -62,3 +62,18 @@ def test_the_flag_on_the_command_line_and_its_bad_values(tmp_path: Path, capsys:
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "--until-kimg" in err, err
         assert not (tmp_path / f"bad{bad}").exists()
+
+
+def test_a_report_without_the_flag_says_when_final_fids_stand_at_different_budgets(tmp_path: Path,
+                                                                                  capsys: pytest.CaptureFixture) -> None:
+    """a at 40 kimg, b at 20: the page says its final-FID figures compare budgets, and names the cut; after the cut,
+    or with every trial at one budget, it says nothing."""
+    sdir = _sweep(tmp_path)
+    metrics, trials = load_metrics(sdir), load_trials(sdir)
+    note = ("s: the trials' final FIDs stand at 20 to 40 kimg (1 of 2 at 20), so figures of final and best FID "
+            "compare budgets as well as runs; --until-kimg 20 reads every trial at one")
+    assert mixed_budget_notes(metrics) == [note]
+    assert mixed_budget_notes(read_at_kimg(metrics, trials, 20.0)[0]) == []
+    assert mixed_budget_notes(metrics[metrics["kimg"] <= 20.0]) == []
+    assert main([str(sdir), "--out", str(tmp_path / "r")]) == 0
+    assert f"note: {note}" in capsys.readouterr().err and "--until-kimg 20 reads" in (tmp_path / "r" / "index.html").read_text()
