@@ -59,7 +59,9 @@ from trainer.paths import is_resolved, unresolved_paths
 # holding it in the window where Ray has that checkpoint but has not yet recorded the trial finished.
 HOLD_AFTER_LAST_ENV = "GANAUG_TEST_HOLD_AFTER_LAST_S"
 # Columns copied into tune.report: enough for Ray's progress and schedulers; the full row is in Parquet.
-REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s")
+# wall_s: the run's seconds so far, restored with its checkpoint, so kimg / wall_s is a speed also for a trial that
+# resumed at 400 kimg in a new Tune experiment (whose time_total_s starts again at 0)
+REPORT_KEYS = ("tick", "kimg", "fid", "kid", "p", "r_t", "r_v", "loss_G", "loss_D", "img_per_s", "wall_s")
 
 
 class TrialSpec(BaseModel):

@@ -87,6 +87,15 @@ def test_the_launchers_total_line_counts_the_trials_ray_has_not_created_yet() ->
     # an extension 400 -> 800: the trials Ray has not started again stand at the old budget, not at 0
     ext = ray_total_line([_ray_trial(0, "RUNNING", 440.0, 100.0)], {0: 800.0, 1: 800.0}, start_kimg=400.0)
     assert ext.startswith("total: 0/2 done, 1 running, 0 errored; 840.0/1600 kimg (52%)"), ext
+    # an extension Ray could not restore goes on in a new Tune experiment: a trial already at 800 finishes at once with
+    # no result, and a resumed one reports kimg 444 after 16 s of Tune's clock.  The line said "1672.0/4800 kimg;
+    # expected finish in 0m40s" (0 kimg for the finished trial, 444 kimg / 16 s); the run's own wall_s says 3 s/kimg
+    finished = SimpleNamespace(**{**vars(_ray_trial(0, "TERMINATED", 0.0, 0.0)), "last_result": {}})
+    resumed = _ray_trial(1, "RUNNING", 444.0, 16.0)
+    resumed.last_result["wall_s"] = 1332.0
+    rec = ray_total_line([finished, resumed], {0: 800.0, 1: 800.0, 2: 800.0}, start_kimg=400.0)
+    assert rec == "total: 1/3 done, 1 running, 0 errored; 1644.0/2400 kimg (68%); " + rec[rec.index("expected"):], rec
+    assert rec.endswith("(in 37m48s)"), rec        # (356 + 400) kimg left at 444 / 1332 kimg/s
     # the first seconds, before any trial has timed a tick: it said "2 running ... (no trial running)"
     fresh = ray_total_line([_ray_trial(0, "RUNNING", 0.0, 0.0), _ray_trial(1, "RUNNING", 0.0, 0.0)], totals)
     assert fresh.endswith("2 running, 0 errored; 0.0/2700 kimg (0%); expected finish ? (no tick timed yet)"), fresh
