@@ -40,8 +40,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.aggregate import paired_difference
+from analysis.budget import END_SPREAD   # one bound for "one budget": the report's note and this refusal
 from analysis.errors import MissingData
-from analysis.tidy import CONFIG, detectors, per_trial
+from analysis.tidy import CONFIG, TRIAL_KEY, detectors, per_trial
 from resultsformat.dotted import flatten_dotted
 
 # the compared axis: the augment section (nested config) or its flat tick columns; and the seed, paired on
@@ -59,7 +60,6 @@ FREEZE_KEY = "model.freeze_d"
 VERDICT_COLS = ["comparison", "training set", "A", "B", "final FID A - B", "best FID A - B", "n",
                 "final", "best", "note"]
 ADA_OFF = 0.02   # an ADA run whose p never exceeded this ran, in effect, without augmentation
-END_SPREAD = 0.02   # final FIDs further apart in kimg than this fraction are not one budget (ticks are ~1 % of it)
 
 
 def _is_compared(key: str) -> bool:
@@ -342,7 +342,7 @@ def _max_p(metrics: pd.DataFrame, final: pd.DataFrame) -> list[float | None]:
     """Per trial of FINAL, the highest augmentation probability its tick rows record (None: no p recorded)."""
     if "p" not in metrics:
         return [None] * len(final)
-    top = metrics.groupby(["sweep", "trial_id"], observed=True)["p"].max()
+    top = metrics.groupby(TRIAL_KEY, observed=True)["p"].max()
     return [None if pd.isna(v := top.get((s, t))) else float(v) for s, t in zip(final["sweep"], final["trial_id"])]
 
 
